@@ -1,0 +1,49 @@
+# distkit's entry points. `make demo` and `make test` do all the set-up on a fresh
+# Debian machine (tools/install-deps.sh installs the Debian packages they need).
+#
+#   make test              every test, including those that start real Redis servers
+#   make test CONFIG=ci    the same with -Werror (what .ci/run does)
+#   make sanitizers        the test suites under ASan, UBSan and TSan
+#   make demo              the main simulated scenario (no Redis needed)
+#   make bench             the benchmark suites (optimised build)
+#   make fmt               clang-format every C++ file
+BAZEL ?= bazel
+CONFIG ?=
+CONFIG_FLAGS := $(if $(CONFIG),--config=$(CONFIG))
+
+
+.PHONY: deps build test test-core test-consumer sanitizers demo bench fmt clean
+
+deps:
+	@tools/install-deps.sh
+
+build: deps
+	$(BAZEL) build $(CONFIG_FLAGS) //...
+
+test: test-core test-consumer
+
+test-core: deps
+	$(BAZEL) test $(CONFIG_FLAGS) //...
+
+# Proves distkit is usable as a Bazel dependency: a separate workspace builds and
+# runs a program and a test against it.
+test-consumer: deps
+	cd examples/consumer && $(BAZEL) test $(CONFIG_FLAGS) //... && $(BAZEL) run $(CONFIG_FLAGS) //:hello -- 250
+
+sanitizers: deps
+	$(BAZEL) test $(CONFIG_FLAGS) --config=asan //...
+	$(BAZEL) test $(CONFIG_FLAGS) --config=ubsan //...
+	$(BAZEL) test $(CONFIG_FLAGS) --config=tsan //...
+
+demo: deps
+	$(BAZEL) run $(CONFIG_FLAGS) //tools:demo
+
+bench: deps
+	tools/run-benchmarks.sh
+
+fmt:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	$(BAZEL) clean
+	cd examples/consumer && $(BAZEL) clean
