@@ -1,0 +1,52 @@
+// Helpers for simulation tests: RapidCheck generators of fault schedules, and the
+// replay line every failure prints. Test-only (depends on RapidCheck).
+#ifndef DISTKIT_SIM_TESTING_H_
+#define DISTKIT_SIM_TESTING_H_
+
+#include <rapidcheck.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "distkit/sim/fault_schedule.h"
+
+namespace distkit::sim::testing {
+
+struct FaultMix {
+  bool partitions = true;
+  bool loss = true;
+  bool resets = true;
+  bool crashes = true;     // crash/restart of instances
+  bool pauses = true;
+  bool clocks = true;
+  bool redis_restarts = true;
+  bool script_flushes = true;
+  bool slow_servers = true;
+  std::size_t max_events = 12;
+};
+
+// Schedules over `instances` and `servers` (node ids of a world built the same way),
+// with event times in [0, chaos). Shrinks by dropping events and simplifying them.
+rc::Gen<FaultSchedule> gen_fault_schedule(std::vector<NodeId> instances,
+                                          std::vector<NodeId> servers, Duration chaos,
+                                          FaultMix mix = {});
+
+// A seed and schedule to replay, from DISTKIT_SIM_SEED and DISTKIT_SIM_SCHEDULE.
+struct Replay {
+  std::uint64_t seed = 0;
+  FaultSchedule schedule;
+};
+// Nothing when DISTKIT_SIM_SEED is unset; aborts with a clear message when the
+// variables are malformed (a mistyped replay must not silently run something else).
+std::optional<Replay> replay_from_environment();
+
+// "seed=42 schedule=\"...\"\nreplay: bazel test <target> --test_env=DISTKIT_SIM_SEED=42
+// --test_env=DISTKIT_SIM_SCHEDULE='...'" plus the schedule with node names.
+std::string failure_report(std::string_view target, std::uint64_t seed,
+                           const FaultSchedule& schedule, const World& world);
+
+}  // namespace distkit::sim::testing
+
+#endif  // DISTKIT_SIM_TESTING_H_
