@@ -35,8 +35,10 @@ sanitizers: deps
 	$(BAZEL) test $(CONFIG_FLAGS) --config=ubsan //...
 	$(BAZEL) test $(CONFIG_FLAGS) --config=tsan //...
 
+# Until the scenario runner lands: the counter simulation example (3 instances, one
+# Redis, partitions, loss, skew, crashes, a Redis restart), seed 42.
 demo: deps
-	$(BAZEL) run $(CONFIG_FLAGS) //tools:demo
+	$(BAZEL) run $(CONFIG_FLAGS) //examples:counter_simulation -- 42
 
 bench: deps
 	tools/run-benchmarks.sh

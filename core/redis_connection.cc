@@ -17,7 +17,8 @@ std::string sha1_hex(std::string_view bytes) {
   return hex;
 }
 
-RedisScript::RedisScript(std::string source) : source_(std::move(source)), sha1_(sha1_hex(source_)) {}
+RedisScript::RedisScript(std::string source)
+    : source_(std::move(source)), sha1_(sha1_hex(source_)) {}
 
 RedisCommand script_command(const ScriptCall& call, bool by_sha) {
   RedisCommand command;
@@ -49,7 +50,8 @@ Task<std::vector<Result<RedisReply>>> RedisConnection::eval_pipeline(
     std::vector<ScriptCall> calls) {
   std::vector<RedisCommand> commands;
   commands.reserve(calls.size());
-  for (const ScriptCall& call : calls) commands.push_back(script_command(call, true));
+  for (const ScriptCall& call : calls)
+    commands.push_back(script_command(call, true));
   std::vector<Result<RedisReply>> outcomes = co_await execute_pipeline(std::move(commands));
 
   std::vector<std::size_t> retry;
@@ -61,7 +63,8 @@ Task<std::vector<Result<RedisReply>>> RedisConnection::eval_pipeline(
   }
   if (!retry.empty()) {
     std::vector<Result<RedisReply>> retried = co_await execute_pipeline(std::move(retry_commands));
-    for (std::size_t j = 0; j < retry.size(); ++j) outcomes[retry[j]] = std::move(retried[j]);
+    for (std::size_t j = 0; j < retry.size(); ++j)
+      outcomes[retry[j]] = std::move(retried[j]);
   }
   co_return outcomes;
 }

@@ -78,8 +78,7 @@ class RedisConnection {
   // (Prefer it to `execute({...})` inside coroutines: GCC 12 rejects a braced list
   // in a co_await expression, "array used as initializer".)
   template <typename... Args>
-    requires(sizeof...(Args) > 0)
-  Task<Result<RedisReply>> command(Args&&... args) {
+  requires(sizeof...(Args) > 0) Task<Result<RedisReply>> command(Args&&... args) {
     return execute(RedisCommand{detail::to_redis_arg(std::forward<Args>(args))...});
   }
 

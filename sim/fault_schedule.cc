@@ -9,7 +9,7 @@ namespace {
 struct KindInfo {
   FaultKind kind;
   std::string_view name;
-  int nodes;        // how many node ids it takes
+  int nodes;  // how many node ids it takes
   bool has_value;
   bool server_only;  // `a` must be a Redis server
 };
@@ -54,8 +54,10 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
   return s;
 }
 
@@ -71,7 +73,15 @@ std::int64_t millis(Duration d) {
 
 }  // namespace
 
-std::string_view fault_kind_name(FaultKind kind) { return info(kind).name; }
+std::string_view fault_kind_name(FaultKind kind) {
+  return info(kind).name;
+}
+int fault_node_count(FaultKind kind) {
+  return info(kind).nodes;
+}
+bool fault_has_value(FaultKind kind) {
+  return info(kind).has_value;
+}
 
 std::string to_string(const FaultSchedule& schedule) {
   std::string out;
@@ -151,8 +161,8 @@ Status validate(const FaultSchedule& schedule, const World& world) {
   const std::size_t node_count = world.nodes().size();
   for (const FaultEvent& e : schedule.events) {
     const KindInfo& k = info(e.kind);
-    const std::string where = "fault " + std::string(k.name) + " at " +
-                              std::to_string(millis(e.at)) + "ms: ";
+    const std::string where =
+        "fault " + std::string(k.name) + " at " + std::to_string(millis(e.at)) + "ms: ";
     if (e.at < Duration(0)) return invalid_argument_error(where + "negative time");
     if ((k.nodes >= 1 && e.a >= node_count) || (k.nodes >= 2 && e.b >= node_count)) {
       return invalid_argument_error(where + "no such node");

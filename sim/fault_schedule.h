@@ -16,25 +16,25 @@
 namespace distkit::sim {
 
 enum class FaultKind : std::uint8_t {
-  kPartition,          // a <-> b
-  kPartitionOneWay,    // a -> b
-  kIsolate,            // a from everyone
-  kHeal,               // a <-> b
-  kHealAll,            // every partition and link setting
-  kLoss,               // a <-> b lose value/1000 of their messages
-  kSlowLink,           // a <-> b get value microseconds of extra latency
-  kResetConnections,   // a's Redis connections are reset
-  kCrash,              // a
-  kRestart,            // a (same identity; a crashed server comes back empty)
-  kRestartNewIdentity, // a
-  kPause,              // a
-  kResume,             // a
-  kClockOffset,        // a's wall clock reads value ms off
-  kClockDrift,         // a's clocks run value ppm fast (negative: slow)
-  kClockJump,          // a's wall clock jumps by value ms
-  kRedisRestart,       // server a restarts; value = DataLoss (0 none, 1 all, 2 recent)
-  kScriptFlush,        // server a forgets its scripts
-  kSlowServer,         // server a takes value microseconds more per command
+  kPartition,           // a <-> b
+  kPartitionOneWay,     // a -> b
+  kIsolate,             // a from everyone
+  kHeal,                // a <-> b
+  kHealAll,             // every partition and link setting
+  kLoss,                // a <-> b lose value/1000 of their messages
+  kSlowLink,            // a <-> b get value microseconds of extra latency
+  kResetConnections,    // a's Redis connections are reset
+  kCrash,               // a
+  kRestart,             // a (same identity; a crashed server comes back empty)
+  kRestartNewIdentity,  // a
+  kPause,               // a
+  kResume,              // a
+  kClockOffset,         // a's wall clock reads value ms off
+  kClockDrift,          // a's clocks run value ppm fast (negative: slow)
+  kClockJump,           // a's wall clock jumps by value ms
+  kRedisRestart,        // server a restarts; value = DataLoss (0 none, 1 all, 2 recent)
+  kScriptFlush,         // server a forgets its scripts
+  kSlowServer,          // server a takes value microseconds more per command
 };
 
 struct FaultEvent {
@@ -52,6 +52,10 @@ struct FaultSchedule {
 };
 
 [[nodiscard]] std::string_view fault_kind_name(FaultKind kind);
+// How many node ids (0, 1 or 2) and whether a value the kind takes; fields it does
+// not take are 0 in the canonical form (what parse_fault_schedule returns).
+[[nodiscard]] int fault_node_count(FaultKind kind);
+[[nodiscard]] bool fault_has_value(FaultKind kind);
 
 // One line: "1500ms partition 0 1; 2000ms heal-all; 2100ms clock-drift 2 300".
 // Node ids are numbers; names are printed by describe() for people.

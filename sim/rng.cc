@@ -10,9 +10,13 @@ std::uint64_t splitmix64(std::uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-std::uint64_t finalise(std::uint64_t x) { return splitmix64(x); }
+std::uint64_t finalise(std::uint64_t x) {
+  return splitmix64(x);
+}
 
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 }  // namespace
 
@@ -31,11 +35,16 @@ std::uint64_t mix_hash(std::uint64_t seed, std::uint64_t value) {
 
 Rng::Rng(std::uint64_t seed) : seed_(seed) {
   std::uint64_t x = seed;
-  for (std::uint64_t& word : state_) word = splitmix64(x);
+  for (std::uint64_t& word : state_)
+    word = splitmix64(x);
 }
 
-Rng Rng::derive(std::string_view name) const { return Rng(mix_hash(seed_, name)); }
-Rng Rng::derive(std::uint64_t index) const { return Rng(mix_hash(seed_, index)); }
+Rng Rng::derive(std::string_view name) const {
+  return Rng(mix_hash(seed_, name));
+}
+Rng Rng::derive(std::uint64_t index) const {
+  return Rng(mix_hash(seed_, index));
+}
 
 std::uint64_t Rng::next_u64() {
   const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
@@ -69,7 +78,9 @@ std::int64_t Rng::between(std::int64_t lo, std::int64_t hi) {
   return static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + below(span + 1));
 }
 
-double Rng::unit() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+double Rng::unit() {
+  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
+}
 
 bool Rng::chance(double p) {
   if (p <= 0) return false;

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <unordered_set>
 #include <vector>
 
 #include "distkit/core/clock.h"
@@ -28,11 +27,9 @@ class Scheduler {
   // Runs `fn` at `when` (an earlier time means now). Returns an id for cancel().
   EventId at(SimTime when, Callback fn);
   EventId after(Duration delay, Callback fn) { return at(now_ + delay, std::move(fn)); }
-  // The event will not run.
-  // REQUIRES: `id` came from at() and has neither run nor been cancelled. Callers
-  // track their own events (the node executors do), which keeps the hot path free of
-  // bookkeeping.
-  void cancel(EventId id);
+  // True if the event was pending: it will not run. False if it already ran, was
+  // cancelled, or the id is unknown. O(1).
+  bool cancel(EventId id);
 
   // Runs the next event (advancing time to it). False when there is none.
   bool step();
@@ -41,13 +38,21 @@ class Scheduler {
 
   [[nodiscard]] std::optional<SimTime> next_time();
   // Events scheduled and neither run nor cancelled.
-  [[nodiscard]] std::size_t pending() const { return heap_.size() - cancelled_.size(); }
+  [[nodiscard]] std::size_t pending() const { return heap_.size() - cancelled_; }
   [[nodiscard]] std::uint64_t events_run() const { return events_run_; }
 
  private:
+  // An event id names a slot and the slot's generation, so cancel() is O(1) with no
+  // hashing, and an id whose event already ran no longer matches its slot.
+  struct Slot {
+    std::uint32_t generation = 0;
+    bool live = false;
+    bool cancelled = false;
+  };
   struct Event {
     SimTime when;
-    EventId seq;
+    std::uint64_t seq;
+    std::uint32_t slot;
     Callback fn;
   };
   // Min-heap on (when, seq).
@@ -56,14 +61,17 @@ class Scheduler {
       return a.when != b.when ? a.when > b.when : a.seq > b.seq;
     }
   };
+  // Pops the next event that was not cancelled, if any.
+  std::optional<Event> pop();
   void drop_cancelled_top();
 
   SimTime now_{0};
-  EventId next_seq_ = 1;
+  std::uint64_t next_seq_ = 1;
   std::uint64_t events_run_ = 0;
   std::vector<Event> heap_;
-  // Only looked up, never iterated, so its order cannot leak into the run.
-  std::unordered_set<EventId> cancelled_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::size_t cancelled_ = 0;  // cancelled events still in the heap
 };
 
 }  // namespace distkit::sim

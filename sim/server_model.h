@@ -30,9 +30,9 @@ struct ServerEnv {
 };
 
 enum class DataLoss : std::uint8_t {
-  kNone,           // a restart that kept its data (e.g. a persisted restart)
-  kAll,            // a restart without persistence: the keyspace is empty
-  kRecentWrites,   // failover to a replica that missed the most recent writes
+  kNone,          // a restart that kept its data (e.g. a persisted restart)
+  kAll,           // a restart without persistence: the keyspace is empty
+  kRecentWrites,  // failover to a replica that missed the most recent writes
 };
 
 // Contract: called only from the simulation's thread; execute() must return a reply

@@ -9,7 +9,9 @@ namespace {
 
 using std::chrono::microseconds;
 
-rc::Gen<NodeId> pick(const std::vector<NodeId>& ids) { return rc::gen::elementOf(ids); }
+rc::Gen<NodeId> pick(const std::vector<NodeId>& ids) {
+  return rc::gen::elementOf(ids);
+}
 
 }  // namespace
 
@@ -98,20 +100,25 @@ rc::Gen<FaultSchedule> gen_fault_schedule(std::vector<NodeId> instances,
           default:
             e.value = 0;
         }
+        // Canonical form: fields the kind does not take are 0.
+        if (fault_node_count(e.kind) < 2) e.b = 0;
+        if (fault_node_count(e.kind) < 1) e.a = 0;
+        if (!fault_has_value(e.kind)) e.value = 0;
         return e;
       },
-      rc::gen::elementOf(kinds), rc::gen::inRange<std::int64_t>(0, std::max<std::int64_t>(chaos_us, 1)),
-      pick(all), pick(all), instances.empty() ? pick(all) : pick(instances),
-      servers.empty() ? pick(all) : pick(servers), rc::gen::inRange<std::int64_t>(0, 1'000'000));
+      rc::gen::elementOf(kinds),
+      rc::gen::inRange<std::int64_t>(0, std::max<std::int64_t>(chaos_us, 1)), pick(all), pick(all),
+      instances.empty() ? pick(all) : pick(instances), servers.empty() ? pick(all) : pick(servers),
+      rc::gen::inRange<std::int64_t>(0, 1'000'000));
 
-  return rc::gen::map(
-      rc::gen::container<std::vector<FaultEvent>>(gen_event),
-      [max_events = mix.max_events](std::vector<FaultEvent> events) {
-        if (events.size() > max_events) events.resize(max_events);
-        std::stable_sort(events.begin(), events.end(),
-                         [](const FaultEvent& x, const FaultEvent& y) { return x.at < y.at; });
-        return FaultSchedule{std::move(events)};
-      });
+  return rc::gen::map(rc::gen::container<std::vector<FaultEvent>>(gen_event),
+                      [max_events = mix.max_events](std::vector<FaultEvent> events) {
+                        if (events.size() > max_events) events.resize(max_events);
+                        std::stable_sort(
+                            events.begin(), events.end(),
+                            [](const FaultEvent& x, const FaultEvent& y) { return x.at < y.at; });
+                        return FaultSchedule{std::move(events)};
+                      });
 }
 
 std::optional<Replay> replay_from_environment() {

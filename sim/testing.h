@@ -7,10 +7,18 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "distkit/sim/fault_schedule.h"
+
+namespace distkit::sim {
+// How RapidCheck prints a schedule in a counterexample.
+inline void showValue(const FaultSchedule& schedule, std::ostream& os) {
+  os << '"' << to_string(schedule) << '"';
+}
+}  // namespace distkit::sim
 
 namespace distkit::sim::testing {
 
@@ -18,7 +26,7 @@ struct FaultMix {
   bool partitions = true;
   bool loss = true;
   bool resets = true;
-  bool crashes = true;     // crash/restart of instances
+  bool crashes = true;  // crash/restart of instances
   bool pauses = true;
   bool clocks = true;
   bool redis_restarts = true;

@@ -29,16 +29,18 @@ struct ClockModel {
 
   Duration local_at(SimTime t) const {
     const __int128 elapsed = (t - anchor_true).count();
-    return anchor_local + Duration(static_cast<std::int64_t>(elapsed * (kMillion + drift_ppm) /
-                                                             kMillion));
+    return anchor_local +
+           Duration(static_cast<std::int64_t>(elapsed * (kMillion + drift_ppm) / kMillion));
   }
   // The earliest true time at which the local clock reads at least `local`.
   SimTime true_at(Duration local) const {
     if (local <= anchor_local) return anchor_true;
     const __int128 delta = (local - anchor_local).count();
     const __int128 rate = kMillion + drift_ppm;
-    SimTime t = anchor_true + Duration(static_cast<std::int64_t>((delta * kMillion + rate - 1) / rate));
-    while (local_at(t) < local) t += Duration(1);
+    SimTime t =
+        anchor_true + Duration(static_cast<std::int64_t>((delta * kMillion + rate - 1) / rate));
+    while (local_at(t) < local)
+      t += Duration(1);
     return t;
   }
   void set_drift(SimTime now, std::int64_t ppm) {
@@ -121,28 +123,38 @@ class NodeExecutor final : public Executor {
 
   TimerId schedule_at(MonoTime deadline, Callback fn) override {
     const TimerId id = next_id_++;
-    auto [it, inserted] = timers_.emplace(id, Timer{deadline, std::move(fn), 0});
+    auto [it, inserted] = timers_.emplace(id, Timer{deadline, std::move(fn), 0, 0});
     arm(id, it->second);
     return id;
   }
 
-  bool cancel(TimerId id) override { return timers_.erase(id) > 0; }
+  bool cancel(TimerId id) override {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return false;
+    world_.scheduler_.cancel(it->second.event);
+    timers_.erase(it);
+    return true;
+  }
 
   void rearm_all() {
-    for (auto& [id, timer] : timers_) arm(id, timer);
+    for (auto& [id, timer] : timers_)
+      arm(id, timer);
   }
 
  private:
   struct Timer {
     MonoTime deadline;
     Callback fn;
-    std::uint64_t generation;
+    std::uint64_t generation;  // an event held over a pause may outlive a re-arm
+    Scheduler::EventId event;
   };
 
   void arm(TimerId id, Timer& timer) {
     const std::uint64_t generation = ++timer.generation;
     const SimTime when = world_.node(id_).clock_model.true_at(timer.deadline.time_since_epoch());
-    world_.node_event(id_, incarnation_, when, [this, id, generation] { fire(id, generation); });
+    if (timer.event != 0) world_.scheduler_.cancel(timer.event);
+    timer.event = world_.node_event(id_, incarnation_, when,
+                                    [this, id, generation] { fire(id, generation); });
   }
 
   void fire(TimerId id, std::uint64_t generation) {
@@ -219,7 +231,8 @@ class SimRedisConnection final : public RedisConnection {
   [[nodiscard]] NodeId server() const { return server_; }
 
   ~SimRedisConnection() override {
-    for (Request& r : in_flight_) executor_.cancel(r.timer);
+    for (Request& r : in_flight_)
+      executor_.cancel(r.timer);
     if (connect_timer_ != 0) executor_.cancel(connect_timer_);
     if (state_ != State::kDisconnected) close(/*send_fin=*/true);
     fail_in_flight(cancelled_error("connection destroyed"));
@@ -249,7 +262,8 @@ class SimRedisConnection final : public RedisConnection {
     co_await BatchAwaiter{batch};
     std::vector<Result<RedisReply>> outcomes;
     outcomes.reserve(batch->results.size());
-    for (auto& slot : batch->results) outcomes.push_back(std::move(*slot));
+    for (auto& slot : batch->results)
+      outcomes.push_back(std::move(*slot));
     co_return outcomes;
   }
 
@@ -388,7 +402,8 @@ class SimRedisConnection final : public RedisConnection {
   void fail_waiting(const Status& status) {
     std::deque<Request> failed = std::move(waiting_);
     waiting_.clear();
-    for (Request& r : failed) complete(r, status);
+    for (Request& r : failed)
+      complete(r, status);
   }
 
   void close(bool send_fin) {
@@ -428,17 +443,30 @@ NodeContext::NodeContext(World& world, NodeId id, std::uint32_t incarnation, Rng
       executor_(std::make_unique<NodeExecutor>(world, id, incarnation)),
       peers_(std::make_unique<SimPeerEndpoint>(world, id, *executor_)) {}
 
-NodeContext::~NodeContext() { scope_.destroy_all(); }
+NodeContext::~NodeContext() {
+  scope_.destroy_all();
+}
 
-const std::string& NodeContext::name() const { return world_.name(id_); }
-const std::string& NodeContext::identity() const { return world_.node(id_).identity; }
-const Clock& NodeContext::clock() const { return *world_.node(id_).clock; }
-Executor& NodeContext::executor() { return *executor_; }
-PeerEndpoint& NodeContext::peers() { return *peers_; }
+const std::string& NodeContext::name() const {
+  return world_.name(id_);
+}
+const std::string& NodeContext::identity() const {
+  return world_.node(id_).identity;
+}
+const Clock& NodeContext::clock() const {
+  return *world_.node(id_).clock;
+}
+Executor& NodeContext::executor() {
+  return *executor_;
+}
+PeerEndpoint& NodeContext::peers() {
+  return *peers_;
+}
 
 std::unique_ptr<RedisConnection> NodeContext::connect_redis(NodeId server,
                                                             ConnectionOptions options) {
-  if (!world_.is_server(server)) die("connect_redis: node " + world_.name(server) + " is not a Redis server");
+  if (!world_.is_server(server))
+    die("connect_redis: node " + world_.name(server) + " is not a Redis server");
   return std::make_unique<SimRedisConnection>(world_, id_, incarnation_, server, options,
                                               *executor_);
 }
@@ -447,7 +475,9 @@ void NodeContext::spawn(Task<void> task) {
   distkit::spawn(*executor_, &scope_, std::move(task));
 }
 
-void NodeContext::trace(std::string_view what) { world_.trace(id_, what); }
+void NodeContext::trace(std::string_view what) {
+  world_.trace(id_, what);
+}
 
 // ---- World -----------------------------------------------------------------------------
 
@@ -519,11 +549,14 @@ void World::start_instance(NodeId id) {
   n.context->spawn(n.main(*n.context));
 }
 
-const std::string& World::name(NodeId id) const { return node(id).name; }
+const std::string& World::name(NodeId id) const {
+  return node(id).name;
+}
 
 std::vector<NodeId> World::nodes() const {
   std::vector<NodeId> out;
-  for (const auto& n : nodes_) out.push_back(n->id);
+  for (const auto& n : nodes_)
+    out.push_back(n->id);
   return out;
 }
 std::vector<NodeId> World::instances() const {
@@ -540,7 +573,9 @@ std::vector<NodeId> World::servers() const {
   }
   return out;
 }
-bool World::is_server(NodeId id) const { return node(id).server; }
+bool World::is_server(NodeId id) const {
+  return node(id).server;
+}
 
 bool World::run_until(const std::function<bool()>& done, SimTime limit) {
   while (!done()) {
@@ -554,16 +589,18 @@ bool World::run_until(const std::function<bool()>& done, SimTime limit) {
   return true;
 }
 
-void World::node_event(NodeId id, std::uint32_t incarnation, SimTime when,
-                       std::function<void()> fn) {
-  scheduler_.at(when, [this, id, incarnation, fn = std::move(fn)]() mutable {
+Scheduler::EventId World::node_event(NodeId id, std::uint32_t incarnation, SimTime when,
+                                     std::function<void()> fn) {
+  return scheduler_.at(when, [this, id, incarnation, fn = std::move(fn)]() mutable {
     Node& n = node(id);
     if (!n.alive || n.incarnation != incarnation) return;
     if (n.paused) {
       n.held.push_back(std::move(fn));
       return;
     }
+    running_node_ = id;
     fn();
+    running_node_.reset();
   });
 }
 
@@ -588,8 +625,7 @@ void World::trace_event(NodeId id, std::string_view kind, std::uint64_t detail,
   trace_hash_ = mix_hash(h, text);
   if (options_.record_trace) {
     char prefix[64];
-    std::snprintf(prefix, sizeof prefix, "%.6f ",
-                  std::chrono::duration<double>(now()).count());
+    std::snprintf(prefix, sizeof prefix, "%.6f ", std::chrono::duration<double>(now()).count());
     std::string line = prefix;
     line += id < nodes_.size() ? nodes_[id]->name : "?";
     line += ' ';
@@ -602,7 +638,9 @@ void World::trace_event(NodeId id, std::string_view kind, std::uint64_t detail,
   }
 }
 
-void World::trace(NodeId id, std::string_view what) { trace_event(id, "note", 0, what); }
+void World::trace(NodeId id, std::string_view what) {
+  trace_event(id, "note", 0, what);
+}
 
 // ---- Network ---------------------------------------------------------------------------
 
@@ -614,7 +652,8 @@ const LinkConfig& World::link(NodeId from, NodeId to) const {
 Duration World::sample_latency(const LinkConfig& link, Rng& rng) {
   const Latency& l = link.latency;
   Duration d = l.min;
-  if (l.max > l.min) d += Duration(static_cast<std::int64_t>(rng.below((l.max - l.min).count() + 1)));
+  if (l.max > l.min)
+    d += Duration(static_cast<std::int64_t>(rng.below((l.max - l.min).count() + 1)));
   if (l.tail_probability > 0 && rng.chance(l.tail_probability)) d += l.tail;
   return d;
 }
@@ -636,7 +675,8 @@ void World::send_segment(std::uint64_t conn, bool to_server, NodeId from, NodeId
     trace_event(from, "segment-lost", conn, name(to));
     return;
   }
-  const SimTime arrival = std::max(now() + sample_latency(config, network_rng_), stream.last_arrival);
+  const SimTime arrival =
+      std::max(now() + sample_latency(config, network_rng_), stream.last_arrival);
   stream.last_arrival = arrival;
   arrival_event(to, arrival, [this, conn, to_server, from, to, deliver = std::move(deliver)] {
     // A partition that began while the segment was on its way drops it too.
@@ -688,7 +728,9 @@ std::uint64_t World::register_connection(SimRedisConnection* connection) {
   return conn;
 }
 
-void World::unregister_connection(std::uint64_t conn) { connections_.erase(conn); }
+void World::unregister_connection(std::uint64_t conn) {
+  connections_.erase(conn);
+}
 
 void World::set_link(NodeId from, NodeId to, LinkConfig config) {
   (void)node(from), (void)node(to);
@@ -749,7 +791,8 @@ void World::reset_connections(NodeId id) {
   for (const auto& [conn, c] : mine) {
     const NodeId server = c->server();
     c->on_reset();
-    send_segment(conn, true, id, server, [this, server, conn = conn] { server_receive_fin(server, conn); });
+    send_segment(conn, true, id, server,
+                 [this, server, conn = conn] { server_receive_fin(server, conn); });
   }
 }
 
@@ -790,7 +833,8 @@ void World::server_receive_request(NodeId server, std::uint64_t conn, NodeId cli
 
 void World::server_process(NodeId server) {
   Node& s = node(server);
-  while (!s.queue.empty() && !s.sessions.contains(s.queue.front().conn)) s.queue.pop_front();
+  while (!s.queue.empty() && !s.sessions.contains(s.queue.front().conn))
+    s.queue.pop_front();
   if (s.queue.empty()) {
     s.processing = false;
     return;
@@ -800,7 +844,8 @@ void World::server_process(NodeId server) {
   ServerEnv env{s.clock->wall_now(), s.rng.get(), Duration(0)};
   RedisReply reply = s.model->execute(job.conn, job.command, env);
   std::uint64_t digest = 0;
-  for (const std::string& arg : job.command) digest = mix_hash(digest, arg);
+  for (const std::string& arg : job.command)
+    digest = mix_hash(digest, arg);
   trace_event(server, "exec", mix_hash(digest, reply.to_string()),
               options_.record_trace ? job.command.front() + " -> " + reply.to_string() : "");
   s.busy_until = now() + s.server_options.service_time + s.slowdown + env.extra_busy;
@@ -843,6 +888,12 @@ void World::server_crash(Node& s) {
 void World::crash(NodeId id) {
   Node& n = node(id);
   if (!n.alive) return;
+  if (running_node_ == id && !n.server) {
+    scheduler_.at(now(), [this, id, incarnation = n.incarnation] {
+      if (node(id).incarnation == incarnation) crash(id);
+    });
+    return;
+  }
   trace_event(id, "crash", n.incarnation);
   if (n.server) {
     server_crash(n);
@@ -888,11 +939,16 @@ void World::resume(NodeId id) {
   // Everything that came due while stopped runs now, in the order it came due.
   std::vector<std::function<void()>> held = std::move(n.held);
   n.held.clear();
-  for (auto& fn : held) node_event(id, n.incarnation, now(), std::move(fn));
+  for (auto& fn : held)
+    node_event(id, n.incarnation, now(), std::move(fn));
 }
 
-bool World::alive(NodeId id) const { return node(id).alive; }
-bool World::paused(NodeId id) const { return node(id).paused; }
+bool World::alive(NodeId id) const {
+  return node(id).alive;
+}
+bool World::paused(NodeId id) const {
+  return node(id).paused;
+}
 
 // ---- Clock faults --------------------------------------------------------------------
 
@@ -916,9 +972,13 @@ void World::jump_clock(NodeId id, Duration delta) {
   trace_event(id, "clock-jump", static_cast<std::uint64_t>(delta.count()));
 }
 
-const Clock& World::clock(NodeId id) const { return *node(id).clock; }
+const Clock& World::clock(NodeId id) const {
+  return *node(id).clock;
+}
 
-WallTime World::true_wall_time() const { return options_.start_wall + now(); }
+WallTime World::true_wall_time() const {
+  return options_.start_wall + now();
+}
 
 // ---- Redis server faults ---------------------------------------------------------------
 

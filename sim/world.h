@@ -33,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -188,6 +189,8 @@ class World {
   // ---- Node faults (instances and servers).
   // An instance loses its memory: coroutines destroyed, timers and messages dropped.
   // A server loses its process: connections reset, commands queued are dropped.
+  // Called from the node's own code, the crash happens as soon as that code yields
+  // (its frame cannot be destroyed while it runs), at the same virtual time.
   void crash(NodeId node);
   // A crashed instance runs its main function again; a crashed server comes back
   // empty (DataLoss::kAll). REQUIRES: crashed.
@@ -238,8 +241,8 @@ class World {
   NodeId add_node(std::string name, bool server);
   // Schedules `fn` for incarnation `incarnation` of `node`: dropped if that
   // incarnation is gone by then, held while the node is paused.
-  void node_event(NodeId node, std::uint32_t incarnation, SimTime when,
-                  std::function<void()> fn);
+  Scheduler::EventId node_event(NodeId node, std::uint32_t incarnation, SimTime when,
+                                std::function<void()> fn);
   // Schedules the arrival of a message at `node`: held while it is paused; dropped at
   // a crashed instance (a crashed server answers for itself: connection refused).
   void arrival_event(NodeId node, SimTime when, std::function<void()> fn);
@@ -284,6 +287,8 @@ class World {
   std::map<std::pair<std::uint64_t, bool>, std::unique_ptr<Stream>> streams_;
   std::map<std::uint64_t, SimRedisConnection*> connections_;
   std::uint64_t next_conn_ = 1;
+  // The instance whose event is running, if any (a node cannot destroy itself mid-run).
+  std::optional<NodeId> running_node_;
   std::uint64_t trace_hash_ = 0;
   std::vector<std::string> trace_lines_;
 };

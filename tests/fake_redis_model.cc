@@ -58,7 +58,8 @@ RedisReply FakeRedisModel::run_script(const std::string& sha, const RedisCommand
     return RedisReply::error("ERR Number of keys can't be greater than number of args");
   }
   auto it = scripts_by_sha_.find(sha);
-  if (it == scripts_by_sha_.end()) return RedisReply::error("ERR fake server cannot run this script");
+  if (it == scripts_by_sha_.end())
+    return RedisReply::error("ERR fake server cannot run this script");
   std::vector<std::string> keys(command.begin() + first + 1, command.begin() + first + 1 + numkeys);
   std::vector<std::string> args(command.begin() + first + 1 + numkeys, command.end());
   return it->second(keys, args, data_);
@@ -93,7 +94,8 @@ RedisReply FakeRedisModel::execute(sim::ClientId client, const RedisCommand& com
     if (argc < 2) return wrong_arity("del");
     before_write(env.now);
     std::int64_t removed = 0;
-    for (std::size_t i = 1; i < argc; ++i) removed += static_cast<std::int64_t>(data_.erase(command[i]));
+    for (std::size_t i = 1; i < argc; ++i)
+      removed += static_cast<std::int64_t>(data_.erase(command[i]));
     return RedisReply::integer(removed);
   }
   if (name == "INCR" || name == "INCRBY") {
@@ -132,7 +134,8 @@ RedisReply FakeRedisModel::execute(sim::ClientId client, const RedisCommand& com
     }
     if (sub == "EXISTS") {
       std::vector<RedisReply> found;
-      for (std::size_t i = 2; i < argc; ++i) found.push_back(RedisReply::integer(loaded_.count(command[i])));
+      for (std::size_t i = 2; i < argc; ++i)
+        found.push_back(RedisReply::integer(loaded_.count(command[i])));
       return RedisReply::array(std::move(found));
     }
     return RedisReply::error("ERR unknown subcommand '" + command[1] + "'");

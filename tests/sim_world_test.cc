@@ -1,12 +1,12 @@
 // The simulated world: scheduler, RNG, clocks, nodes, network faults and Redis
 // connections, on a fake server.
-#include "distkit/sim/world.h"
-
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "distkit/sim/fault_schedule.h"
+#include "distkit/sim/world.h"
 #include "distkit/tests/fake_redis_model.h"
 
 namespace distkit::sim {
@@ -20,11 +20,13 @@ using std::chrono::seconds;
 
 TEST(Rng, SameSeedSameStreamAndDerivedStreamsAreIndependent) {
   Rng a(7), b(7), c(8);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(a.next_u64(), b.next_u64());
   EXPECT_NE(Rng(7).next_u64(), c.next_u64());
   // derive() depends on the seed and name only, not on draws made so far.
   Rng used(7);
-  for (int i = 0; i < 10; ++i) (void)used.next_u64();
+  for (int i = 0; i < 10; ++i)
+    (void)used.next_u64();
   EXPECT_EQ(used.derive("net").next_u64(), Rng(7).derive("net").next_u64());
   EXPECT_NE(Rng(7).derive("net").next_u64(), Rng(7).derive("disk").next_u64());
 }
@@ -48,7 +50,8 @@ TEST(Rng, BelowIsInRangeAndRoughlyUniform) {
     ASSERT_LT(v, 10u);
     ++counts[v];
   }
-  for (int c : counts) EXPECT_NEAR(c, 10'000, 600);
+  for (int c : counts)
+    EXPECT_NEAR(c, 10'000, 600);
   EXPECT_EQ(r.between(5, 5), 5);
   for (int i = 0; i < 1000; ++i) {
     const std::int64_t v = r.between(-3, 3);
@@ -112,10 +115,11 @@ class WorldTest : public ::testing::Test {
   NodeId add_client(std::string name, Body body, ConnectionOptions options = {}) {
     bodies_.push_back(std::make_unique<Body>(std::move(body)));
     Body* b = bodies_.back().get();
-    return world_.add_instance(std::move(name), [this, b, options](NodeContext& node) -> Task<void> {
-      auto conn = node.connect_redis(redis_, options);
-      co_await (*b)(node, *conn);
-    });
+    return world_.add_instance(std::move(name),
+                               [this, b, options](NodeContext& node) -> Task<void> {
+                                 auto conn = node.connect_redis(redis_, options);
+                                 co_await (*b)(node, *conn);
+                               });
   }
 
   World world_;
@@ -148,7 +152,8 @@ TEST_F(WorldTest, PipelineRepliesComeBackInInputOrder) {
   std::vector<Result<RedisReply>> got;
   add_client("a", [&](NodeContext&, RedisConnection& conn) -> Task<void> {
     std::vector<RedisCommand> commands;
-    for (int i = 1; i <= 50; ++i) commands.push_back({"INCRBY", "k", std::to_string(i)});
+    for (int i = 1; i <= 50; ++i)
+      commands.push_back({"INCRBY", "k", std::to_string(i)});
     commands.push_back({"BOGUS"});
     commands.push_back({"GET", "k"});
     got = co_await conn.execute_pipeline(std::move(commands));
@@ -173,7 +178,8 @@ TEST_F(WorldTest, ConcurrentCallersShareAConnectionInOrder) {
         replies.push_back(r->integer_value());
       }
     };
-    for (int c = 0; c < 5; ++c) node.spawn(caller());
+    for (int c = 0; c < 5; ++c)
+      node.spawn(caller());
     co_await sleep_for(node.executor(), seconds(10));
   });
   world_.run_for(seconds(5));
@@ -199,7 +205,8 @@ TEST_F(WorldTest, PartitionsCutAndHealTraffic) {
         co_await sleep_for(node.executor(), seconds(2));
         got.push_back(co_await conn.command("INCR", "k"));  // healed again
       },
-      ConnectionOptions{.request_timeout = milliseconds(300), .connect_timeout = milliseconds(200)});
+      ConnectionOptions{.request_timeout = milliseconds(300),
+                        .connect_timeout = milliseconds(200)});
   world_.partition(a, redis_);
   world_.schedule(milliseconds(1500), [&] { world_.heal(a, redis_); });
   world_.schedule(milliseconds(2500), [&] { world_.partition(a, redis_); });
@@ -294,14 +301,17 @@ TEST_F(WorldTest, ScriptFlushIsHandledByEvalWithoutDoubleExecution) {
     got.push_back(co_await conn.eval(kScript, keys, {}));
     world_.flush_scripts(redis_);
     std::vector<ScriptCall> calls(3, ScriptCall{&kScript, keys, {}});
-    for (auto& r : co_await conn.eval_pipeline(calls)) got.push_back(std::move(r));
+    for (auto& r : co_await conn.eval_pipeline(calls))
+      got.push_back(std::move(r));
   });
   world_.run_for(seconds(1));
   ASSERT_EQ(got.size(), 5u);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(*got[i], RedisReply::integer(i + 1)) << i;
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(*got[i], RedisReply::integer(i + 1)) << i;
   // EVALSHA (NOSCRIPT), EVAL, EVALSHA, then 3 EVALSHA (NOSCRIPT) and 3 EVAL.
   std::vector<std::string> verbs;
-  for (const auto& c : fake_->executed()) verbs.push_back(c[0]);
+  for (const auto& c : fake_->executed())
+    verbs.push_back(c[0]);
   EXPECT_EQ(verbs, (std::vector<std::string>{"EVALSHA", "EVAL", "EVALSHA", "EVALSHA", "EVALSHA",
                                              "EVALSHA", "EVAL", "EVAL", "EVAL"}));
 }
@@ -316,7 +326,8 @@ TEST_F(WorldTest, TooManyPendingRequestsAreRejectedWithoutSending) {
       ConnectionOptions{.max_pending = 4});
   world_.run_for(seconds(1));
   ASSERT_EQ(got.size(), 5u);
-  for (const auto& r : got) EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+  for (const auto& r : got)
+    EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(fake_->executed().empty());
 }
 
@@ -345,8 +356,8 @@ TEST_F(WorldTest, ClockSkewAndDriftArePerNode) {
   const MonoTime before_jump = world_.clock(a).now();
   world_.jump_clock(a, seconds(-30));
   EXPECT_EQ(world_.clock(a).now(), before_jump) << "monotonic time never goes back";
-  EXPECT_EQ(world_.clock(a).wall_now(), world_.true_wall_time() - milliseconds(700) +
-                                             milliseconds(10) - seconds(30));
+  EXPECT_EQ(world_.clock(a).wall_now(),
+            world_.true_wall_time() - milliseconds(700) + milliseconds(10) - seconds(30));
 }
 
 TEST_F(WorldTest, TimersFollowTheNodesDriftingClock) {
@@ -380,8 +391,8 @@ TEST_F(WorldTest, CrashedInstancesTimersNeverFireAndRestartRunsMainAgain) {
   world_.crash(a);
   world_.restart(a, Identity::kNew);
   world_.run_for(seconds(1));
-  EXPECT_EQ(log, (std::vector<std::string>{"a start 0", "a start 1", "a timer fired",
-                                           "a#2 start 2"}));
+  EXPECT_EQ(log,
+            (std::vector<std::string>{"a start 0", "a start 1", "a timer fired", "a#2 start 2"}));
 }
 
 TEST_F(WorldTest, CrashDestroysAnInstancesMemoryAndClosesItsConnections) {
@@ -401,6 +412,48 @@ TEST_F(WorldTest, CrashDestroysAnInstancesMemoryAndClosesItsConnections) {
   EXPECT_EQ(destroyed, 1);
   world_.run_for(seconds(1));
   EXPECT_EQ(fake_->connected_clients(), 0u) << "the server saw the connection close";
+}
+
+TEST_F(WorldTest, AnInstanceMayCrashItself) {
+  int after = 0;
+  NodeId a = world_.add_instance("a", [&](NodeContext& node) -> Task<void> {
+    co_await sleep_for(node.executor(), seconds(1));
+    world_.crash(node.id());  // takes effect once this code yields
+    ++after;
+    co_await sleep_for(node.executor(), seconds(1));
+    ++after;
+  });
+  world_.run_for(seconds(5));
+  EXPECT_EQ(after, 1);
+  EXPECT_FALSE(world_.alive(a));
+}
+
+TEST(WorldTrace, RecordedLinesAreIdenticalAcrossRunsOfOneSeed) {
+  auto lines = [](std::uint64_t seed) {
+    World world({.seed = seed, .record_trace = true});
+    const NodeId redis = world.add_redis_server("redis", std::make_unique<FakeRedisModel>());
+    world.add_instance("a", [redis](NodeContext& node) -> Task<void> {
+      auto conn = node.connect_redis(redis);
+      for (int i = 0; i < 3; ++i) {
+        auto r = co_await conn->command("INCR", "k");
+        node.trace(r->to_string());
+      }
+    });
+    world.run_for(seconds(1));
+    return world.trace_lines();
+  };
+  const std::vector<std::string> first = lines(5);
+  EXPECT_EQ(first, lines(5));
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first.front(), "0.000000 redis add-server redis");
+  EXPECT_NE(std::find(first.begin(), first.end(), "0.000000 a add-instance a"), first.end());
+  bool saw_exec = false, saw_note = false;
+  for (const std::string& line : first) {
+    saw_exec |= line.find("redis exec INCR -> (integer) 3") != std::string::npos;
+    saw_note |= line.ends_with(" a note (integer) 3");
+  }
+  EXPECT_TRUE(saw_exec);
+  EXPECT_TRUE(saw_note);
 }
 
 TEST_F(WorldTest, PausedNodesRunNothingUntilResumed) {
@@ -447,10 +500,9 @@ TEST_F(WorldTest, PeerMessagesFlowAndPartitionsDropThem) {
 // A busy world: several clients, lossy jittery links, a fault schedule.
 std::uint64_t busy_run(std::uint64_t seed, std::uint64_t* events = nullptr) {
   World world({.seed = seed,
-               .default_link = LinkConfig{.latency = {.min = 50us, .max = 2ms,
-                                                      .tail_probability = 0.01,
-                                                      .tail = 50ms},
-                                          .loss = 0.01}});
+               .default_link = LinkConfig{
+                   .latency = {.min = 50us, .max = 2ms, .tail_probability = 0.01, .tail = 50ms},
+                   .loss = 0.01}});
   auto model = std::make_unique<FakeRedisModel>();
   const NodeId redis = world.add_redis_server("redis", std::move(model));
   for (int i = 0; i < 4; ++i) {
@@ -460,7 +512,8 @@ std::uint64_t busy_run(std::uint64_t seed, std::uint64_t* events = nullptr) {
         const std::int64_t by = node.rng().between(1, 5);
         auto r = co_await conn->command("INCRBY", "k", by);
         node.trace(r.ok() ? "ok " + r->to_string() : r.status().to_string());
-        co_await sleep_for(node.executor(), std::chrono::microseconds(node.rng().between(100, 5000)));
+        co_await sleep_for(node.executor(),
+                           std::chrono::microseconds(node.rng().between(100, 5000)));
       }
     });
   }

@@ -65,11 +65,17 @@ class ManualExecutor final : public Executor, public Clock {
   std::map<std::pair<MonoTime, TimerId>, Callback> timers_;
 };
 
-Task<int> answer() { co_return 42; }
+Task<int> answer() {
+  co_return 42;
+}
 
-Task<int> add_one(Task<int> inner) { co_return co_await std::move(inner) + 1; }
+Task<int> add_one(Task<int> inner) {
+  co_return co_await std::move(inner) + 1;
+}
 
-Task<std::unique_ptr<std::string>> move_only() { co_return std::make_unique<std::string>("x"); }
+Task<std::unique_ptr<std::string>> move_only() {
+  co_return std::make_unique<std::string>("x");
+}
 
 Task<int> count_down(int n) {
   if (n == 0) co_return 0;
@@ -164,7 +170,8 @@ TEST(TaskScope, FinishedTasksLeaveTheScope) {
   ManualExecutor ex;
   TaskScope scope;
   int done = 0;
-  for (int i = 0; i < 3; ++i) spawn(ex, &scope, answer(), [&](int) { ++done; });
+  for (int i = 0; i < 3; ++i)
+    spawn(ex, &scope, answer(), [&](int) { ++done; });
   EXPECT_EQ(scope.live_tasks(), 3u);
   ex.drain();
   EXPECT_EQ(done, 3);
@@ -243,10 +250,12 @@ TEST(BlockOn, ManyCallerThreads) {
   std::atomic<int> sum{0};
   for (int i = 0; i < 8; ++i) {
     callers.emplace_back([&] {
-      for (int j = 0; j < 50; ++j) sum += block_on(ex, answer());
+      for (int j = 0; j < 50; ++j)
+        sum += block_on(ex, answer());
     });
   }
-  for (auto& t : callers) t.join();
+  for (auto& t : callers)
+    t.join();
   EXPECT_EQ(sum.load(), 8 * 50 * 42);
 }
 
