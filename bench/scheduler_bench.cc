@@ -39,8 +39,11 @@ void BM_Baseline_Events(benchmark::State& state) {
   std::uint64_t seq = 0;
   std::int64_t now = 0;
   std::function<void()> reschedule;
-  reschedule = [&] { q.push({now + static_cast<std::int64_t>(rng.below(1000)), seq++, reschedule}); };
-  for (int i = 0; i < kLive; ++i) reschedule();
+  reschedule = [&] {
+    q.push({now + static_cast<std::int64_t>(rng.below(1000)), seq++, reschedule});
+  };
+  for (int i = 0; i < kLive; ++i)
+    reschedule();
   for (auto _ : state) {
     BaselineEvent e = q.top();
     q.pop();
@@ -55,8 +58,10 @@ void BM_Scheduler_Events(benchmark::State& state) {
   Rng rng(1);
   std::function<void()> reschedule;
   reschedule = [&] { s.after(Duration(rng.below(1000)), reschedule); };
-  for (int i = 0; i < kLive; ++i) reschedule();
-  for (auto _ : state) s.step();
+  for (int i = 0; i < kLive; ++i)
+    reschedule();
+  for (auto _ : state)
+    s.step();
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -78,7 +83,8 @@ void BM_Baseline_Timers(benchmark::State& state) {
     cancelled.push_back(false);
     q.push({now + static_cast<std::int64_t>(rng.below(100)), seq++, work});
   };
-  for (int i = 0; i < kLive; ++i) work();
+  for (int i = 0; i < kLive; ++i)
+    work();
   // One iteration runs one event, as Scheduler::step() does (skipping cancelled ones).
   for (auto _ : state) {
     while (true) {
@@ -103,8 +109,10 @@ void BM_Scheduler_Timers(benchmark::State& state) {
     last_timer = s.after(Duration(1000), [] {});
     s.after(Duration(rng.below(100)), work);
   };
-  for (int i = 0; i < kLive; ++i) work();
-  for (auto _ : state) s.step();
+  for (int i = 0; i < kLive; ++i)
+    work();
+  for (auto _ : state)
+    s.step();
   state.SetItemsProcessed(state.iterations());
 }
 

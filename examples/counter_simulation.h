@@ -38,7 +38,8 @@ struct CounterSimulationResult {
   std::string fault_description;  // the schedule, with node names
 };
 
-[[nodiscard]] CounterSimulationResult run_counter_simulation(const CounterSimulationOptions& options);
+[[nodiscard]] CounterSimulationResult run_counter_simulation(
+    const CounterSimulationOptions& options);
 
 }  // namespace distkit::examples
 

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
     char* end = nullptr;
     seed = std::strtoull(argv[1], &end, 10);
     if (end == argv[1] || *end != '\0') {
-      std::fprintf(stderr, "usage: %s [seed]   (seed: an unsigned integer, not \"%s\")\n", argv[0], argv[1]);
+      std::fprintf(stderr, "usage: %s [seed]   (seed: an unsigned integer, not \"%s\")\n", argv[0],
+                   argv[1]);
       return 2;
     }
   }
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
   const auto started = std::chrono::steady_clock::now();
   examples::CounterSimulationResult r =
       examples::run_counter_simulation({.seed = seed, .faults = *faults});
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::printf("distkit simulation: 3 instances INCRBY one Redis counter, seed %llu\n\n",
               static_cast<unsigned long long>(seed));

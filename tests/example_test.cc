@@ -10,13 +10,13 @@ namespace distkit::examples {
 namespace {
 
 TEST(CounterSimulationExample, BoundHoldsAndRunsAreDeterministic) {
-  Result<sim::FaultSchedule> faults =
-      sim::parse_fault_schedule("500000us partition 1 0; 1500000us heal-all; 1800000us loss 2 0 300");
+  Result<sim::FaultSchedule> faults = sim::parse_fault_schedule(
+      "500000us partition 1 0; 1500000us heal-all; 1800000us loss 2 0 300");
   ASSERT_TRUE(faults.ok());
   CounterSimulationResult a = run_counter_simulation({.seed = 9, .faults = *faults});
   CounterSimulationResult b = run_counter_simulation({.seed = 9, .faults = *faults});
-  EXPECT_TRUE(a.bounds_hold) << a.acknowledged << " <= " << a.final_value << " <= "
-                             << a.acknowledged << " + " << a.unknown;
+  EXPECT_TRUE(a.bounds_hold) << a.acknowledged << " <= " << a.final_value
+                             << " <= " << a.acknowledged << " + " << a.unknown;
   EXPECT_GT(a.acknowledged, 0);
   EXPECT_GT(a.unknown + a.unavailable, 0) << "the faults had an effect";
   EXPECT_EQ(a.trace_hash, b.trace_hash);
@@ -27,8 +27,9 @@ RC_GTEST_PROP(CounterSimulationExample, BoundHoldsUnderGeneratedFaults, (std::ui
   const sim::FaultSchedule faults =
       *sim::testing::gen_fault_schedule({1, 2, 3}, {0}, std::chrono::seconds(5));
   CounterSimulationResult r = run_counter_simulation({.seed = seed, .faults = faults});
-  RC_LOG() << "seed=" << seed << " faults: " << sim::to_string(faults) << " acknowledged="
-           << r.acknowledged << " unknown=" << r.unknown << " final=" << r.final_value;
+  RC_LOG() << "seed=" << seed << " faults: " << sim::to_string(faults)
+           << " acknowledged=" << r.acknowledged << " unknown=" << r.unknown
+           << " final=" << r.final_value;
   RC_ASSERT(r.bounds_hold);
 }
 

@@ -24,15 +24,16 @@ TEST(FaultSchedule, ParsesTheDocumentedForm) {
       parse_fault_schedule(" 1500us partition 0 1 ;2000000us heal-all; 7us clock-drift 2 -300");
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   ASSERT_EQ(s->events.size(), 3u);
-  EXPECT_EQ(s->events[0], (FaultEvent{std::chrono::microseconds(1500), FaultKind::kPartition, 0, 1, 0}));
+  EXPECT_EQ(s->events[0],
+            (FaultEvent{std::chrono::microseconds(1500), FaultKind::kPartition, 0, 1, 0}));
   EXPECT_EQ(s->events[1].kind, FaultKind::kHealAll);
   EXPECT_EQ(s->events[2].value, -300);
   EXPECT_TRUE(parse_fault_schedule("")->events.empty());
 }
 
 TEST(FaultSchedule, RejectsMalformedTextClearly) {
-  const char* bad[] = {"partition 0 1",       "15ms partition 0 1", "1us partition 0",
-                       "1us partition 0 1 2", "1us explode 0",      "1us loss 0 1 x",
+  const char* bad[] = {"partition 0 1",       "15ms partition 0 1",   "1us partition 0",
+                       "1us partition 0 1 2", "1us explode 0",        "1us loss 0 1 x",
                        "-5us heal-all",       "1us crash 99999999999"};
   for (const char* text : bad) {
     Result<FaultSchedule> s = parse_fault_schedule(text);
@@ -53,7 +54,8 @@ TEST(FaultSchedule, ValidateChecksNodesKindsAndRanges) {
   EXPECT_TRUE(check("1us partition 0 1; 2us redis-restart 0 2; 3us crash 1").ok());
   EXPECT_EQ(check("1us partition 0 5").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(check("1us partition 1 1").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(check("1us script-flush 1").message(), "fault script-flush at 0ms: a is not a Redis server");
+  EXPECT_EQ(check("1us script-flush 1").message(),
+            "fault script-flush at 0ms: a is not a Redis server");
   EXPECT_EQ(check("1us loss 0 1 1001").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(check("1us clock-drift 1 -500000").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(check("1us redis-restart 0 3").code(), StatusCode::kInvalidArgument);

@@ -50,27 +50,27 @@ struct RunResult {
 // an operation whose outcome was UNKNOWN, so it can run twice.
 RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retry = false) {
   World world({.seed = seed,
-               .default_link = LinkConfig{.latency = {.min = 100us, .max = 3ms,
-                                                      .tail_probability = 0.02,
-                                                      .tail = 80ms}}});
+               .default_link = LinkConfig{
+                   .latency = {.min = 100us, .max = 3ms, .tail_probability = 0.02, .tail = 80ms}}});
   auto model = std::make_unique<distkit::testing::FakeRedisModel>();
   distkit::testing::FakeRedisModel& fake = *model;
   const NodeId redis = world.add_redis_server("redis", std::move(model));
   std::map<std::string, Outcome> outcomes;  // by operation id
   for (int i = 0; i < kInstances; ++i) {
     world.add_instance("c" + std::to_string(i), [&, redis](NodeContext& node) -> Task<void> {
-      auto conn = node.connect_redis(redis, {.request_timeout = milliseconds(150),
-                                             .connect_timeout = milliseconds(100)});
+      auto conn = node.connect_redis(
+          redis, {.request_timeout = milliseconds(150), .connect_timeout = milliseconds(100)});
       for (int n = 0;; ++n) {
         // Unique per incarnation, so a restarted instance never reuses an id.
-        const std::string op = node.identity() + "/" + std::to_string(node.incarnation()) + "/" +
-                               std::to_string(n);
+        const std::string op =
+            node.identity() + "/" + std::to_string(node.incarnation()) + "/" + std::to_string(n);
         Result<RedisReply> r = co_await conn->command("SET", "op:" + op, "1");
         while (blind_retry && r.status().code() == StatusCode::kUnknownOutcome) {
           r = co_await conn->command("SET", "op:" + op, "1");
         }
         outcomes[op] = Outcome{r.status().code(), world.now(), node.id()};
-        co_await sleep_for(node.executor(), std::chrono::microseconds(node.rng().between(200, 4000)));
+        co_await sleep_for(node.executor(),
+                           std::chrono::microseconds(node.rng().between(200, 4000)));
       }
     });
   }
@@ -98,7 +98,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retr
     const int ran = runs.contains(op) ? runs.at(op) : 0;
     switch (outcome.code) {
       case StatusCode::kOk:
-        if (ran != 1) fail("operation " + op + " reported OK but ran " + std::to_string(ran) + " times");
+        if (ran != 1)
+          fail("operation " + op + " reported OK but ran " + std::to_string(ran) + " times");
         last_ok[outcome.node] = std::max(last_ok[outcome.node], outcome.completed);
         break;
       case StatusCode::kUnavailable:
@@ -119,7 +120,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retr
     }
   }
   if (result.violation) {
-    result.report = *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+    result.report =
+        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
   }
   return result;
 }
@@ -133,8 +135,7 @@ RC_GTEST_PROP(SimProperties, OutcomesAreHonestAndTheWorldRecoversAfterHealing,
 }
 
 RC_GTEST_PROP(SimProperties, SameSeedAndScheduleGiveTheSameTrace, (std::uint64_t seed)) {
-  const FaultSchedule schedule =
-      *testing::gen_fault_schedule(kInstanceIds, kServers, kChaos);
+  const FaultSchedule schedule = *testing::gen_fault_schedule(kInstanceIds, kServers, kChaos);
   const RunResult first = run(seed, schedule);
   const RunResult second = run(seed, schedule);
   RC_ASSERT(first.trace_hash == second.trace_hash);
