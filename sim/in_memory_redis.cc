@@ -92,12 +92,14 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
   } else {
     reply = impl_->run(*spec, ctx, command);
   }
-  env.extra_busy += impl_->options.time_per_lua_instruction *
-                    static_cast<std::int64_t>(ctx.lua_instructions);
+  env.extra_busy +=
+      impl_->options.time_per_lua_instruction * static_cast<std::int64_t>(ctx.lua_instructions);
   return reply;
 }
 
-void InMemoryRedis::disconnect(ClientId client) { impl_->sessions.erase(client); }
+void InMemoryRedis::disconnect(ClientId client) {
+  impl_->sessions.erase(client);
+}
 
 void InMemoryRedis::restart(DataLoss loss, ServerEnv&) {
   impl_->sessions.clear();
@@ -115,9 +117,15 @@ void InMemoryRedis::restart(DataLoss loss, ServerEnv&) {
   }
 }
 
-void InMemoryRedis::flush_scripts() { impl_->lua.flush(); }
+void InMemoryRedis::flush_scripts() {
+  impl_->lua.flush();
+}
 
-std::size_t InMemoryRedis::key_count() const { return impl_->db.size(); }
-std::size_t InMemoryRedis::cached_scripts() const { return impl_->lua.size(); }
+std::size_t InMemoryRedis::key_count() const {
+  return impl_->db.size();
+}
+std::size_t InMemoryRedis::cached_scripts() const {
+  return impl_->lua.size();
+}
 
 }  // namespace distkit::sim

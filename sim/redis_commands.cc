@@ -19,13 +19,25 @@ using Args = RedisCommand;
 
 // ---- Replies and parsing ------------------------------------------------------------
 
-RedisReply ok() { return RedisReply::simple_string("OK"); }
-RedisReply bulk(std::string s) { return RedisReply::bulk_string(std::move(s)); }
-RedisReply integer(std::int64_t v) { return RedisReply::integer(v); }
-RedisReply err(std::string line) { return RedisReply::error(std::move(line)); }
+RedisReply ok() {
+  return RedisReply::simple_string("OK");
+}
+RedisReply bulk(std::string s) {
+  return RedisReply::bulk_string(std::move(s));
+}
+RedisReply integer(std::int64_t v) {
+  return RedisReply::integer(v);
+}
+RedisReply err(std::string line) {
+  return RedisReply::error(std::move(line));
+}
 
-RedisReply float_error() { return err("ERR value is not a valid float"); }
-RedisReply overflow_error() { return err("ERR increment or decrement would overflow"); }
+RedisReply float_error() {
+  return err("ERR value is not a valid float");
+}
+RedisReply overflow_error() {
+  return err("ERR increment or decrement would overflow");
+}
 
 bool eq_nocase(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
@@ -49,7 +61,7 @@ Entry* lookup(CommandContext& ctx, const std::string& key) {
 
 template <typename T>
 struct Typed {
-  T* value = nullptr;   // null when missing or of another type
+  T* value = nullptr;  // null when missing or of another type
   bool wrong_type = false;
 };
 
@@ -95,7 +107,9 @@ RedisReply cmd_ping(CommandContext&, const Args& a) {
   return a.size() == 2 ? bulk(a[1]) : RedisReply::simple_string("PONG");
 }
 
-RedisReply cmd_echo(CommandContext&, const Args& a) { return bulk(a[1]); }
+RedisReply cmd_echo(CommandContext&, const Args& a) {
+  return bulk(a[1]);
+}
 
 RedisReply cmd_select(CommandContext&, const Args& a) {
   std::int64_t index = 0;
@@ -118,7 +132,8 @@ RedisReply cmd_dbsize(CommandContext& ctx, const Args&) {
 
 RedisReply cmd_exists(CommandContext& ctx, const Args& a) {
   std::int64_t n = 0;
-  for (std::size_t i = 1; i < a.size(); ++i) n += lookup(ctx, a[i]) != nullptr;
+  for (std::size_t i = 1; i < a.size(); ++i)
+    n += lookup(ctx, a[i]) != nullptr;
   return integer(n);
 }
 
@@ -180,7 +195,8 @@ RedisReply cmd_scan(CommandContext& ctx, const Args& a) {
   std::vector<RedisReply> keys;
   auto it = ctx.db.begin();
   std::int64_t position = 0;
-  for (; it != ctx.db.end() && position < cursor; ++it) ++position;
+  for (; it != ctx.db.end() && position < cursor; ++it)
+    ++position;
   std::int64_t visited = 0;
   for (; it != ctx.db.end() && visited < count; ++it, ++visited, ++position) {
     const bool expired = it->second.expire_at_ms && ctx.now_ms > *it->second.expire_at_ms;
@@ -267,8 +283,12 @@ RedisReply ttl_generic(CommandContext& ctx, const Args& a, bool millis) {
   const std::int64_t ttl = std::max<std::int64_t>(0, *e->expire_at_ms - ctx.now_ms);
   return integer(millis ? ttl : (ttl + 500) / 1000);
 }
-RedisReply cmd_ttl(CommandContext& ctx, const Args& a) { return ttl_generic(ctx, a, false); }
-RedisReply cmd_pttl(CommandContext& ctx, const Args& a) { return ttl_generic(ctx, a, true); }
+RedisReply cmd_ttl(CommandContext& ctx, const Args& a) {
+  return ttl_generic(ctx, a, false);
+}
+RedisReply cmd_pttl(CommandContext& ctx, const Args& a) {
+  return ttl_generic(ctx, a, true);
+}
 
 RedisReply cmd_persist(CommandContext& ctx, const Args& a) {
   Entry* e = lookup(ctx, a[1]);
@@ -303,7 +323,10 @@ RedisReply cmd_set(CommandContext& ctx, const Args& a) {
       keepttl = true;
     } else if ((opt == "ex" || opt == "px" || opt == "exat" || opt == "pxat") && !keepttl &&
                unit == Unit::kNone && has_next) {
-      unit = opt == "ex" ? Unit::kEx : opt == "px" ? Unit::kPx : opt == "exat" ? Unit::kExat : Unit::kPxat;
+      unit = opt == "ex"     ? Unit::kEx
+             : opt == "px"   ? Unit::kPx
+             : opt == "exat" ? Unit::kExat
+                             : Unit::kPxat;
       expire_arg = a[++i];
     } else {
       return syntax_error();
@@ -368,7 +391,8 @@ RedisReply cmd_mget(CommandContext& ctx, const Args& a) {
 
 RedisReply cmd_mset(CommandContext& ctx, const Args& a) {
   if (a.size() % 2 == 0) return arity_error("mset");
-  for (std::size_t i = 1; i < a.size(); i += 2) set_string(ctx, a[i], a[i + 1], false);
+  for (std::size_t i = 1; i < a.size(); i += 2)
+    set_string(ctx, a[i], a[i + 1], false);
   return ok();
 }
 
@@ -386,8 +410,12 @@ RedisReply incr_by(CommandContext& ctx, const std::string& key, std::int64_t by)
   return integer(result);
 }
 
-RedisReply cmd_incr(CommandContext& ctx, const Args& a) { return incr_by(ctx, a[1], 1); }
-RedisReply cmd_decr(CommandContext& ctx, const Args& a) { return incr_by(ctx, a[1], -1); }
+RedisReply cmd_incr(CommandContext& ctx, const Args& a) {
+  return incr_by(ctx, a[1], 1);
+}
+RedisReply cmd_decr(CommandContext& ctx, const Args& a) {
+  return incr_by(ctx, a[1], -1);
+}
 RedisReply cmd_incrby(CommandContext& ctx, const Args& a) {
   std::int64_t by = 0;
   if (!parse_int64(a[2], by)) return not_integer_error();
@@ -457,8 +485,12 @@ RedisReply hset_generic(CommandContext& ctx, const Args& a, std::string_view nam
   }
   return count ? integer(created) : ok();
 }
-RedisReply cmd_hset(CommandContext& ctx, const Args& a) { return hset_generic(ctx, a, "hset", true); }
-RedisReply cmd_hmset(CommandContext& ctx, const Args& a) { return hset_generic(ctx, a, "hmset", false); }
+RedisReply cmd_hset(CommandContext& ctx, const Args& a) {
+  return hset_generic(ctx, a, "hset", true);
+}
+RedisReply cmd_hmset(CommandContext& ctx, const Args& a) {
+  return hset_generic(ctx, a, "hmset", false);
+}
 
 RedisReply cmd_hsetnx(CommandContext& ctx, const Args& a) {
   Hash* h = lookup_or_create<Hash>(ctx, a[1]);
@@ -490,9 +522,15 @@ RedisReply hash_dump(CommandContext& ctx, const Args& a, HashPart part) {
   }
   return RedisReply::array(std::move(out));
 }
-RedisReply cmd_hgetall(CommandContext& ctx, const Args& a) { return hash_dump(ctx, a, HashPart::kBoth); }
-RedisReply cmd_hkeys(CommandContext& ctx, const Args& a) { return hash_dump(ctx, a, HashPart::kKeys); }
-RedisReply cmd_hvals(CommandContext& ctx, const Args& a) { return hash_dump(ctx, a, HashPart::kValues); }
+RedisReply cmd_hgetall(CommandContext& ctx, const Args& a) {
+  return hash_dump(ctx, a, HashPart::kBoth);
+}
+RedisReply cmd_hkeys(CommandContext& ctx, const Args& a) {
+  return hash_dump(ctx, a, HashPart::kKeys);
+}
+RedisReply cmd_hvals(CommandContext& ctx, const Args& a) {
+  return hash_dump(ctx, a, HashPart::kValues);
+}
 
 RedisReply cmd_hlen(CommandContext& ctx, const Args& a) {
   auto h = lookup_typed<Hash>(ctx, a[1]);
@@ -511,7 +549,8 @@ RedisReply cmd_hdel(CommandContext& ctx, const Args& a) {
   if (h.wrong_type) return wrong_type_error();
   if (!h.value) return integer(0);
   std::int64_t removed = 0;
-  for (std::size_t i = 2; i < a.size(); ++i) removed += static_cast<std::int64_t>(h.value->erase(a[i]));
+  for (std::size_t i = 2; i < a.size(); ++i)
+    removed += static_cast<std::int64_t>(h.value->erase(a[i]));
   drop_if_empty(ctx, a[1], *h.value);
   return integer(removed);
 }
@@ -564,7 +603,8 @@ RedisReply cmd_sadd(CommandContext& ctx, const Args& a) {
   Set* s = lookup_or_create<Set>(ctx, a[1]);
   if (s == nullptr) return wrong_type_error();
   std::int64_t added = 0;
-  for (std::size_t i = 2; i < a.size(); ++i) added += s->insert(a[i]).second;
+  for (std::size_t i = 2; i < a.size(); ++i)
+    added += s->insert(a[i]).second;
   return integer(added);
 }
 
@@ -573,7 +613,8 @@ RedisReply cmd_srem(CommandContext& ctx, const Args& a) {
   if (s.wrong_type) return wrong_type_error();
   if (!s.value) return integer(0);
   std::int64_t removed = 0;
-  for (std::size_t i = 2; i < a.size(); ++i) removed += static_cast<std::int64_t>(s.value->erase(a[i]));
+  for (std::size_t i = 2; i < a.size(); ++i)
+    removed += static_cast<std::int64_t>(s.value->erase(a[i]));
   drop_if_empty(ctx, a[1], *s.value);
   return integer(removed);
 }
@@ -583,7 +624,8 @@ RedisReply cmd_smembers(CommandContext& ctx, const Args& a) {
   if (s.wrong_type) return wrong_type_error();
   std::vector<RedisReply> out;
   if (s.value) {
-    for (const std::string& m : *s.value) out.push_back(bulk(m));
+    for (const std::string& m : *s.value)
+      out.push_back(bulk(m));
   }
   return RedisReply::array(std::move(out));
 }
@@ -714,7 +756,8 @@ RedisReply cmd_zrem(CommandContext& ctx, const Args& a) {
   if (z.wrong_type) return wrong_type_error();
   if (!z.value) return integer(0);
   std::int64_t removed = 0;
-  for (std::size_t i = 2; i < a.size(); ++i) removed += zset_remove(*z.value, a[i]);
+  for (std::size_t i = 2; i < a.size(); ++i)
+    removed += zset_remove(*z.value, a[i]);
   drop_if_empty(ctx, a[1], *z.value);
   return integer(removed);
 }
@@ -775,7 +818,8 @@ RedisReply cmd_zcount(CommandContext& ctx, const Args& a) {
   if (z.wrong_type) return wrong_type_error();
   std::int64_t n = 0;
   if (z.value) {
-    for (const auto& [score, member] : z.value->order) n += range.contains(score);
+    for (const auto& [score, member] : z.value->order)
+      n += range.contains(score);
   }
   return integer(n);
 }
@@ -792,9 +836,11 @@ Selection select_by_rank(const ZSet& z, std::int64_t start, std::int64_t stop, b
   if (start > stop || start >= len) return out;
   if (stop >= len) stop = len - 1;
   std::vector<const std::pair<double, std::string>*> all;
-  for (const auto& p : z.order) all.push_back(&p);
+  for (const auto& p : z.order)
+    all.push_back(&p);
   if (rev) std::reverse(all.begin(), all.end());
-  for (std::int64_t i = start; i <= stop; ++i) out.push_back(all[i]);
+  for (std::int64_t i = start; i <= stop; ++i)
+    out.push_back(all[i]);
   return out;
 }
 
@@ -855,7 +901,8 @@ RedisReply zrange_generic(CommandContext& ctx, const Args& a, bool zrange_keywor
   }
   if (by_lex) return err("ERR BYLEX is not supported by the simulated Redis");
   if (limit && kind == RangeKind::kRank) {
-    return err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+    return err(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
   }
   if (kind == RangeKind::kRank) {
     std::int64_t start = 0, stop = 0;
@@ -867,7 +914,8 @@ RedisReply zrange_generic(CommandContext& ctx, const Args& a, bool zrange_keywor
   }
   // With REV the first bound is the maximum.
   ScoreRange range{};
-  const bool ok_range = rev ? parse_score_range(a[3], a[2], range) : parse_score_range(a[2], a[3], range);
+  const bool ok_range =
+      rev ? parse_score_range(a[3], a[2], range) : parse_score_range(a[2], a[3], range);
   if (!ok_range) return err("ERR min or max is not a float");
   auto z = lookup_typed<ZSet>(ctx, a[1]);
   if (z.wrong_type) return wrong_type_error();
@@ -895,7 +943,8 @@ RedisReply cmd_zremrangebyscore(CommandContext& ctx, const Args& a) {
   for (const auto& [score, member] : z.value->order) {
     if (range.contains(score)) doomed.push_back(member);
   }
-  for (const std::string& m : doomed) zset_remove(*z.value, m);
+  for (const std::string& m : doomed)
+    zset_remove(*z.value, m);
   drop_if_empty(ctx, a[1], *z.value);
   return integer(static_cast<std::int64_t>(doomed.size()));
 }
@@ -907,16 +956,22 @@ RedisReply cmd_zremrangebyrank(CommandContext& ctx, const Args& a) {
   if (z.wrong_type) return wrong_type_error();
   if (!z.value) return integer(0);
   std::vector<std::string> doomed;
-  for (const auto* p : select_by_rank(*z.value, start, stop, false)) doomed.push_back(p->second);
-  for (const std::string& m : doomed) zset_remove(*z.value, m);
+  for (const auto* p : select_by_rank(*z.value, start, stop, false))
+    doomed.push_back(p->second);
+  for (const std::string& m : doomed)
+    zset_remove(*z.value, m);
   drop_if_empty(ctx, a[1], *z.value);
   return integer(static_cast<std::int64_t>(doomed.size()));
 }
 
 // ---- Scripting ----------------------------------------------------------------------------
 
-RedisReply cmd_eval(CommandContext& ctx, const Args& a) { return ctx.lua->eval(ctx, a); }
-RedisReply cmd_evalsha(CommandContext& ctx, const Args& a) { return ctx.lua->evalsha(ctx, a); }
+RedisReply cmd_eval(CommandContext& ctx, const Args& a) {
+  return ctx.lua->eval(ctx, a);
+}
+RedisReply cmd_evalsha(CommandContext& ctx, const Args& a) {
+  return ctx.lua->evalsha(ctx, a);
+}
 
 RedisReply cmd_script(CommandContext& ctx, const Args& a) {
   const std::string sub = lower(a[1]);
@@ -927,7 +982,8 @@ RedisReply cmd_script(CommandContext& ctx, const Args& a) {
   if (sub == "exists") {
     if (a.size() < 3) return arity_error("script|exists");
     std::vector<RedisReply> out;
-    for (std::size_t i = 2; i < a.size(); ++i) out.push_back(integer(ctx.lua->cached(lower(a[i]))));
+    for (std::size_t i = 2; i < a.size(); ++i)
+      out.push_back(integer(ctx.lua->cached(lower(a[i]))));
     return RedisReply::array(std::move(out));
   }
   if (sub == "flush") {
@@ -1034,7 +1090,8 @@ const CommandSpec* lookup_for_client(const RedisCommand& command, RedisReply* er
   const CommandSpec* spec = find_command(command[0]);
   if (spec == nullptr) {
     std::string line = "ERR unknown command '" + command[0] + "', with args beginning with: ";
-    for (std::size_t i = 1; i < command.size() && i < 16; ++i) line += "'" + command[i] + "' ";
+    for (std::size_t i = 1; i < command.size() && i < 16; ++i)
+      line += "'" + command[i] + "' ";
     *error = err(std::move(line));
     return nullptr;
   }
@@ -1090,7 +1147,8 @@ bool parse_double(std::string_view s, double& out) {
 }
 
 bool parse_long_double(std::string_view s, long double& out) {
-  if (s.empty() || s.size() >= 5120 || std::isspace(static_cast<unsigned char>(s.front()))) return false;
+  if (s.empty() || s.size() >= 5120 || std::isspace(static_cast<unsigned char>(s.front())))
+    return false;
   std::string copy(s);
   char* end = nullptr;
   errno = 0;
@@ -1115,7 +1173,8 @@ std::string format_long_double(long double d) {
   int n = std::snprintf(buf, sizeof buf, "%.17Lf", d);
   std::string s(buf, static_cast<std::size_t>(std::max(n, 0)));
   if (s.find('.') != std::string::npos) {
-    while (!s.empty() && s.back() == '0') s.pop_back();
+    while (!s.empty() && s.back() == '0')
+      s.pop_back();
     if (!s.empty() && s.back() == '.') s.pop_back();
   }
   if (s == "-0") s = "0";
@@ -1124,13 +1183,15 @@ std::string format_long_double(long double d) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -1141,7 +1202,8 @@ bool glob_match(std::string_view p, std::string_view s, bool nocase) {
   while (!p.empty()) {
     switch (p.front()) {
       case '*': {
-        while (p.size() > 1 && p[1] == '*') p.remove_prefix(1);
+        while (p.size() > 1 && p[1] == '*')
+          p.remove_prefix(1);
         if (p.size() == 1) return true;
         for (std::size_t i = 0; i <= s.size(); ++i) {
           if (glob_match(p.substr(1), s.substr(i), nocase)) return true;
@@ -1195,8 +1257,12 @@ bool glob_match(std::string_view p, std::string_view s, bool nocase) {
 RedisReply wrong_type_error() {
   return err("WRONGTYPE Operation against a key holding the wrong kind of value");
 }
-RedisReply syntax_error() { return err("ERR syntax error"); }
-RedisReply not_integer_error() { return err("ERR value is not an integer or out of range"); }
+RedisReply syntax_error() {
+  return err("ERR syntax error");
+}
+RedisReply not_integer_error() {
+  return err("ERR value is not an integer or out of range");
+}
 RedisReply arity_error(std::string_view name) {
   return err("ERR wrong number of arguments for '" + std::string(name) + "' command");
 }

@@ -36,8 +36,8 @@ using Keyspace = std::map<std::string, Entry>;
 
 enum CommandFlag : std::uint32_t {
   kWrite = 1,
-  kNoScript = 2,   // not allowed from scripts
-  kNoMulti = 4,    // runs at once even inside MULTI (MULTI, EXEC, DISCARD)
+  kNoScript = 2,  // not allowed from scripts
+  kNoMulti = 4,   // runs at once even inside MULTI (MULTI, EXEC, DISCARD)
 };
 
 class LuaEngine;

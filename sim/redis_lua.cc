@@ -3,11 +3,10 @@
 // script_lua.c / eval.c: the redis.* API, Redis's conversions in both directions,
 // errors as {err=...} tables with the script's source and line, readonly globals,
 // math.random from the server's seeded stream, a SHA1-keyed script cache.
-#include <lua.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <lua.hpp>
 
 #include "distkit/core/redis_connection.h"
 #include "sim/redis_internal.h"
@@ -18,10 +17,10 @@ struct LuaEngine::State {
   lua_State* L = nullptr;
   InMemoryRedisOptions options;
   std::map<std::string, int> scripts;  // sha -> registry reference of the function
-  int env_ref = LUA_NOREF;            // the scripts' protected global environment
-  CommandContext* ctx = nullptr;      // the command running a script, if any
+  int env_ref = LUA_NOREF;             // the scripts' protected global environment
+  CommandContext* ctx = nullptr;       // the command running a script, if any
   std::uint64_t instructions = 0;
-  std::optional<Rng> seeded;          // after math.randomseed(n)
+  std::optional<Rng> seeded;  // after math.randomseed(n)
 };
 
 namespace {
@@ -50,7 +49,8 @@ void push_error_table(lua_State* L, std::string_view text) {
       msg = std::string(text.substr(space + 1));
     }
   }
-  while (!msg.empty() && (msg.back() == '\r' || msg.back() == '\n')) msg.pop_back();
+  while (!msg.empty() && (msg.back() == '\r' || msg.back() == '\n'))
+    msg.pop_back();
   const std::string line = code + " " + msg;
   lua_newtable(L);
   lua_pushlstring(L, line.data(), line.size());
@@ -91,7 +91,8 @@ void push_reply(lua_State* L, const RedisReply& reply, int depth = 0) {
 
 // luaReplyToRedisReply: the value at `index` as a reply.
 RedisReply reply_from_lua(lua_State* L, int index, int depth = 0) {
-  if (depth > 1000 || !lua_checkstack(L, 4)) return RedisReply::error("ERR reached lua stack limit");
+  if (depth > 1000 || !lua_checkstack(L, 4))
+    return RedisReply::error("ERR reached lua stack limit");
   index = index < 0 ? lua_gettop(L) + index + 1 : index;
   switch (lua_type(L, index)) {
     case LUA_TSTRING: {
@@ -160,7 +161,8 @@ int fail(lua_State* L, bool raise, std::string_view text) {
 int redis_generic_call(lua_State* L, bool raise) {
   LuaEngine::State& st = state_of(L);
   const int argc = lua_gettop(L);
-  if (argc == 0) return fail(L, raise, "Please specify at least one argument for this redis lib call");
+  if (argc == 0)
+    return fail(L, raise, "Please specify at least one argument for this redis lib call");
   RedisCommand command;
   command.reserve(static_cast<std::size_t>(argc));
   for (int i = 1; i <= argc; ++i) {
@@ -182,15 +184,20 @@ int redis_generic_call(lua_State* L, bool raise) {
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
     return fail(L, raise, "Wrong number of args calling Redis command from script");
   }
-  if (spec->flags & kNoScript) return fail(L, raise, "This Redis command is not allowed from script");
+  if (spec->flags & kNoScript)
+    return fail(L, raise, "This Redis command is not allowed from script");
   RedisReply reply = run_command(*spec, *st.ctx, command);
   if (reply.is_error()) return fail(L, raise, "-" + reply.text());
   push_reply(L, reply);
   return 1;
 }
 
-int redis_call(lua_State* L) { return redis_generic_call(L, true); }
-int redis_pcall(lua_State* L) { return redis_generic_call(L, false); }
+int redis_call(lua_State* L) {
+  return redis_generic_call(L, true);
+}
+int redis_pcall(lua_State* L) {
+  return redis_generic_call(L, false);
+}
 
 int redis_error_reply(lua_State* L) {
   if (lua_gettop(L) != 1 || lua_type(L, -1) != LUA_TSTRING) {
@@ -247,9 +254,13 @@ int return_false(lua_State* L) {
   lua_pushboolean(L, 0);
   return 1;
 }
-int return_nothing(lua_State*) { return 0; }
+int return_nothing(lua_State*) {
+  return 0;
+}
 
-Rng& script_rng(LuaEngine::State& st) { return st.seeded ? *st.seeded : *st.ctx->rng; }
+Rng& script_rng(LuaEngine::State& st) {
+  return st.seeded ? *st.seeded : *st.ctx->rng;
+}
 
 // Lua 5.1's math.random, fed by the server's seeded stream instead of rand().
 int math_random(lua_State* L) {
@@ -287,8 +298,9 @@ void count_instructions(lua_State* L, lua_Debug*) {
   LuaEngine::State& st = state_of(L);
   st.instructions += kInstructionQuantum;
   if (st.instructions > st.options.script_instruction_limit) {
-    luaL_error(L, "script exceeded the simulator's limit of %llu instructions",
-               static_cast<unsigned long long>(st.options.script_instruction_limit));
+    // lua_pushfstring knows only %d %s %f %p %c.
+    const std::string limit = std::to_string(st.options.script_instruction_limit);
+    luaL_error(L, "script exceeded the simulator's limit of %s instructions", limit.c_str());
   }
 }
 
@@ -393,9 +405,11 @@ LuaEngine::LuaEngine(const InMemoryRedisOptions& options) : state_(std::make_uni
     lua_setfield(L, -2, fn.name);
   }
   const std::pair<const char*, int> constants[] = {
-      {"LOG_DEBUG", 0},    {"LOG_VERBOSE", 1}, {"LOG_NOTICE", 2},  {"LOG_WARNING", 3},
-      {"REPL_NONE", 0},    {"REPL_AOF", 1},    {"REPL_SLAVE", 2},  {"REPL_REPLICA", 2},
-      {"REPL_ALL", 3},     {"REDIS_VERSION_NUM", 0x0007000f}};
+      {"LOG_DEBUG", 0},  {"LOG_VERBOSE", 1},
+      {"LOG_NOTICE", 2}, {"LOG_WARNING", 3},
+      {"REPL_NONE", 0},  {"REPL_AOF", 1},
+      {"REPL_SLAVE", 2}, {"REPL_REPLICA", 2},
+      {"REPL_ALL", 3},   {"REDIS_VERSION_NUM", 0x0007000f}};
   for (const auto& [name, value] : constants) {
     lua_pushinteger(L, value);
     lua_setfield(L, -2, name);
@@ -413,7 +427,9 @@ LuaEngine::LuaEngine(const InMemoryRedisOptions& options) : state_(std::make_uni
   state_->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-LuaEngine::~LuaEngine() { lua_close(state_->L); }
+LuaEngine::~LuaEngine() {
+  lua_close(state_->L);
+}
 
 namespace {
 
@@ -423,7 +439,8 @@ std::optional<RedisReply> compile(LuaEngine::State& st, const std::string& sha,
   if (st.scripts.contains(sha)) return std::nullopt;
   lua_State* L = st.L;
   if (!body.empty() && body.front() == '\x1b') {
-    return RedisReply::error("ERR Error compiling script (new function): binary chunks are not allowed");
+    return RedisReply::error(
+        "ERR Error compiling script (new function): binary chunks are not allowed");
   }
   if (luaL_loadbuffer(L, body.data(), body.size(), "@user_script") != 0) {
     std::string msg = lua_tostring(L, -1);
@@ -533,14 +550,19 @@ RedisReply LuaEngine::load(const std::string& body) {
   return RedisReply::bulk_string(sha);
 }
 
-bool LuaEngine::cached(std::string_view sha) const { return state_->scripts.contains(std::string(sha)); }
+bool LuaEngine::cached(std::string_view sha) const {
+  return state_->scripts.contains(std::string(sha));
+}
 
 void LuaEngine::flush() {
-  for (const auto& [sha, ref] : state_->scripts) luaL_unref(state_->L, LUA_REGISTRYINDEX, ref);
+  for (const auto& [sha, ref] : state_->scripts)
+    luaL_unref(state_->L, LUA_REGISTRYINDEX, ref);
   state_->scripts.clear();
   lua_gc(state_->L, LUA_GCCOLLECT, 0);
 }
 
-std::size_t LuaEngine::size() const { return state_->scripts.size(); }
+std::size_t LuaEngine::size() const {
+  return state_->scripts.size();
+}
 
 }  // namespace distkit::sim::redis
