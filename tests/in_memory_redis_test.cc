@@ -13,11 +13,21 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-RedisReply I(std::int64_t v) { return RedisReply::integer(v); }
-RedisReply B(std::string s) { return RedisReply::bulk_string(std::move(s)); }
-RedisReply S(std::string s) { return RedisReply::simple_string(std::move(s)); }
-RedisReply A(std::vector<RedisReply> v) { return RedisReply::array(std::move(v)); }
-RedisReply Nil() { return RedisReply::nil(); }
+RedisReply I(std::int64_t v) {
+  return RedisReply::integer(v);
+}
+RedisReply B(std::string s) {
+  return RedisReply::bulk_string(std::move(s));
+}
+RedisReply S(std::string s) {
+  return RedisReply::simple_string(std::move(s));
+}
+RedisReply A(std::vector<RedisReply> v) {
+  return RedisReply::array(std::move(v));
+}
+RedisReply Nil() {
+  return RedisReply::nil();
+}
 
 class InMemoryRedisTest : public ::testing::Test {
  protected:
@@ -48,7 +58,8 @@ class InMemoryRedisTest : public ::testing::Test {
 TEST_F(InMemoryRedisTest, StringsAndCounters) {
   EXPECT_EQ(run({"SET", "k", "10"}), S("OK"));
   EXPECT_EQ(run({"INCRBY", "k", "-15"}), I(-5));
-  EXPECT_EQ(run({"INCRBY", "k", "x"}), RedisReply::error("ERR value is not an integer or out of range"));
+  EXPECT_EQ(run({"INCRBY", "k", "x"}),
+            RedisReply::error("ERR value is not an integer or out of range"));
   EXPECT_EQ(run({"SET", "big", "9223372036854775807"}), S("OK"));
   EXPECT_EQ(code(run({"INCR", "big"})), "ERR");
   EXPECT_EQ(run({"GET", "big"}), B("9223372036854775807")) << "a failed INCR changes nothing";
@@ -122,9 +133,11 @@ TEST_F(InMemoryRedisTest, HashesSetsAndEmptyCollectionsDisappear) {
   EXPECT_EQ(run({"TYPE", "s"}), S("none"));
 }
 
-TEST_F(InMemoryRedisTest, HincrbyfloatRejectsAnInfiniteIncrementBeforeTheTypeCheck) {  // differential
+TEST_F(InMemoryRedisTest,
+       HincrbyfloatRejectsAnInfiniteIncrementBeforeTheTypeCheck) {  // differential
   run({"SET", "k", "0.1"});
-  EXPECT_EQ(run({"HINCRBYFLOAT", "k", "f", "-inf"}), RedisReply::error("ERR value is NaN or Infinity"));
+  EXPECT_EQ(run({"HINCRBYFLOAT", "k", "f", "-inf"}),
+            RedisReply::error("ERR value is NaN or Infinity"));
   EXPECT_EQ(code(run({"HINCRBYFLOAT", "k", "f", "1"})), "WRONGTYPE");
 }
 
@@ -133,7 +146,8 @@ TEST_F(InMemoryRedisTest, SortedSetRangesAndOptions) {
   EXPECT_EQ(run({"ZRANGE", "z", "0", "-1"}), A({B("a"), B("b"), B("c"), B("d")}))
       << "equal scores order by member";
   EXPECT_EQ(run({"ZRANGE", "z", "(1", "2", "BYSCORE"}), A({B("b"), B("c")}));
-  EXPECT_EQ(run({"ZRANGE", "z", "+inf", "(1", "BYSCORE", "REV", "LIMIT", "0", "2"}), A({B("d"), B("c")}));
+  EXPECT_EQ(run({"ZRANGE", "z", "+inf", "(1", "BYSCORE", "REV", "LIMIT", "0", "2"}),
+            A({B("d"), B("c")}));
   EXPECT_EQ(run({"ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "0", "1", "WITHSCORES"}),
             A({B("a"), B("1")}));
   EXPECT_EQ(run({"ZADD", "z", "GT", "CH", "1", "b", "5", "c"}), I(1));
@@ -196,7 +210,8 @@ TEST_F(InMemoryRedisTest, ArgumentsAndCallErrors) {  // fakeredis #269, checklis
   RedisReply wrongtype = eval("return redis.call('INCR', KEYS[1])", {"hh"});
   EXPECT_EQ(code(wrongtype), "WRONGTYPE") << "redis.call raises the command's own error";
   EXPECT_NE(wrongtype.text().find(" script: "), std::string::npos) << wrongtype.to_string();
-  EXPECT_NE(wrongtype.text().find("on @user_script:1."), std::string::npos) << wrongtype.to_string();
+  EXPECT_NE(wrongtype.text().find("on @user_script:1."), std::string::npos)
+      << wrongtype.to_string();
   EXPECT_EQ(code(eval("return redis.call('multi')")), "ERR");
   EXPECT_EQ(code(eval("return 1", {"a"}, {})), "");
   EXPECT_EQ(run({"EVAL", "return 1", "2", "a"}),
@@ -253,10 +268,12 @@ TEST_F(InMemoryRedisTest, RunawayScriptsStopAtTheInstructionBudget) {
 TEST_F(InMemoryRedisTest, ScriptCacheRules) {  // checklist E7
   const std::string body = "return redis.call('INCR', 'n')";
   const std::string sha = sha1_hex(body);
-  EXPECT_EQ(run({"EVALSHA", sha, "0"}), RedisReply::error("NOSCRIPT No matching script. Please use EVAL."));
+  EXPECT_EQ(run({"EVALSHA", sha, "0"}),
+            RedisReply::error("NOSCRIPT No matching script. Please use EVAL."));
   EXPECT_EQ(run({"SCRIPT", "LOAD", body}), B(sha));
   std::string upper_sha = sha;
-  for (char& c : upper_sha) c = static_cast<char>(std::toupper(c));
+  for (char& c : upper_sha)
+    c = static_cast<char>(std::toupper(c));
   EXPECT_EQ(run({"EVALSHA", upper_sha, "0"}), I(1)) << "SHAs are case-insensitive";
   // Cached after a successful compile even if the run fails; not after a compile error.
   EXPECT_EQ(code(eval("error('x')")), "ERR");
@@ -264,7 +281,8 @@ TEST_F(InMemoryRedisTest, ScriptCacheRules) {  // checklist E7
   EXPECT_NE(eval("if (").text().find("Error compiling script"), std::string::npos);
   EXPECT_EQ(run({"SCRIPT", "EXISTS", sha1_hex("if (")}), A({I(0)}));
   EXPECT_EQ(code(run({"EVAL", "return 2", "-1"})), "ERR");
-  EXPECT_EQ(run({"SCRIPT", "EXISTS", sha1_hex("return 2")}), A({I(0)})) << "numkeys error: not cached";
+  EXPECT_EQ(run({"SCRIPT", "EXISTS", sha1_hex("return 2")}), A({I(0)}))
+      << "numkeys error: not cached";
   redis_.flush_scripts();
   EXPECT_EQ(code(run({"EVALSHA", sha, "0"})), "NOSCRIPT");
   EXPECT_EQ(redis_.cached_scripts(), 0u);

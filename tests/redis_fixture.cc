@@ -256,7 +256,13 @@ Result<std::unique_ptr<RedisServer>> RedisServer::start(RedisServerOptions optio
   return last;
 }
 
-Status RedisServer::launch(int port, int bus_port) {
+// The server's command line: redis-server with our fixed settings, or another RESP
+// server (options_.server_binary) given only its port and address.
+Result<std::vector<std::string>> RedisServer::command_line(int port, int bus_port) const {
+  if (!options_.server_binary.empty()) {
+    return std::vector<std::string>{options_.server_binary, "--port", std::to_string(port),
+                                    "--bind", host_};
+  }
   DISTKIT_ASSIGN_OR_RETURN(std::string binary, find_binary("redis-server", "DISTKIT_REDIS_SERVER"));
   std::vector<std::string> argv = {binary,
                                    "--port",
@@ -281,6 +287,11 @@ Status RedisServer::launch(int port, int bus_port) {
                  "--cluster-port", std::to_string(bus_port), "--cluster-node-timeout", "5000"});
   }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  return argv;
+}
+
+Status RedisServer::launch(int port, int bus_port) {
+  DISTKIT_ASSIGN_OR_RETURN(std::vector<std::string> argv, command_line(port, bus_port));
   DISTKIT_ASSIGN_OR_RETURN(pid_t pid, spawn(argv, directory_ + "/redis.log"));
   pid_ = pid;
   port_ = port;

@@ -32,6 +32,9 @@
 namespace distkit::testing {
 
 struct RedisServerOptions {
+  // Another RESP server to run instead of redis-server (e.g. tools/simredis): it is
+  // started as `<server_binary> --port <port> --bind 127.0.0.1` and nothing else.
+  std::string server_binary;
   // Run with `--cluster-enabled yes` (and a private cluster bus port).
   bool cluster_enabled = false;
   // More redis-server arguments, e.g. {"--maxmemory", "10mb"}.
@@ -82,6 +85,7 @@ class RedisServer {
 
  private:
   RedisServer(RedisServerOptions options, std::string directory, int cleanup_slot);
+  Result<std::vector<std::string>> command_line(int port, int bus_port) const;
   Status launch(int port, int bus_port);
   Status wait_until_ready();
 
