@@ -45,7 +45,8 @@ void encode_reply(const RedisReply& reply, std::string& out) {
       return;
     case RedisReply::Type::kArray:
       append_line(out, '*', std::to_string(reply.elements().size()));
-      for (const RedisReply& element : reply.elements()) encode_reply(element, out);
+      for (const RedisReply& element : reply.elements())
+        encode_reply(element, out);
       return;
   }
 }
@@ -80,7 +81,8 @@ std::optional<Result<RedisCommand>> RespRequestParser::parse_inline() {
   const std::string_view rest = std::string_view(buffer_).substr(position_);
   const std::size_t newline = rest.find('\n');
   if (newline == std::string_view::npos) {
-    if (rest.size() > limits_.max_inline_bytes) return fail("ERR Protocol error: too big inline request");
+    if (rest.size() > limits_.max_inline_bytes)
+      return fail("ERR Protocol error: too big inline request");
     return std::nullopt;
   }
   if (newline > limits_.max_inline_bytes) return fail("ERR Protocol error: too big inline request");
@@ -90,7 +92,8 @@ std::optional<Result<RedisCommand>> RespRequestParser::parse_inline() {
   RedisCommand command;
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t'))
+      ++i;
     if (i >= text.size()) break;
     std::string word;
     if (text[i] == '"' || text[i] == '\'') {
@@ -110,7 +113,8 @@ std::optional<Result<RedisCommand>> RespRequestParser::parse_inline() {
       }
       if (!closed) return fail("ERR Protocol error: unbalanced quotes in request");
     } else {
-      while (i < text.size() && text[i] != ' ' && text[i] != '\t') word += text[i++];
+      while (i < text.size() && text[i] != ' ' && text[i] != '\t')
+        word += text[i++];
     }
     command.push_back(std::move(word));
   }

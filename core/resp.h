@@ -20,9 +20,9 @@ void encode_reply(const RedisReply& reply, std::string& out);
 [[nodiscard]] std::string encode_reply(const RedisReply& reply);
 
 struct RespRequestLimits {
-  std::size_t max_arguments = 1024 * 1024;          // Redis: invalid multibulk length
-  std::size_t max_bulk_bytes = 512 * 1024 * 1024;   // proto-max-bulk-len
-  std::size_t max_inline_bytes = 64 * 1024;         // PROTO_INLINE_MAX_SIZE
+  std::size_t max_arguments = 1024 * 1024;                 // Redis: invalid multibulk length
+  std::size_t max_bulk_bytes = 512 * 1024 * 1024;          // proto-max-bulk-len
+  std::size_t max_inline_bytes = 64 * 1024;                // PROTO_INLINE_MAX_SIZE
   std::size_t max_buffered_bytes = 1024ull * 1024 * 1024;  // client-query-buffer-limit
 };
 

@@ -15,13 +15,21 @@ namespace {
 rc::Gen<RedisReply> gen_reply(int depth = 0) {
   return rc::gen::exec([depth]() -> RedisReply {
     switch (*rc::gen::inRange(0, depth < 3 ? 6 : 5)) {
-      case 0: return RedisReply::nil();
-      case 1: return RedisReply::integer(*rc::gen::arbitrary<std::int64_t>());
-      case 2: return RedisReply::simple_string(*rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127)));
-      case 3: return RedisReply::bulk_string(*rc::gen::arbitrary<std::string>());
-      case 4: return RedisReply::error("ERR " + *rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127)));
-      default: return RedisReply::array(*rc::gen::container<std::vector<RedisReply>>(
-          rc::gen::resize(4, gen_reply(depth + 1))));
+      case 0:
+        return RedisReply::nil();
+      case 1:
+        return RedisReply::integer(*rc::gen::arbitrary<std::int64_t>());
+      case 2:
+        return RedisReply::simple_string(
+            *rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127)));
+      case 3:
+        return RedisReply::bulk_string(*rc::gen::arbitrary<std::string>());
+      case 4:
+        return RedisReply::error("ERR " +
+                                 *rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127)));
+      default:
+        return RedisReply::array(
+            *rc::gen::container<std::vector<RedisReply>>(rc::gen::resize(4, gen_reply(depth + 1))));
     }
   });
 }
@@ -43,10 +51,9 @@ RC_GTEST_PROP(Resp, EncodedRepliesParseBackWithHiredis, ()) {
 }
 
 TEST(Resp, EncodesEveryType) {
-  EXPECT_EQ(encode_reply(RedisReply::array({RedisReply::integer(-3), RedisReply::nil(),
-                                            RedisReply::bulk_string("a\r\nb"),
-                                            RedisReply::simple_string("OK"),
-                                            RedisReply::error("ERR bad\nline")})),
+  EXPECT_EQ(encode_reply(RedisReply::array(
+                {RedisReply::integer(-3), RedisReply::nil(), RedisReply::bulk_string("a\r\nb"),
+                 RedisReply::simple_string("OK"), RedisReply::error("ERR bad\nline")})),
             "*5\r\n:-3\r\n$-1\r\n$4\r\na\r\nb\r\n+OK\r\n-ERR bad line\r\n");
 }
 
@@ -64,9 +71,10 @@ std::vector<RedisCommand> parse_all(RespRequestParser& parser, Status* error = n
 
 TEST(RespRequestParser, MultibulkAndInline) {
   RespRequestParser parser;
-  parser.feed("*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n  SET  \"a b\" 'c\\d'\r\n\r\n*0\r\n*1\r\n$0\r\n\r\n");
-  EXPECT_EQ(parse_all(parser), (std::vector<RedisCommand>{
-                                   {"GET", "k"}, {"PING"}, {"SET", "a b", "c\\d"}, {""}}));
+  parser.feed(
+      "*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n  SET  \"a b\" 'c\\d'\r\n\r\n*0\r\n*1\r\n$0\r\n\r\n");
+  EXPECT_EQ(parse_all(parser),
+            (std::vector<RedisCommand>{{"GET", "k"}, {"PING"}, {"SET", "a b", "c\\d"}, {""}}));
   EXPECT_EQ(parser.buffered(), 0u);
 }
 
@@ -77,7 +85,8 @@ RC_GTEST_PROP(RespRequestParser, SplitFeedingGivesTheSameCommands, ()) {
   std::string stream;
   for (const RedisCommand& c : commands) {
     stream += "*" + std::to_string(c.size()) + "\r\n";
-    for (const std::string& a : c) stream += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+    for (const std::string& a : c)
+      stream += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
   }
   RespRequestParser parser;
   std::vector<RedisCommand> got;
@@ -86,7 +95,8 @@ RC_GTEST_PROP(RespRequestParser, SplitFeedingGivesTheSameCommands, ()) {
     const std::size_t n = *rc::gen::inRange<std::size_t>(1, stream.size() - at + 1);
     parser.feed(std::string_view(stream).substr(at, n));
     at += n;
-    for (auto& c : parse_all(parser)) got.push_back(std::move(c));
+    for (auto& c : parse_all(parser))
+      got.push_back(std::move(c));
   }
   RC_ASSERT(got == commands);
 }
@@ -95,15 +105,19 @@ RC_GTEST_PROP(RespRequestParser, SplitFeedingGivesTheSameCommands, ()) {
 RC_GTEST_PROP(RespRequestParser, RandomBytesGiveCommandsOrAnErrorNeverACrash, ()) {
   const std::string bytes = *rc::gen::oneOf(
       rc::gen::arbitrary<std::string>(),
-      rc::gen::map(rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(std::vector<std::string>{
-                       "*", "$", "1", "2", "-1", "\r\n", "\r", "\n", "GET", "99999999999", "\"", ":"})),
-                   [](const std::vector<std::string>& parts) {
-                     std::string s;
-                     for (const auto& p : parts) s += p;
-                     return s;
-                   }));
-  RespRequestParser parser(RespRequestLimits{.max_arguments = 100, .max_bulk_bytes = 1000,
-                                             .max_inline_bytes = 200, .max_buffered_bytes = 4000});
+      rc::gen::map(
+          rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(std::vector<std::string>{
+              "*", "$", "1", "2", "-1", "\r\n", "\r", "\n", "GET", "99999999999", "\"", ":"})),
+          [](const std::vector<std::string>& parts) {
+            std::string s;
+            for (const auto& p : parts)
+              s += p;
+            return s;
+          }));
+  RespRequestParser parser(RespRequestLimits{.max_arguments = 100,
+                                             .max_bulk_bytes = 1000,
+                                             .max_inline_bytes = 200,
+                                             .max_buffered_bytes = 4000});
   parser.feed(bytes);
   Status error;
   parse_all(parser, &error);

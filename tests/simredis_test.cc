@@ -32,7 +32,8 @@ class SimredisTest : public ::testing::Test {
     FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
     if (pipe == nullptr) return out;
     char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe))
+      out.append(buffer, n);
     const int rc = ::pclose(pipe);
     if (status != nullptr) *status = rc;
     return out;
@@ -86,9 +87,9 @@ TEST_F(SimredisTest, RedisCliWorks) {
 
 TEST_F(SimredisTest, RedisBenchmarkRuns) {
   int status = -1;
-  const std::string out = run("redis-benchmark -p " + std::to_string(server_->port()) +
-                                  " -n 3000 -c 8 -q -t set,get,incr",
-                              &status);
+  const std::string out = run(
+      "redis-benchmark -p " + std::to_string(server_->port()) + " -n 3000 -c 8 -q -t set,get,incr",
+      &status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out.find("WARNING"), std::string::npos) << out;
   EXPECT_NE(out.find("SET: "), std::string::npos) << out;
@@ -96,8 +97,10 @@ TEST_F(SimredisTest, RedisBenchmarkRuns) {
 }
 
 TEST_F(SimredisTest, MalformedRequestsGetAnErrorAndOnlyThatConnectionCloses) {
-  EXPECT_EQ(raw_exchange("*9999999999\r\n").value_or("<not closed>"), "-ERR Protocol error: invalid multibulk length\r\n");
-  EXPECT_EQ(raw_exchange("*1\r\n$99999999999\r\n").value_or("<not closed>"), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(raw_exchange("*9999999999\r\n").value_or("<not closed>"),
+            "-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_EQ(raw_exchange("*1\r\n$99999999999\r\n").value_or("<not closed>"),
+            "-ERR Protocol error: invalid bulk length\r\n");
   EXPECT_EQ(raw_exchange("PING\r\n*1\r\n:1\r\n").value_or("<not closed>"),
             "+PONG\r\n-ERR Protocol error: expected '$', got ':'\r\n")
       << "commands before the garbage are answered";
@@ -109,7 +112,8 @@ TEST_F(SimredisTest, RandomBytesNeverBringItDown) {
   sim::Rng rng(11);
   for (int i = 0; i < 200; ++i) {
     std::string garbage(static_cast<std::size_t>(rng.between(1, 300)), '\0');
-    for (char& c : garbage) c = static_cast<char>(rng.below(256));
+    for (char& c : garbage)
+      c = static_cast<char>(rng.below(256));
     if (i % 3 == 0) garbage.insert(0, "*3\r\n$");
     // A request may be incomplete (the server waits, as Redis does) until EOF.
     const std::optional<std::string> reply = raw_exchange(garbage + "\r\nPING\r\n", true);

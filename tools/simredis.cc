@@ -22,7 +22,8 @@ namespace distkit::tools {
 namespace {
 
 struct Server {
-  Server(std::uint64_t seed, RespRequestLimits l, std::size_t max) : rng(seed), limits(l), max_clients(max) {}
+  Server(std::uint64_t seed, RespRequestLimits l, std::size_t max)
+      : rng(seed), limits(l), max_clients(max) {}
   sim::InMemoryRedis redis;
   sim::Rng rng;
   RespRequestLimits limits;
@@ -34,7 +35,8 @@ struct Server {
 // Commands a client library sends at connect time that the model does not keep.
 std::optional<RedisReply> tool_command(const RedisCommand& c, bool& close_after) {
   std::string name = c[0];
-  for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  for (char& ch : name)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (name == "QUIT") {
     close_after = true;
     return RedisReply::simple_string("OK");
@@ -42,10 +44,13 @@ std::optional<RedisReply> tool_command(const RedisCommand& c, bool& close_after)
   if (name == "CONFIG" && c.size() == 3) {
     // What clients ask for at connect time (redis-benchmark): no persistence.
     std::string param = c[2];
-    for (char& ch : param) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (param == "save") return RedisReply::array({RedisReply::bulk_string("save"), RedisReply::bulk_string("")});
+    for (char& ch : param)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (param == "save")
+      return RedisReply::array({RedisReply::bulk_string("save"), RedisReply::bulk_string("")});
     if (param == "appendonly") {
-      return RedisReply::array({RedisReply::bulk_string("appendonly"), RedisReply::bulk_string("no")});
+      return RedisReply::array(
+          {RedisReply::bulk_string("appendonly"), RedisReply::bulk_string("no")});
     }
     return RedisReply::array({});
   }
@@ -63,8 +68,8 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<Server> server) 
   bool close_after = false;
   while (!close_after) {
     boost::system::error_code ec;
-    const std::size_t n =
-        co_await socket.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n = co_await socket.async_read_some(
+        asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     parser.feed(std::string_view(buffer, n));
     out.clear();
@@ -87,7 +92,8 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<Server> server) 
       if (close_after) break;
     }
     if (!out.empty()) {
-      co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(socket, asio::buffer(out),
+                                 asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
     }
   }
@@ -100,13 +106,15 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<Server> server) 
 asio::awaitable<void> listen(tcp::acceptor& acceptor, std::shared_ptr<Server> server) {
   while (true) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
       continue;  // e.g. too many open files: keep serving the others
     }
     if (server->clients >= server->max_clients) {
-      const std::string reply = encode_reply(RedisReply::error("ERR max number of clients reached"));
+      const std::string reply =
+          encode_reply(RedisReply::error("ERR max number of clients reached"));
       asio::write(socket, asio::buffer(reply), ec);
       continue;
     }
@@ -120,8 +128,9 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor, std::shared_ptr<Server> se
 
 int main(int argc, char** argv) {
   using namespace distkit;
-  CLI::App app{"simredis: distkit's in-memory Redis (strings, hashes, sets, sorted sets, "
-               "Lua 5.1 scripts) served over RESP2"};
+  CLI::App app{
+      "simredis: distkit's in-memory Redis (strings, hashes, sets, sorted sets, "
+      "Lua 5.1 scripts) served over RESP2"};
   std::string bind = "127.0.0.1";
   int port = 7379;
   std::uint64_t seed = 1;
@@ -149,11 +158,13 @@ int main(int argc, char** argv) {
   }
   tcp::acceptor acceptor(io);
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
-  if (acceptor.open(endpoint.protocol(), ec); !ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (acceptor.open(endpoint.protocol(), ec); !ec)
+    acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    std::fprintf(stderr, "simredis: cannot listen on %s:%d: %s\n", bind.c_str(), port, ec.message().c_str());
+    std::fprintf(stderr, "simredis: cannot listen on %s:%d: %s\n", bind.c_str(), port,
+                 ec.message().c_str());
     return 1;
   }
   std::printf("simredis listening on %s:%u\n", bind.c_str(), acceptor.local_endpoint().port());
