@@ -29,13 +29,30 @@ struct Case {
 };
 
 const Case kCases[] = {
-    {"Set", [](int i) { return RedisCommand{"SET", "k" + std::to_string(i & 63), "value"}; }},
-    {"Get", [](int i) { return RedisCommand{"GET", "k" + std::to_string(i & 63)}; }},
-    {"Incr", [](int i) { return RedisCommand{"INCR", "n" + std::to_string(i & 63)}; }},
-    {"Hincrby", [](int i) { return RedisCommand{"HINCRBY", "h", "f" + std::to_string(i & 63), "1"}; }},
-    {"Zadd", [](int i) { return RedisCommand{"ZADD", "z", std::to_string(i & 1023), "m" + std::to_string(i & 1023)}; }},
+    {"Set",
+     [](int i) {
+       return RedisCommand{"SET", "k" + std::to_string(i & 63), "value"};
+     }},
+    {"Get",
+     [](int i) {
+       return RedisCommand{"GET", "k" + std::to_string(i & 63)};
+     }},
+    {"Incr",
+     [](int i) {
+       return RedisCommand{"INCR", "n" + std::to_string(i & 63)};
+     }},
+    {"Hincrby",
+     [](int i) {
+       return RedisCommand{"HINCRBY", "h", "f" + std::to_string(i & 63), "1"};
+     }},
+    {"Zadd",
+     [](int i) {
+       return RedisCommand{"ZADD", "z", std::to_string(i & 1023), "m" + std::to_string(i & 1023)};
+     }},
     {"EvalshaHincrby",
-     [](int i) { return RedisCommand{"EVALSHA", kHincrby.sha1(), "1", "{c}:h", "f" + std::to_string(i & 63)}; }},
+     [](int i) {
+       return RedisCommand{"EVALSHA", kHincrby.sha1(), "1", "{c}:h", "f" + std::to_string(i & 63)};
+     }},
 };
 
 struct Real {
@@ -53,8 +70,8 @@ Real& real() {
     }
     out->server = std::move(*server);
     out->context = redisConnect("127.0.0.1", out->server->port());
-    auto* loaded = static_cast<redisReply*>(
-        redisCommand(out->context, "SCRIPT LOAD %b", kHincrby.source().data(), kHincrby.source().size()));
+    auto* loaded = static_cast<redisReply*>(redisCommand(
+        out->context, "SCRIPT LOAD %b", kHincrby.source().data(), kHincrby.source().size()));
     if (loaded != nullptr) freeReplyObject(loaded);
     return out;
   }();

@@ -187,7 +187,7 @@ rc::Gen<std::string> expire_seconds() {
 
 rc::Gen<RedisCommand> gen_command() {
   return rc::gen::exec([]() -> RedisCommand {
-    const int which = *rc::gen::inRange(0, 64);
+    const int which = *rc::gen::inRange(0, 71);
     switch (which) {
       case 0:
         return {"GET", *key()};
@@ -396,6 +396,8 @@ RedisReply normalized(const RedisCommand& command, RedisReply reply) {
   };
   if (name == "KEYS" || name == "SMEMBERS" || name == "HKEYS" || name == "HVALS") {
     std::sort(e.begin(), e.end(), by_text);
+  } else if (name == "SCAN" && e.size() == 2 && e[1].is_array()) {
+    std::sort(e[1].elements().begin(), e[1].elements().end(), by_text);
   } else if (name == "HGETALL") {
     std::vector<RedisReply> pairs;
     for (std::size_t i = 0; i + 1 < e.size(); i += 2)
