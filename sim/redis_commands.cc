@@ -997,23 +997,17 @@ RedisReply cmd_script(CommandContext& ctx, const Args& a) {
   return err("ERR unknown subcommand '" + a[1] + "'. Try SCRIPT HELP.");
 }
 
-// MULTI/EXEC/DISCARD are handled by the server loop (per-connection state); these
-// entries give them names, arity and flags.
-RedisReply cmd_transaction_placeholder(CommandContext&, const Args&) {
-  return err("ERR internal: transaction command outside the server loop");
-}
-
 constexpr CommandSpec kCommands[] = {
     {"append", 3, kWrite, cmd_append},
     {"dbsize", 1, 0, cmd_dbsize},
     {"decr", 2, kWrite, cmd_decr},
     {"decrby", 3, kWrite, cmd_decrby},
     {"del", -2, kWrite, cmd_del},
-    {"discard", 1, kNoScript | kNoMulti, cmd_transaction_placeholder},
+    {"discard", 1, kNoScript | kNoMulti, nullptr},
     {"echo", 2, 0, cmd_echo},
     {"eval", -3, kNoScript, cmd_eval},
     {"evalsha", -3, kNoScript, cmd_evalsha},
-    {"exec", 1, kNoScript | kNoMulti, cmd_transaction_placeholder},
+    {"exec", 1, kNoScript | kNoMulti, nullptr},
     {"exists", -2, 0, cmd_exists},
     {"expire", -3, kWrite, cmd_expire},
     {"expireat", -3, kWrite, cmd_expireat},
@@ -1040,7 +1034,7 @@ constexpr CommandSpec kCommands[] = {
     {"keys", 2, 0, cmd_keys},
     {"mget", -2, 0, cmd_mget},
     {"mset", -3, kWrite, cmd_mset},
-    {"multi", 1, kNoScript | kNoMulti, cmd_transaction_placeholder},
+    {"multi", 1, kNoScript | kNoMulti, nullptr},
     {"persist", 2, kWrite, cmd_persist},
     {"pexpire", -3, kWrite, cmd_pexpire},
     {"pexpireat", -3, kWrite, cmd_pexpireat},
@@ -1104,6 +1098,8 @@ const CommandSpec* lookup_for_client(const RedisCommand& command, RedisReply* er
 }
 
 RedisReply run_command(const CommandSpec& spec, CommandContext& ctx, const RedisCommand& command) {
+  // MULTI, EXEC and DISCARD (no handler) act on a connection: the server loop runs them.
+  if (spec.handler == nullptr) return err("ERR " + std::string(spec.name) + " outside a connection");
   return spec.handler(ctx, command);
 }
 

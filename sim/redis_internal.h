@@ -61,6 +61,7 @@ struct CommandSpec {
   std::string_view name;  // lower case
   int arity;              // Redis convention: n exact, -n at least n
   std::uint32_t flags;
+  // Null for MULTI, EXEC and DISCARD, which the server loop handles per connection.
   Handler handler;
 };
 
