@@ -1099,7 +1099,8 @@ const CommandSpec* lookup_for_client(const RedisCommand& command, RedisReply* er
 
 RedisReply run_command(const CommandSpec& spec, CommandContext& ctx, const RedisCommand& command) {
   // MULTI, EXEC and DISCARD (no handler) act on a connection: the server loop runs them.
-  if (spec.handler == nullptr) return err("ERR " + std::string(spec.name) + " outside a connection");
+  if (spec.handler == nullptr)
+    return err("ERR " + std::string(spec.name) + " outside a connection");
   return spec.handler(ctx, command);
 }
 

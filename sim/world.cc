@@ -5,6 +5,8 @@
 #include <deque>
 #include <utility>
 
+#include "distkit/core/request_batch.h"
+
 namespace distkit::sim {
 namespace {
 
@@ -248,23 +250,20 @@ class SimRedisConnection final : public RedisConnection {
 
   Task<std::vector<Result<RedisReply>>> execute_pipeline(
       std::vector<RedisCommand> commands) override {
-    auto batch = std::make_shared<Batch>(commands.size());
+    auto batch = std::make_shared<RequestBatch>(commands.size(), executor_);
     if (in_flight_.size() + waiting_.size() + commands.size() > options_.max_pending) {
-      for (auto& slot : batch->results) {
-        slot = resource_exhausted_error("more than " + std::to_string(options_.max_pending) +
-                                        " requests pending on the connection");
+      for (std::size_t i = 0; i < commands.size(); ++i) {
+        RequestBatch::complete(
+            batch, i,
+            resource_exhausted_error("more than " + std::to_string(options_.max_pending) +
+                                     " requests pending on the connection"));
       }
-      batch->remaining = 0;
     }
-    for (std::size_t i = 0; batch->remaining > 0 && i < commands.size(); ++i) {
+    for (std::size_t i = 0; !batch->done() && i < commands.size(); ++i) {
       submit(Request{std::move(commands[i]), batch, i, 0});
     }
-    co_await BatchAwaiter{batch};
-    std::vector<Result<RedisReply>> outcomes;
-    outcomes.reserve(batch->results.size());
-    for (auto& slot : batch->results)
-      outcomes.push_back(std::move(*slot));
-    co_return outcomes;
+    co_await RequestBatch::wait(batch);
+    co_return batch->take();
   }
 
   void on_syn_ack() {
@@ -304,27 +303,9 @@ class SimRedisConnection final : public RedisConnection {
  private:
   enum class State : std::uint8_t { kDisconnected, kConnecting, kConnected };
 
-  struct Batch {
-    explicit Batch(std::size_t n) : results(n), remaining(n) {}
-    std::vector<std::optional<Result<RedisReply>>> results;
-    std::size_t remaining;
-    std::coroutine_handle<> waiter;
-    bool abandoned = false;  // the awaiting frame is gone
-  };
-
-  struct BatchAwaiter {
-    explicit BatchAwaiter(std::shared_ptr<Batch> b) : batch(std::move(b)) {}
-    BatchAwaiter(const BatchAwaiter&) = delete;
-    std::shared_ptr<Batch> batch;
-    ~BatchAwaiter() { batch->abandoned = true; }
-    bool await_ready() const noexcept { return batch->remaining == 0; }
-    void await_suspend(std::coroutine_handle<> handle) { batch->waiter = handle; }
-    void await_resume() const noexcept {}
-  };
-
   struct Request {
     RedisCommand command;
-    std::shared_ptr<Batch> batch;
+    std::shared_ptr<RequestBatch> batch;
     std::size_t index;
     Executor::TimerId timer;
   };
@@ -380,14 +361,7 @@ class SimRedisConnection final : public RedisConnection {
   }
 
   void complete(Request& r, Result<RedisReply> outcome) {
-    Batch& batch = *r.batch;
-    batch.results[r.index] = std::move(outcome);
-    if (--batch.remaining > 0 || !batch.waiter) return;
-    // Resume through the executor, never inline: the caller may be deep in a
-    // network callback.
-    executor_.post([batch = r.batch] {
-      if (!batch->abandoned) batch->waiter.resume();
-    });
+    RequestBatch::complete(r.batch, r.index, std::move(outcome));
   }
 
   void fail_in_flight(const Status& status) {
