@@ -61,7 +61,8 @@ class RequestBatch {
   [[nodiscard]] std::vector<Result<RedisReply>> take() {
     std::vector<Result<RedisReply>> out;
     out.reserve(results_.size());
-    for (auto& r : results_) out.push_back(std::move(*r));
+    for (auto& r : results_)
+      out.push_back(std::move(*r));
     return out;
   }
 

@@ -101,7 +101,8 @@ TEST_P(RedisContract, RepliesAndServerErrors) {
 TEST_P(RedisContract, PipelinesKeepOrderAndJudgeEachCommand) {
   backend_->run([](RedisConnection& conn, Executor&) -> Task<void> {
     std::vector<RedisCommand> commands;
-    for (int i = 1; i <= 100; ++i) commands.push_back({"INCRBY", "n", std::to_string(i)});
+    for (int i = 1; i <= 100; ++i)
+      commands.push_back({"INCRBY", "n", std::to_string(i)});
     commands.push_back({"HSET", "n", "f", "v"});
     commands.push_back({"GET", "n"});
     std::vector<Result<RedisReply>> got = co_await conn.execute_pipeline(std::move(commands));
@@ -132,8 +133,10 @@ TEST_P(RedisContract, ManyConcurrentCallersShareOneConnection) {
       }
       ++finished;
     };
-    for (int c = 0; c < 64; ++c) spawn(ex, &scope, caller(c));
-    while (finished < 64) co_await sleep_for(ex, milliseconds(1));
+    for (int c = 0; c < 64; ++c)
+      spawn(ex, &scope, caller(c));
+    while (finished < 64)
+      co_await sleep_for(ex, milliseconds(1));
     EXPECT_EQ(seen.size(), 64u * 20u);
     std::set<std::int64_t> distinct(seen.begin(), seen.end());
     EXPECT_EQ(distinct.size(), seen.size()) << "no reply went to the wrong caller";
@@ -160,7 +163,8 @@ TEST_P(RedisContract, ScriptsRunBySha1AndSurviveAScriptFlush) {
     (void)co_await conn.command("SCRIPT", "FLUSH");
     std::vector<ScriptCall> calls(5, ScriptCall{&kScript, keys, args});
     std::vector<Result<RedisReply>> got = co_await conn.eval_pipeline(calls);
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(*got[i], RedisReply::integer(9 + 3 * i)) << i;
+    for (int i = 0; i < 5; ++i)
+      EXPECT_EQ(*got[i], RedisReply::integer(9 + 3 * i)) << i;
     static const RedisScript kIncr("return redis.call('INCR', KEYS[1])");
     Result<RedisReply> failing = co_await conn.eval(kIncr, keys, std::vector<std::string>());
     EXPECT_EQ(failing.status().server_error_prefix(), "WRONGTYPE");

@@ -312,7 +312,11 @@ Status RedisServer::wait_until_ready() {
                                "); log:\n" + log_tail());
     }
     Result<RedisReply> pong = command({"PING"}, milliseconds(200));
-    if (pong.ok() && pong->is_simple_string() && pong->text() == "PONG") return Status();
+    // NOAUTH also proves the server is up (it was started with --requirepass).
+    if (pong.ok() && ((pong->is_simple_string() && pong->text() == "PONG") ||
+                      pong->error_prefix() == "NOAUTH")) {
+      return Status();
+    }
     if (Clock::now() >= deadline) {
       std::string tail = log_tail();
       kill_and_reap(pid_);

@@ -1,10 +1,10 @@
 #include "distkit/transport/redis_client.h"
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <deque>
@@ -108,8 +108,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
     if (state == State::kClosed) {
       refused = cancelled_error("the Redis client is closed");
     } else if (pending_count() + commands.size() > options.max_pending_requests) {
-      refused = resource_exhausted_error("more than " + std::to_string(options.max_pending_requests) +
-                                         " requests pending");
+      refused = resource_exhausted_error(
+          "more than " + std::to_string(options.max_pending_requests) + " requests pending");
     } else if (pending_bytes + bytes > options.max_pending_bytes) {
       refused = resource_exhausted_error("more than " + std::to_string(options.max_pending_bytes) +
                                          " bytes pending");
@@ -148,24 +148,25 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
       self->connection_failed("connect to " + self->address() + " timed out after " +
                               millis(self->options.connect_timeout));
     });
-    resolver.async_resolve(options.host, std::to_string(options.port),
-                           [self, gen](const boost::system::error_code& ec, tcp::resolver::results_type results) {
-                             if (gen != self->generation) return;
-                             if (ec) {
-                               self->connection_failed("resolve " + self->options.host + ": " + ec.message());
-                               return;
-                             }
-                             asio::async_connect(self->socket, results,
-                                                 [self, gen](const boost::system::error_code& ec2, const tcp::endpoint&) {
-                                                   if (gen != self->generation) return;
-                                                   if (ec2) {
-                                                     self->connection_failed("connect to " + self->address() + ": " +
-                                                                             ec2.message());
-                                                     return;
-                                                   }
-                                                   self->on_connected();
-                                                 });
-                           });
+    resolver.async_resolve(
+        options.host, std::to_string(options.port),
+        [self, gen](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+          if (gen != self->generation) return;
+          if (ec) {
+            self->connection_failed("resolve " + self->options.host + ": " + ec.message());
+            return;
+          }
+          asio::async_connect(
+              self->socket, results,
+              [self, gen](const boost::system::error_code& ec2, const tcp::endpoint&) {
+                if (gen != self->generation) return;
+                if (ec2) {
+                  self->connection_failed("connect to " + self->address() + ": " + ec2.message());
+                  return;
+                }
+                self->on_connected();
+              });
+        });
   }
 
   void on_connected() {
@@ -188,7 +189,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
       return;
     }
     for (const RedisCommand& c : handshake) {
-      in_flight.push_back(Request{encode_command(c), nullptr, 0, runtime.now() + options.request_timeout});
+      in_flight.push_back(
+          Request{encode_command(c), nullptr, 0, runtime.now() + options.request_timeout});
       write_buffer += in_flight.back().bytes;
     }
     start_write();
@@ -208,7 +210,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
     // it), so nothing of the caller's is lost.
     std::deque<Request> handshake = std::move(in_flight);
     in_flight.clear();
-    for (Request& r : handshake) finish(r, unavailable_error(why));
+    for (Request& r : handshake)
+      finish(r, unavailable_error(why));
     close_socket();
     state = State::kDisconnected;
     last_connect_error = std::move(why);
@@ -222,10 +225,12 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
     const double base = std::chrono::duration<double>(options.reconnect_min_backoff).count() *
                         std::pow(2.0, std::min<std::uint32_t>(failed_attempts, 20));
     const double cap = std::chrono::duration<double>(options.reconnect_max_backoff).count();
-    const double delay = std::min(base, cap) * std::uniform_real_distribution<double>(0.5, 1.0)(jitter);
+    const double delay =
+        std::min(base, cap) * std::uniform_real_distribution<double>(0.5, 1.0)(jitter);
     backoff_armed = true;
     auto self = shared_from_this();
-    backoff_timer.expires_after(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay)));
+    backoff_timer.expires_after(
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(delay)));
     backoff_timer.async_wait([self](const boost::system::error_code& ec) {
       self->backoff_armed = false;
       if (ec || self->state != State::kDisconnected) return;
@@ -252,33 +257,37 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
     write_buffer.clear();
     auto self = shared_from_this();
     const std::uint64_t gen = generation;
-    asio::async_write(socket, asio::buffer(sending), [self, gen](const boost::system::error_code& ec, std::size_t) {
-      self->writing = false;
-      if (gen != self->generation) return;
-      if (ec) {
-        self->connection_lost(unknown_outcome_error("connection to " + self->address() +
-                                                    " lost while writing: " + ec.message()));
-        return;
-      }
-      self->start_write();
-    });
+    asio::async_write(
+        socket, asio::buffer(sending),
+        [self, gen](const boost::system::error_code& ec, std::size_t) {
+          self->writing = false;
+          if (gen != self->generation) return;
+          if (ec) {
+            self->connection_lost(unknown_outcome_error("connection to " + self->address() +
+                                                        " lost while writing: " + ec.message()));
+            return;
+          }
+          self->start_write();
+        });
   }
 
   void read_loop(std::uint64_t gen) {
     auto self = shared_from_this();
-    socket.async_read_some(asio::buffer(read_buffer), [self, gen](const boost::system::error_code& ec, std::size_t n) {
-      if (gen != self->generation) return;
-      if (ec) {
-        self->connection_lost(unknown_outcome_error("connection to " + self->address() +
-                                                    " lost with the request in flight: " + ec.message()));
-        return;
-      }
-      self->parser->feed(std::string_view(self->read_buffer.data(), n));
-      while (auto reply = self->parser->next()) {
-        if (!self->on_reply(std::move(*reply))) return;
-      }
-      self->read_loop(gen);
-    });
+    socket.async_read_some(
+        asio::buffer(read_buffer), [self, gen](const boost::system::error_code& ec, std::size_t n) {
+          if (gen != self->generation) return;
+          if (ec) {
+            self->connection_lost(
+                unknown_outcome_error("connection to " + self->address() +
+                                      " lost with the request in flight: " + ec.message()));
+            return;
+          }
+          self->parser->feed(std::string_view(self->read_buffer.data(), n));
+          while (auto reply = self->parser->next()) {
+            if (!self->on_reply(std::move(*reply))) return;
+          }
+          self->read_loop(gen);
+        });
   }
 
   // False when the connection was closed.
@@ -292,8 +301,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
         in_flight.pop_front();
         finish(first, why);
       }
-      connection_lost(unknown_outcome_error("connection to " + address() + " reset after a protocol error: " +
-                                            why.message()));
+      connection_lost(unknown_outcome_error("connection to " + address() +
+                                            " reset after a protocol error: " + why.message()));
       return false;
     }
     Request r = std::move(in_flight.front());
@@ -319,7 +328,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
     ++stats.connection_losses;
     std::deque<Request> lost = std::move(in_flight);
     in_flight.clear();
-    for (Request& r : lost) finish(r, in_flight_outcome);
+    for (Request& r : lost)
+      finish(r, in_flight_outcome);
     close_socket();
     state = State::kDisconnected;
     if (!waiting.empty()) schedule_reconnect();
@@ -350,7 +360,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
   void arm_deadline() {
     std::optional<MonoTime> next;
     if (!in_flight.empty()) next = in_flight.front().deadline;
-    if (!waiting.empty() && (!next || waiting.front().deadline < *next)) next = waiting.front().deadline;
+    if (!waiting.empty() && (!next || waiting.front().deadline < *next))
+      next = waiting.front().deadline;
     if (!next || (deadline_armed && *next >= armed_deadline)) return;
     deadline_armed = true;
     armed_deadline = *next;
@@ -361,7 +372,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
       if (ec || self->state == State::kClosed) return;
       const MonoTime now = self->runtime.now();
       if (!self->in_flight.empty() && self->in_flight.front().deadline <= now) {
-        self->connection_lost(unknown_outcome_error("no reply from " + self->address() + " within " +
+        self->connection_lost(unknown_outcome_error("no reply from " + self->address() +
+                                                    " within " +
                                                     millis(self->options.request_timeout)));
       }
       self->fail_expired_waiting();
@@ -395,9 +407,11 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
     deadline_timer.cancel();
     backoff_timer.cancel();
     std::deque<Request> lost = std::move(in_flight);
-    for (Request& r : lost) finish(r, cancelled_error("the Redis client was closed with the request in flight"));
+    for (Request& r : lost)
+      finish(r, cancelled_error("the Redis client was closed with the request in flight"));
     std::deque<Request> unsent = std::move(waiting);
-    for (Request& r : unsent) finish(r, cancelled_error("the Redis client was closed"));
+    for (Request& r : unsent)
+      finish(r, cancelled_error("the Redis client was closed"));
   }
 
   std::string address() const { return options.host + ":" + std::to_string(options.port); }
@@ -429,7 +443,9 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
 RedisClient::RedisClient(AsioRuntime& runtime, RedisClientOptions options)
     : impl_(std::make_shared<Impl>(runtime, std::move(options))) {}
 
-RedisClient::~RedisClient() { impl_->close(); }
+RedisClient::~RedisClient() {
+  impl_->close();
+}
 
 Task<Result<RedisReply>> RedisClient::execute(RedisCommand command) {
   std::vector<RedisCommand> one;
@@ -438,14 +454,19 @@ Task<Result<RedisReply>> RedisClient::execute(RedisCommand command) {
   co_return std::move(outcomes.front());
 }
 
-Task<std::vector<Result<RedisReply>>> RedisClient::execute_pipeline(std::vector<RedisCommand> commands) {
+Task<std::vector<Result<RedisReply>>> RedisClient::execute_pipeline(
+    std::vector<RedisCommand> commands) {
   auto batch = std::make_shared<RequestBatch>(commands.size(), impl_->runtime);
   impl_->submit(std::move(commands), batch);
   co_await RequestBatch::wait(batch);
   co_return batch->take();
 }
 
-bool RedisClient::connected() const { return impl_->state == Impl::State::kConnected; }
-RedisClientStats RedisClient::stats() const { return impl_->stats; }
+bool RedisClient::connected() const {
+  return impl_->state == Impl::State::kConnected;
+}
+RedisClientStats RedisClient::stats() const {
+  return impl_->stats;
+}
 
 }  // namespace distkit::transport

@@ -49,10 +49,10 @@ struct RedisClientOptions {
 // redis://[[username]:password@]host[:port][/database]. Clear kInvalidArgument
 // errors for anything else.
 [[nodiscard]] Result<RedisClientOptions> parse_redis_url(std::string_view url,
-                                                        RedisClientOptions defaults = {});
+                                                         RedisClientOptions defaults = {});
 
 struct RedisClientStats {
-  std::uint64_t connects = 0;          // handshakes completed
+  std::uint64_t connects = 0;           // handshakes completed
   std::uint64_t connection_losses = 0;  // timeouts, drops, protocol errors
   std::uint64_t protocol_errors = 0;
 };
@@ -65,7 +65,8 @@ class RedisClient final : public RedisConnection {
   RedisClient& operator=(const RedisClient&) = delete;
 
   Task<Result<RedisReply>> execute(RedisCommand command) override;
-  Task<std::vector<Result<RedisReply>>> execute_pipeline(std::vector<RedisCommand> commands) override;
+  Task<std::vector<Result<RedisReply>>> execute_pipeline(
+      std::vector<RedisCommand> commands) override;
 
   [[nodiscard]] bool connected() const;
   [[nodiscard]] RedisClientStats stats() const;

@@ -47,8 +47,8 @@ std::string encode_command(const RedisCommand& command) {
     lengths.push_back(arg.size());
   }
   char* bytes = nullptr;
-  const int length = redisFormatCommandArgv(&bytes, static_cast<int>(argv.size()), argv.data(),
-                                            lengths.data());
+  const int length =
+      redisFormatCommandArgv(&bytes, static_cast<int>(argv.size()), argv.data(), lengths.data());
   std::string out;
   if (length > 0 && bytes != nullptr) out.assign(bytes, static_cast<std::size_t>(length));
   redisFreeCommand(bytes);

@@ -34,7 +34,9 @@ bool AsioRuntime::in_runtime_thread() const {
                    : io_.get_executor().running_in_this_thread();
 }
 
-void AsioRuntime::post(Callback fn) { asio::post(io_, std::move(fn)); }
+void AsioRuntime::post(Callback fn) {
+  asio::post(io_, std::move(fn));
+}
 
 void AsioRuntime::arm(TimerId id, MonoTime deadline, Callback fn) {
   auto timer = std::make_unique<asio::steady_timer>(
@@ -52,7 +54,9 @@ Executor::TimerId AsioRuntime::schedule_at(MonoTime deadline, Callback fn) {
   if (in_runtime_thread()) {
     arm(id, deadline, std::move(fn));
   } else {
-    asio::post(io_, [this, id, deadline, fn = std::move(fn)]() mutable { arm(id, deadline, std::move(fn)); });
+    asio::post(io_, [this, id, deadline, fn = std::move(fn)]() mutable {
+      arm(id, deadline, std::move(fn));
+    });
   }
   return id;
 }
@@ -66,7 +70,8 @@ bool AsioRuntime::cancel(TimerId id) {
 }
 
 MonoTime AsioRuntime::now() const {
-  return MonoTime(std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch()));
+  return MonoTime(
+      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch()));
 }
 
 WallTime AsioRuntime::wall_now() const {

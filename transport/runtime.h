@@ -7,9 +7,9 @@
 #ifndef DISTKIT_TRANSPORT_RUNTIME_H_
 #define DISTKIT_TRANSPORT_RUNTIME_H_
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <thread>
