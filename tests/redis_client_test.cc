@@ -79,7 +79,8 @@ TEST_F(RedisClientTest, ReconnectsAfterTheServerIsKilledAndRestarted) {
                 down.status().code() == StatusCode::kUnavailable)
         << down.status().to_string();
     Result<RedisReply> still_down = co_await client.command("GET", "k");
-    EXPECT_EQ(still_down.status().code(), StatusCode::kUnavailable) << still_down.status().to_string();
+    EXPECT_EQ(still_down.status().code(), StatusCode::kUnavailable)
+        << still_down.status().to_string();
     EXPECT_NE(still_down.status().message().find("127.0.0.1"), std::string::npos);
     EXPECT_TRUE(s.restart().ok());
     Result<RedisReply> back = co_await client.command("GET", "k");
@@ -133,8 +134,9 @@ TEST_F(RedisClientTest, AuthAndSelectComeFromTheUrl) {
   ASSERT_TRUE(server.ok());
   const int port = (*server)->port();
   auto url = [&](const std::string& credentials, int db) {
-    auto o = parse_redis_url("redis://" + credentials + "127.0.0.1:" + std::to_string(port) + "/" +
-                             std::to_string(db), options(port));
+    auto o = parse_redis_url(
+        "redis://" + credentials + "127.0.0.1:" + std::to_string(port) + "/" + std::to_string(db),
+        options(port));
     EXPECT_TRUE(o.ok());
     return *o;
   };
@@ -159,7 +161,8 @@ TEST_F(RedisClientTest, LimitsAndRefusedConnections) {
   with_client(o, [&](RedisClient& client) -> Task<void> {
     std::vector<Result<RedisReply>> got =
         co_await client.execute_pipeline(std::vector<RedisCommand>(4, RedisCommand(1, "PING")));
-    for (const auto& r : got) EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
+    for (const auto& r : got)
+      EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
     EXPECT_TRUE((co_await client.command("PING")).ok());
   });
   const int port = (*server)->port();
@@ -228,13 +231,15 @@ TEST_F(RedisClientTest, GarbageAndMidReplyClosesGiveErrorsNotCrashesAndItReconne
 RC_GTEST_PROP(ReplyParser, RandomBytesGiveRepliesOrAProtocolError, ()) {
   const std::string bytes = *rc::gen::oneOf(
       rc::gen::arbitrary<std::string>(),
-      rc::gen::map(rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(std::vector<std::string>{
-                       "*", "$", "+", "-", ":", "1", "2", "-1", "\r\n", "OK", "\r", "x"})),
-                   [](const std::vector<std::string>& parts) {
-                     std::string s;
-                     for (const auto& p : parts) s += p;
-                     return s;
-                   }));
+      rc::gen::map(
+          rc::gen::container<std::vector<std::string>>(rc::gen::elementOf(std::vector<std::string>{
+              "*", "$", "+", "-", ":", "1", "2", "-1", "\r\n", "OK", "\r", "x"})),
+          [](const std::vector<std::string>& parts) {
+            std::string s;
+            for (const auto& p : parts)
+              s += p;
+            return s;
+          }));
   ReplyParser parser;
   parser.feed(bytes);
   for (int i = 0; i < 10000; ++i) {
@@ -254,9 +259,11 @@ TEST(ReplyParser, SplitFeedingAndEncoding) {
     ReplyParser parser;
     std::vector<RedisReply> got;
     parser.feed(stream.substr(0, split));
-    while (auto r = parser.next()) got.push_back(**r);
+    while (auto r = parser.next())
+      got.push_back(**r);
     parser.feed(stream.substr(split));
-    while (auto r = parser.next()) got.push_back(**r);
+    while (auto r = parser.next())
+      got.push_back(**r);
     ASSERT_EQ(got.size(), 4u) << split;
     EXPECT_EQ(got[0], RedisReply::array({RedisReply::integer(1), RedisReply::bulk_string("abc"),
                                          RedisReply::nil()}));
