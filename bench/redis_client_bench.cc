@@ -43,8 +43,8 @@ Setup& setup() {
     }
     out->server = std::move(*server);
     out->hiredis = redisConnect("127.0.0.1", out->server->port());
-    redisReply* r = static_cast<redisReply*>(
-        redisCommand(out->hiredis, "SCRIPT LOAD %b", kHincrby.source().data(), kHincrby.source().size()));
+    redisReply* r = static_cast<redisReply*>(redisCommand(
+        out->hiredis, "SCRIPT LOAD %b", kHincrby.source().data(), kHincrby.source().size()));
     if (r != nullptr) freeReplyObject(r);
     out->runtime = transport::AsioRuntime::start();
     transport::RedisClientOptions options;
@@ -73,7 +73,8 @@ void BM_Baseline_Throughput(benchmark::State& state) {
   if (s.hiredis == nullptr) return state.SkipWithError("no redis-server");
   for (auto _ : state) {
     for (int sent = 0; sent < kBatch; sent += 16) {
-      for (int j = 0; j < 16; ++j) append_evalsha(s.hiredis);
+      for (int j = 0; j < 16; ++j)
+        append_evalsha(s.hiredis);
       if (!drain(s.hiredis, 16)) return state.SkipWithError("hiredis failed");
     }
   }
@@ -92,9 +93,11 @@ Task<int> many_callers(transport::RedisClient& client, Executor& executor) {
     }
     ++finished;
   };
-  for (int c = 0; c < kCallers; ++c) spawn(executor, &scope, caller());
+  for (int c = 0; c < kCallers; ++c)
+    spawn(executor, &scope, caller());
   // Wait for the callers through a batch of yields (no sleeping on real time).
-  while (finished < kCallers) co_await yield(executor);
+  while (finished < kCallers)
+    co_await yield(executor);
   co_return failures;
 }
 
@@ -135,7 +138,8 @@ void BM_Client_Latency(benchmark::State& state) {
   Setup& s = setup();
   if (s.client == nullptr) return state.SkipWithError("no redis-server");
   for (auto _ : state) {
-    if (block_on(*s.runtime, sequential(*s.client)) != 0) return state.SkipWithError("client failed");
+    if (block_on(*s.runtime, sequential(*s.client)) != 0)
+      return state.SkipWithError("client failed");
   }
   state.SetItemsProcessed(state.iterations() * kSequential);
 }

@@ -1,0 +1,87 @@
+// RedisClusterClient: a RedisConnection over a Redis Cluster. Commands go to the node
+// that owns their keys' slot (CRC16 with hash tags, 16384 slots), each node through
+// its own pipelined RedisClient.
+//
+// - The slot map comes from CLUSTER SLOTS on any known node, at first use and again
+//   after a MOVED reply (which also updates that slot at once, and the command is
+//   retried there: MOVED means it did not run). ASK sends ASKING and the command to
+//   the importing node, once. At most `max_redirects` hops per command.
+// - A command whose keys hash to different slots fails with kInvalidArgument
+//   (CROSSSLOT) before anything is sent. Commands without keys go to any node.
+// - Pipelines are split per node and sent concurrently; order is kept among commands
+//   of one node (so of one slot), not across nodes. Results come back in input order.
+//
+// Thread safety and lifetime as RedisClient.
+#ifndef DISTKIT_TRANSPORT_CLUSTER_H_
+#define DISTKIT_TRANSPORT_CLUSTER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "distkit/core/redis_connection.h"
+#include "distkit/transport/redis_client.h"
+
+namespace distkit::transport {
+
+constexpr int kClusterSlots = 16384;
+
+// CRC16 (XMODEM) of the key's hash tag (the part between the first '{' and the next
+// '}', if non-empty) or of the whole key, modulo 16384.
+[[nodiscard]] std::uint16_t key_slot(std::string_view key);
+
+// The keys a command touches, as Redis Cluster routes them (first key for most
+// commands; all for DEL, EXISTS, MGET, ...; KEYS of EVAL/EVALSHA; every other
+// argument of MSET). Empty for commands without keys.
+[[nodiscard]] std::vector<std::string_view> command_keys(const RedisCommand& command);
+
+// The slot of a command's keys: nothing for keyless commands; kInvalidArgument
+// (CROSSSLOT) when they span slots.
+[[nodiscard]] Result<std::optional<std::uint16_t>> command_slot(const RedisCommand& command);
+
+struct RedisClusterOptions {
+  std::vector<std::string> seeds;    // "host:port" of some nodes
+  RedisClientOptions node_options;   // per-node connection settings (host/port ignored)
+  int max_redirects = 5;
+};
+
+struct RedisClusterStats {
+  std::uint64_t map_refreshes = 0;
+  std::uint64_t moved = 0;
+  std::uint64_t asked = 0;
+};
+
+class RedisClusterClient final : public RedisConnection {
+ public:
+  RedisClusterClient(AsioRuntime& runtime, RedisClusterOptions options);
+  ~RedisClusterClient() override;
+
+  Task<Result<RedisReply>> execute(RedisCommand command) override;
+  Task<std::vector<Result<RedisReply>>> execute_pipeline(std::vector<RedisCommand> commands) override;
+
+  // Reloads the slot map now.
+  Task<Status> refresh();
+  [[nodiscard]] RedisClusterStats stats() const { return stats_; }
+  // The node ("host:port") serving `slot` in the current map, if known.
+  [[nodiscard]] std::optional<std::string> node_for_slot(std::uint16_t slot) const;
+
+ private:
+  RedisClient& node(const std::string& address);
+  Task<Result<RedisReply>> route(RedisCommand command, std::optional<std::uint16_t> slot);
+  Task<Status> ensure_map();
+
+  AsioRuntime& runtime_;
+  RedisClusterOptions options_;
+  std::map<std::string, std::unique_ptr<RedisClient>> nodes_;
+  std::vector<std::string> slot_owner_;  // kClusterSlots entries, "" when unknown
+  bool map_loaded_ = false;
+  RedisClusterStats stats_;
+};
+
+}  // namespace distkit::transport
+
+#endif  // DISTKIT_TRANSPORT_CLUSTER_H_
