@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ostream>
 
 namespace distkit {
 namespace {
@@ -152,6 +153,10 @@ std::string_view reply_type_name(RedisReply::Type type) {
       return "array";
   }
   return "invalid";
+}
+
+std::ostream& operator<<(std::ostream& os, const RedisReply& reply) {
+  return os << reply.to_string();
 }
 
 }  // namespace distkit

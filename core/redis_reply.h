@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -93,6 +94,9 @@ class RedisReply {
 };
 
 [[nodiscard]] std::string_view reply_type_name(RedisReply::Type type);
+
+// Writes to_string() (so test frameworks print replies readably).
+std::ostream& operator<<(std::ostream& os, const RedisReply& reply);
 
 }  // namespace distkit
 

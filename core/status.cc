@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ostream>
 
 namespace distkit {
 
@@ -81,6 +82,10 @@ Status failed_precondition_error(std::string message) {
 }
 Status internal_error(std::string message) {
   return Status(StatusCode::kInternal, std::move(message));
+}
+
+std::ostream& operator<<(std::ostream& os, const Status& status) {
+  return os << status.to_string();
 }
 
 namespace detail {

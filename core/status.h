@@ -11,6 +11,7 @@
 #endif
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <type_traits>

@@ -24,7 +24,8 @@ TEST(ClusterSlots, Crc16AndHashTags) {
 TEST(ClusterSlots, CommandKeysAndCrossSlot) {
   EXPECT_EQ(command_keys({"EVALSHA", "sha", "2", "{a}x", "{a}y", "arg"}),
             (std::vector<std::string_view>{"{a}x", "{a}y"}));
-  EXPECT_EQ(command_keys({"MSET", "k1", "v1", "k2", "v2"}), (std::vector<std::string_view>{"k1", "k2"}));
+  EXPECT_EQ(command_keys({"MSET", "k1", "v1", "k2", "v2"}),
+            (std::vector<std::string_view>{"k1", "k2"}));
   EXPECT_TRUE(command_keys({"PING"}).empty());
   EXPECT_FALSE(command_slot({"PING"})->has_value());
   EXPECT_EQ(**command_slot({"MGET", "{t}1", "{t}2"}), key_slot("t"));
@@ -100,7 +101,8 @@ TEST_F(ClusterTest, RoutesEveryKeyToItsOwner) {
 TEST_F(ClusterTest, PipelinesSpanNodesAndKeepInputOrder) {
   with_cluster([&](RedisClusterClient& client) -> Task<void> {
     std::vector<RedisCommand> commands;
-    for (int i = 0; i < 60; ++i) commands.push_back({"INCRBY", "p:" + std::to_string(i % 6), std::to_string(i)});
+    for (int i = 0; i < 60; ++i)
+      commands.push_back({"INCRBY", "p:" + std::to_string(i % 6), std::to_string(i)});
     commands.push_back({"MGET", "a", "b"});  // cross-slot: its own error, the rest unaffected
     std::vector<Result<RedisReply>> got = co_await client.execute_pipeline(std::move(commands));
     std::vector<std::int64_t> sums(6, 0);
@@ -129,9 +131,12 @@ TEST_F(ClusterTest, FollowsAskDuringAMigrationAndMovedAfterIt) {
     const std::string source_id = source->command({"CLUSTER", "MYID"})->text();
     const std::string target_id = target->command({"CLUSTER", "MYID"})->text();
     // Start migrating the slot and move the key: the source now answers ASK.
-    EXPECT_EQ(*target->command({"CLUSTER", "SETSLOT", s, "IMPORTING", source_id}), RedisReply::simple_string("OK"));
-    EXPECT_EQ(*source->command({"CLUSTER", "SETSLOT", s, "MIGRATING", target_id}), RedisReply::simple_string("OK"));
-    auto migrated = source->command({"MIGRATE", target->host(), std::to_string(target->port()), key, "0", "5000"});
+    EXPECT_EQ(*target->command({"CLUSTER", "SETSLOT", s, "IMPORTING", source_id}),
+              RedisReply::simple_string("OK"));
+    EXPECT_EQ(*source->command({"CLUSTER", "SETSLOT", s, "MIGRATING", target_id}),
+              RedisReply::simple_string("OK"));
+    auto migrated = source->command(
+        {"MIGRATE", target->host(), std::to_string(target->port()), key, "0", "5000"});
     EXPECT_EQ(*migrated, RedisReply::simple_string("OK"));
     EXPECT_EQ(*co_await client.command("GET", key), RedisReply::bulk_string("v1"));
     EXPECT_EQ(client.stats().asked, 1u);

@@ -1,6 +1,7 @@
-// The RedisConnection contract, written once and run on both backends: the
-// simulator (World + InMemoryRedis over the simulated network) and a real
-// redis-server through transport::RedisClient.
+// The RedisConnection contract, written once and run on every backend: the
+// simulator (World + InMemoryRedis over the simulated network), a real redis-server
+// through transport::RedisClient, and a real 3-master Redis Cluster through
+// transport::RedisClusterClient.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -11,6 +12,7 @@
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/world.h"
 #include "distkit/tests/redis_fixture.h"
+#include "distkit/transport/cluster.h"
 #include "distkit/transport/redis_client.h"
 
 namespace distkit {
@@ -67,13 +69,45 @@ class RealBackend final : public Backend {
   std::unique_ptr<transport::AsioRuntime> runtime_;
 };
 
+class ClusterBackend final : public Backend {
+ public:
+  ClusterBackend() {
+    // One cluster for the whole test process (each case flushes it first).
+    // Destroyed (servers stopped, files removed) when the process exits.
+    static std::unique_ptr<testing::RedisCluster> shared = [] {
+      auto cluster = testing::RedisCluster::start(3);
+      EXPECT_TRUE(cluster.ok()) << cluster.status().to_string();
+      return cluster.ok() ? std::move(*cluster) : nullptr;
+    }();
+    cluster_ = shared.get();
+    runtime_ = transport::AsioRuntime::start();
+  }
+  ~ClusterBackend() override { runtime_.reset(); }
+  void run(Body body) override {
+    ASSERT_NE(cluster_, nullptr);
+    block_on(*runtime_, run_on_runtime(std::move(body)));
+  }
+
+ private:
+  Task<void> run_on_runtime(Body body) {
+    transport::RedisClusterClient client(*runtime_, {.seeds = cluster_->addresses()});
+    (void)co_await client.command("FLUSHALL");
+    (void)co_await client.command("SCRIPT", "FLUSH");
+    co_await body(client, *runtime_);
+  }
+  testing::RedisCluster* cluster_;
+  std::unique_ptr<transport::AsioRuntime> runtime_;
+};
+
 class RedisContract : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "sim") {
       backend_ = std::make_unique<SimBackend>();
-    } else {
+    } else if (GetParam() == "real") {
       backend_ = std::make_unique<RealBackend>();
+    } else {
+      backend_ = std::make_unique<ClusterBackend>();
     }
   }
   std::unique_ptr<Backend> backend_;
@@ -151,6 +185,9 @@ TEST_P(RedisContract, ScriptsRunBySha1AndSurviveAScriptFlush) {
     const std::vector<std::string> keys(1, "{c}:h");
     const std::vector<std::string> args = {"f", "3"};
     EXPECT_EQ(*co_await conn.eval(kScript, keys, args), RedisReply::integer(3));
+    // EVAL caches a script where it ran (one node of a cluster); SCRIPT LOAD, everywhere.
+    EXPECT_EQ(*co_await conn.command("SCRIPT", "LOAD", kScript.source()),
+              RedisReply::bulk_string(kScript.sha1()));
     const RedisReply cached = RedisReply::array({RedisReply::integer(1)});
     EXPECT_EQ(*co_await conn.command("SCRIPT", "EXISTS", kScript.sha1()), cached);
     (void)co_await conn.command("SCRIPT", "FLUSH");
@@ -171,7 +208,7 @@ TEST_P(RedisContract, ScriptsRunBySha1AndSurviveAScriptFlush) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, RedisContract, ::testing::Values("sim", "real"),
+INSTANTIATE_TEST_SUITE_P(Backends, RedisContract, ::testing::Values("sim", "real", "cluster"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

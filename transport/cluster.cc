@@ -14,7 +14,8 @@ std::uint16_t crc16(std::string_view bytes) {
   for (unsigned char byte : bytes) {
     crc ^= static_cast<std::uint16_t>(byte) << 8;
     for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
+      crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<std::uint16_t>(crc << 1);
     }
   }
   return crc;
@@ -22,7 +23,8 @@ std::uint16_t crc16(std::string_view bytes) {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -38,13 +40,22 @@ std::optional<std::pair<std::uint16_t, std::string>> parse_redirect(std::string_
   return std::make_pair(static_cast<std::uint16_t>(slot), std::string(line.substr(second + 1)));
 }
 
+bool is_broadcast(const RedisCommand& c) {
+  const std::string name = lower(c[0]);
+  if (name == "flushall" || name == "flushdb") return true;
+  if (name != "script" || c.size() < 2) return false;
+  const std::string sub = lower(c[1]);
+  return sub == "load" || sub == "exists" || sub == "flush";
+}
+
 }  // namespace
 
 std::uint16_t key_slot(std::string_view key) {
   const std::size_t open = key.find('{');
   if (open != std::string_view::npos) {
     const std::size_t close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
+    if (close != std::string_view::npos && close > open + 1)
+      key = key.substr(open + 1, close - open - 1);
   }
   return crc16(key) % kClusterSlots;
 }
@@ -59,22 +70,26 @@ std::vector<std::string_view> command_keys(const RedisCommand& c) {
       auto [end, error] = std::from_chars(c[2].data(), c[2].data() + c[2].size(), numkeys);
       if (error != std::errc()) numkeys = 0;
     }
-    for (std::size_t i = 3; i < c.size() && i < 3 + numkeys; ++i) keys.push_back(c[i]);
+    for (std::size_t i = 3; i < c.size() && i < 3 + numkeys; ++i)
+      keys.push_back(c[i]);
     return keys;
   }
   if (name == "del" || name == "unlink" || name == "exists" || name == "mget" || name == "touch" ||
       name == "watch") {
-    for (std::size_t i = 1; i < c.size(); ++i) keys.push_back(c[i]);
+    for (std::size_t i = 1; i < c.size(); ++i)
+      keys.push_back(c[i]);
     return keys;
   }
   if (name == "mset" || name == "msetnx") {
-    for (std::size_t i = 1; i < c.size(); i += 2) keys.push_back(c[i]);
+    for (std::size_t i = 1; i < c.size(); i += 2)
+      keys.push_back(c[i]);
     return keys;
   }
-  static const char* const kKeyless[] = {"ping", "echo", "time", "script", "info", "dbsize", "flushall",
-                                         "flushdb", "cluster", "client", "config", "select", "auth",
-                                         "hello", "multi", "exec", "discard", "keys", "scan", "command",
-                                         "quit", "readonly", "readwrite", "asking", "wait", "debug"};
+  static const char* const kKeyless[] = {
+      "ping",     "echo",      "time",    "script", "info",   "dbsize",  "flushall",
+      "flushdb",  "cluster",   "client",  "config", "select", "auth",    "hello",
+      "multi",    "exec",      "discard", "keys",   "scan",   "command", "quit",
+      "readonly", "readwrite", "asking",  "wait",   "debug"};
   if (std::find(std::begin(kKeyless), std::end(kKeyless), name) != std::end(kKeyless)) return keys;
   if (c.size() >= 2) keys.push_back(c[1]);
   return keys;
@@ -119,9 +134,11 @@ std::optional<std::string> RedisClusterClient::node_for_slot(std::uint16_t slot)
 
 Task<Status> RedisClusterClient::refresh() {
   std::vector<std::string> candidates;
-  for (const auto& [address, client] : nodes_) candidates.push_back(address);
+  for (const auto& [address, client] : nodes_)
+    candidates.push_back(address);
   for (const std::string& seed : options_.seeds) {
-    if (std::find(candidates.begin(), candidates.end(), seed) == candidates.end()) candidates.push_back(seed);
+    if (std::find(candidates.begin(), candidates.end(), seed) == candidates.end())
+      candidates.push_back(seed);
   }
   Status last = unavailable_error("no cluster node to ask for the slot map");
   for (const std::string& address : candidates) {
@@ -157,7 +174,8 @@ Task<Status> RedisClusterClient::refresh() {
         well_formed = false;
         break;
       }
-      for (std::int64_t s = first; s <= last_slot; ++s) owners[s] = owner;
+      for (std::int64_t s = first; s <= last_slot; ++s)
+        owners[s] = owner;
     }
     if (!well_formed) {
       last = protocol_error("malformed CLUSTER SLOTS reply from " + address);
@@ -176,12 +194,14 @@ Task<Status> RedisClusterClient::ensure_map() {
   co_return co_await refresh();
 }
 
-Task<Result<RedisReply>> RedisClusterClient::route(RedisCommand command, std::optional<std::uint16_t> slot) {
+Task<Result<RedisReply>> RedisClusterClient::route(RedisCommand command,
+                                                   std::optional<std::uint16_t> slot) {
   if (Status s = co_await ensure_map(); !s.ok()) co_return s;
   std::string target;
   if (slot) {
     target = slot_owner_[*slot];
-    if (target.empty()) co_return unavailable_error("slot " + std::to_string(*slot) + " is not served by any node");
+    if (target.empty())
+      co_return unavailable_error("slot " + std::to_string(*slot) + " is not served by any node");
   } else {
     target = nodes_.empty() ? options_.seeds.front() : nodes_.begin()->first;
   }
@@ -192,7 +212,8 @@ Task<Result<RedisReply>> RedisClusterClient::route(RedisCommand command, std::op
       std::vector<RedisCommand> pair;
       pair.push_back(RedisCommand(1, "ASKING"));
       pair.push_back(command);
-      std::vector<Result<RedisReply>> both = co_await node(target).execute_pipeline(std::move(pair));
+      std::vector<Result<RedisReply>> both =
+          co_await node(target).execute_pipeline(std::move(pair));
       reply = std::move(both[1]);
       asking = false;
     } else {
@@ -213,21 +234,67 @@ Task<Result<RedisReply>> RedisClusterClient::route(RedisCommand command, std::op
       asking = true;
     }
   }
-  co_return unavailable_error("more than " + std::to_string(options_.max_redirects) + " redirects for " + command[0]);
+  co_return unavailable_error("more than " + std::to_string(options_.max_redirects) +
+                              " redirects for " + command[0]);
+}
+
+Task<Result<RedisReply>> RedisClusterClient::broadcast(RedisCommand command) {
+  if (Status s = co_await ensure_map(); !s.ok()) co_return s;
+  std::vector<std::string> masters;
+  for (const std::string& owner : slot_owner_) {
+    if (!owner.empty() && std::find(masters.begin(), masters.end(), owner) == masters.end()) {
+      masters.push_back(owner);
+    }
+  }
+  std::optional<Result<RedisReply>> combined;
+  for (const std::string& master : masters) {
+    Result<RedisReply> reply = co_await node(master).execute(command);
+    if (!reply.ok()) co_return reply;
+    if (!combined) {
+      combined = std::move(reply);
+      continue;
+    }
+    // SCRIPT EXISTS: a script counts as cached only if every master has it.
+    if (combined->ok() && (*combined)->is_array() && reply->is_array() &&
+        (*combined)->elements().size() == reply->elements().size()) {
+      for (std::size_t i = 0; i < reply->elements().size(); ++i) {
+        auto& mine = (**combined).elements()[i];
+        const auto& theirs = reply->elements()[i];
+        if (mine.is_integer() && theirs.is_integer()) {
+          mine = RedisReply::integer(std::min(mine.integer_value(), theirs.integer_value()));
+        }
+      }
+    }
+  }
+  if (!combined) co_return unavailable_error("the cluster has no master serving slots");
+  co_return std::move(*combined);
 }
 
 Task<Result<RedisReply>> RedisClusterClient::execute(RedisCommand command) {
   if (command.empty()) co_return invalid_argument_error("empty Redis command");
-  if (options_.seeds.empty()) co_return invalid_argument_error("a cluster client needs at least one seed node");
+  if (options_.seeds.empty())
+    co_return invalid_argument_error("a cluster client needs at least one seed node");
+  if (is_broadcast(command)) co_return co_await broadcast(std::move(command));
   Result<std::optional<std::uint16_t>> slot = command_slot(command);
   if (!slot.ok()) co_return slot.status();
   co_return co_await route(std::move(command), *slot);
 }
 
-Task<std::vector<Result<RedisReply>>> RedisClusterClient::execute_pipeline(std::vector<RedisCommand> commands) {
+Task<std::vector<Result<RedisReply>>> RedisClusterClient::execute_pipeline(
+    std::vector<RedisCommand> commands) {
+  const bool has_broadcast =
+      std::any_of(commands.begin(), commands.end(),
+                  [](const RedisCommand& c) { return !c.empty() && is_broadcast(c); });
+  if (has_broadcast) {
+    std::vector<Result<RedisReply>> in_order;
+    for (RedisCommand& c : commands)
+      in_order.push_back(co_await execute(std::move(c)));
+    co_return in_order;
+  }
   std::vector<std::optional<Result<RedisReply>>> results(commands.size());
   if (Status s = co_await ensure_map(); !s.ok()) {
-    for (auto& r : results) r = s;
+    for (auto& r : results)
+      r = s;
   }
   // Group by node, keeping input order within each group.
   std::map<std::string, std::vector<std::size_t>> groups;
@@ -242,9 +309,11 @@ Task<std::vector<Result<RedisReply>>> RedisClusterClient::execute_pipeline(std::
       results[i] = slot.status();
       continue;
     }
-    std::string target = *slot ? slot_owner_[**slot] : (nodes_.empty() ? options_.seeds.front() : nodes_.begin()->first);
+    std::string target = *slot ? slot_owner_[**slot]
+                               : (nodes_.empty() ? options_.seeds.front() : nodes_.begin()->first);
     if (target.empty()) {
-      results[i] = unavailable_error("slot " + std::to_string(**slot) + " is not served by any node");
+      results[i] =
+          unavailable_error("slot " + std::to_string(**slot) + " is not served by any node");
       continue;
     }
     groups[target].push_back(i);
@@ -256,9 +325,11 @@ Task<std::vector<Result<RedisReply>>> RedisClusterClient::execute_pipeline(std::
   std::size_t g = 0;
   for (const auto& [address, indexes] : groups) {
     std::vector<RedisCommand> group;
-    for (std::size_t i : indexes) group.push_back(commands[i]);
-    auto run = [](RedisClient& client, std::vector<RedisCommand> cmds, std::vector<Result<RedisReply>>& out,
-                  std::shared_ptr<RequestBatch> done, std::size_t index) -> Task<void> {
+    for (std::size_t i : indexes)
+      group.push_back(commands[i]);
+    auto run = [](RedisClient& client, std::vector<RedisCommand> cmds,
+                  std::vector<Result<RedisReply>>& out, std::shared_ptr<RequestBatch> done,
+                  std::size_t index) -> Task<void> {
       out = co_await client.execute_pipeline(std::move(cmds));
       RequestBatch::complete(done, index, RedisReply::nil());
     };
@@ -268,7 +339,8 @@ Task<std::vector<Result<RedisReply>>> RedisClusterClient::execute_pipeline(std::
   if (!groups.empty()) co_await RequestBatch::wait(batch);
   g = 0;
   for (const auto& [address, indexes] : groups) {
-    for (std::size_t k = 0; k < indexes.size(); ++k) results[indexes[k]] = std::move(replies[g][k]);
+    for (std::size_t k = 0; k < indexes.size(); ++k)
+      results[indexes[k]] = std::move(replies[g][k]);
     ++g;
   }
   // Redirected commands did not run: send them again, one by one, through route().
@@ -278,7 +350,8 @@ Task<std::vector<Result<RedisReply>>> RedisClusterClient::execute_pipeline(std::
   }
   std::vector<Result<RedisReply>> out;
   out.reserve(results.size());
-  for (auto& r : results) out.push_back(std::move(*r));
+  for (auto& r : results)
+    out.push_back(std::move(*r));
   co_return out;
 }
 

@@ -10,6 +10,10 @@
 //   (CROSSSLOT) before anything is sent. Commands without keys go to any node.
 // - Pipelines are split per node and sent concurrently; order is kept among commands
 //   of one node (so of one slot), not across nodes. Results come back in input order.
+// - SCRIPT LOAD/EXISTS/FLUSH, FLUSHALL and FLUSHDB go to every master (a script must
+//   be cached where its keys live); SCRIPT EXISTS answers 1 only where all masters
+//   have the script; the first error wins. A pipeline holding one of these runs its
+//   commands one at a time, in order.
 //
 // Thread safety and lifetime as RedisClient.
 #ifndef DISTKIT_TRANSPORT_CLUSTER_H_
@@ -44,8 +48,8 @@ constexpr int kClusterSlots = 16384;
 [[nodiscard]] Result<std::optional<std::uint16_t>> command_slot(const RedisCommand& command);
 
 struct RedisClusterOptions {
-  std::vector<std::string> seeds;    // "host:port" of some nodes
-  RedisClientOptions node_options;   // per-node connection settings (host/port ignored)
+  std::vector<std::string> seeds;   // "host:port" of some nodes
+  RedisClientOptions node_options;  // per-node connection settings (host/port ignored)
   int max_redirects = 5;
 };
 
@@ -61,7 +65,8 @@ class RedisClusterClient final : public RedisConnection {
   ~RedisClusterClient() override;
 
   Task<Result<RedisReply>> execute(RedisCommand command) override;
-  Task<std::vector<Result<RedisReply>>> execute_pipeline(std::vector<RedisCommand> commands) override;
+  Task<std::vector<Result<RedisReply>>> execute_pipeline(
+      std::vector<RedisCommand> commands) override;
 
   // Reloads the slot map now.
   Task<Status> refresh();
@@ -71,6 +76,7 @@ class RedisClusterClient final : public RedisConnection {
 
  private:
   RedisClient& node(const std::string& address);
+  Task<Result<RedisReply>> broadcast(RedisCommand command);
   Task<Result<RedisReply>> route(RedisCommand command, std::optional<std::uint16_t> slot);
   Task<Status> ensure_map();
 
