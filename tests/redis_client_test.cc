@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "distkit/tests/redis_fixture.h"
@@ -172,6 +174,35 @@ TEST_F(RedisClientTest, LimitsAndRefusedConnections) {
     EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
     EXPECT_NE(r.status().message().find("refused"), std::string::npos) << r.status().to_string();
   });
+}
+
+TEST_F(RedisClientTest, PendingBytesAreBoundedToo) {
+  auto server = testing::RedisServer::start();
+  ASSERT_TRUE(server.ok());
+  RedisClientOptions o = options((*server)->port());
+  o.max_pending_bytes = 100;
+  with_client(o, [&](RedisClient& client) -> Task<void> {
+    Result<RedisReply> big = co_await client.command("SET", "k", std::string(200, 'x'));
+    EXPECT_EQ(big.status().code(), StatusCode::kResourceExhausted) << big.status().to_string();
+    EXPECT_TRUE((co_await client.command("SET", "k", "small")).ok());
+  });
+}
+
+TEST_F(RedisClientTest, AnIdleConnectionIsHealthChecked) {
+  auto server = testing::RedisServer::start();
+  ASSERT_TRUE(server.ok());
+  RedisClientOptions o = options((*server)->port());
+  o.health_check_interval = milliseconds(40);
+  with_client(o, [&](RedisClient& client) -> Task<void> {
+    EXPECT_TRUE((co_await client.command("SET", "k", "v")).ok());
+    co_await sleep_for(*runtime_, milliseconds(400));
+  });
+  auto stats = (*server)->command({"INFO", "commandstats"});
+  ASSERT_TRUE(stats.ok());
+  const std::size_t at = stats->text().find("cmdstat_ping:calls=");
+  ASSERT_NE(at, std::string::npos) << stats->text();
+  const int pings = std::atoi(stats->text().c_str() + at + std::strlen("cmdstat_ping:calls="));
+  EXPECT_GE(pings, 3) << "about one PING per 40 ms of idleness";
 }
 
 // A fake server that answers each connection with the next scripted bytes, then
