@@ -78,6 +78,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+// Writes to_string() (so test frameworks print statuses readably).
+std::ostream& operator<<(std::ostream& os, const Status& status);
+
 [[nodiscard]] inline Status ok_status() {
   return Status();
 }

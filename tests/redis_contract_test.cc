@@ -9,11 +9,7 @@
 #include <set>
 
 #include "distkit/core/redis_connection.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/world.h"
-#include "distkit/tests/redis_fixture.h"
-#include "distkit/transport/cluster.h"
-#include "distkit/transport/redis_client.h"
+#include "distkit/tests/backends.h"
 
 namespace distkit {
 namespace {
@@ -21,97 +17,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Runs a coroutine with a connection, to completion, on one backend.
-class Backend {
- public:
-  using Body = std::function<Task<void>(RedisConnection&, Executor&)>;
-  virtual ~Backend() = default;
-  virtual void run(Body body) = 0;
-};
-
-class SimBackend final : public Backend {
- public:
-  void run(Body body) override {
-    sim::World world({.seed = 17});
-    const NodeId redis = world.add_redis_server("redis", std::make_unique<sim::InMemoryRedis>());
-    bool done = false;
-    world.add_instance("client", [&](sim::NodeContext& node) -> Task<void> {
-      auto conn = node.connect_redis(redis);
-      co_await body(*conn, node.executor());
-      done = true;
-    });
-    ASSERT_TRUE(world.run_until([&] { return done; }, world.now() + seconds(600)));
-  }
-};
-
-class RealBackend final : public Backend {
- public:
-  RealBackend() {
-    auto server = testing::RedisServer::start();
-    EXPECT_TRUE(server.ok()) << server.status().to_string();
-    if (server.ok()) server_ = std::move(*server);
-    runtime_ = transport::AsioRuntime::start();
-  }
-  ~RealBackend() override { runtime_.reset(); }
-  void run(Body body) override {
-    ASSERT_NE(server_, nullptr);
-    block_on(*runtime_, run_on_runtime(std::move(body)));
-  }
-
- private:
-  Task<void> run_on_runtime(Body body) {
-    transport::RedisClient client(*runtime_, {.port = static_cast<std::uint16_t>(server_->port())});
-    (void)co_await client.command("FLUSHALL");
-    (void)co_await client.command("SCRIPT", "FLUSH");
-    co_await body(client, *runtime_);
-  }
-  std::unique_ptr<testing::RedisServer> server_;
-  std::unique_ptr<transport::AsioRuntime> runtime_;
-};
-
-class ClusterBackend final : public Backend {
- public:
-  ClusterBackend() {
-    // One cluster for the whole test process (each case flushes it first).
-    // Destroyed (servers stopped, files removed) when the process exits.
-    static std::unique_ptr<testing::RedisCluster> shared = [] {
-      auto cluster = testing::RedisCluster::start(3);
-      EXPECT_TRUE(cluster.ok()) << cluster.status().to_string();
-      return cluster.ok() ? std::move(*cluster) : nullptr;
-    }();
-    cluster_ = shared.get();
-    runtime_ = transport::AsioRuntime::start();
-  }
-  ~ClusterBackend() override { runtime_.reset(); }
-  void run(Body body) override {
-    ASSERT_NE(cluster_, nullptr);
-    block_on(*runtime_, run_on_runtime(std::move(body)));
-  }
-
- private:
-  Task<void> run_on_runtime(Body body) {
-    transport::RedisClusterClient client(*runtime_, {.seeds = cluster_->addresses()});
-    (void)co_await client.command("FLUSHALL");
-    (void)co_await client.command("SCRIPT", "FLUSH");
-    co_await body(client, *runtime_);
-  }
-  testing::RedisCluster* cluster_;
-  std::unique_ptr<transport::AsioRuntime> runtime_;
-};
-
-class RedisContract : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override {
-    if (GetParam() == "sim") {
-      backend_ = std::make_unique<SimBackend>();
-    } else if (GetParam() == "real") {
-      backend_ = std::make_unique<RealBackend>();
-    } else {
-      backend_ = std::make_unique<ClusterBackend>();
-    }
-  }
-  std::unique_ptr<Backend> backend_;
-};
+using RedisContract = testing::BackendTest;
 
 TEST_P(RedisContract, RepliesAndServerErrors) {
   backend_->run([](RedisConnection& conn, Executor&) -> Task<void> {
@@ -208,8 +114,7 @@ TEST_P(RedisContract, ScriptsRunBySha1AndSurviveAScriptFlush) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, RedisContract, ::testing::Values("sim", "real", "cluster"),
-                         [](const auto& info) { return info.param; });
+DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(RedisContract);
 
 }  // namespace
 }  // namespace distkit

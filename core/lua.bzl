@@ -1,0 +1,26 @@
+"""embed_lua: Lua scripts as C++ string constants, generated at build time."""
+
+def embed_lua(name, out, scripts, prelude = None):
+    """Writes `out`, defining `inline constexpr char <Name>[]` per script.
+
+    Args:
+      name: the genrule's name.
+      out: the generated file, to #include.
+      scripts: a dict from C++ constant name to .lua file.
+      prelude: a .lua file prepended to every script (shared helpers), or None.
+    """
+    srcs = list(scripts.values()) + ([prelude] if prelude else [])
+    commands = []
+    for constant, path in scripts.items():
+        parts = ["$(location %s)" % prelude] if prelude else []
+        parts.append("$(location %s)" % path)
+        commands.append(
+            "printf 'inline constexpr char %s[] = R\"lua(' >> $@ && cat %s >> $@ && printf ')lua\";\\n' >> $@" %
+            (constant, " ".join(parts)),
+        )
+    native.genrule(
+        name = name,
+        srcs = srcs,
+        outs = [out],
+        cmd = "rm -f $@ && " + " && ".join(commands),
+    )

@@ -1,0 +1,47 @@
+// The backends every contract suite runs on: the simulator (a World with an
+// InMemoryRedis, reached over the simulated network), a real redis-server through
+// transport::RedisClient, and a real 3-master Redis Cluster through
+// transport::RedisClusterClient. A suite is a TEST_P over backend_names().
+#ifndef DISTKIT_TESTS_BACKENDS_H_
+#define DISTKIT_TESTS_BACKENDS_H_
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "distkit/core/redis_connection.h"
+#include "distkit/core/task.h"
+
+namespace distkit::testing {
+
+// Runs a coroutine with a connection to an empty Redis (data and scripts flushed),
+// to completion.
+class Backend {
+ public:
+  using Body = std::function<Task<void>(RedisConnection&, Executor&)>;
+  virtual ~Backend() = default;
+  virtual void run(Body body) = 0;
+};
+
+// "sim", "real", "cluster".
+const std::vector<std::string>& backend_names();
+std::unique_ptr<Backend> make_backend(const std::string& name);
+
+// A fixture for TEST_P suites over backend_names().
+class BackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { backend_ = make_backend(GetParam()); }
+  std::unique_ptr<Backend> backend_;
+};
+
+#define DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(suite)                                   \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                         \
+                           ::testing::ValuesIn(::distkit::testing::backend_names()), \
+                           [](const auto& info) { return info.param; })
+
+}  // namespace distkit::testing
+
+#endif  // DISTKIT_TESTS_BACKENDS_H_
