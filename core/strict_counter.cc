@@ -53,12 +53,14 @@ Result<std::int64_t> parse_value(const RedisReply& reply) {
 Result<Change> parse_change(const Result<RedisReply>& outcome) {
   if (!outcome.ok()) {
     if (outcome.status().message().find("overflow") != std::string::npos) {
-      return out_of_range_error("the counter would leave the int64 range: " + outcome.status().message());
+      return out_of_range_error("the counter would leave the int64 range: " +
+                                outcome.status().message());
     }
     return outcome.status();
   }
   const RedisReply& r = *outcome;
-  if (!r.is_array() || r.elements().size() != 3) return protocol_error("unexpected reply " + r.to_string());
+  if (!r.is_array() || r.elements().size() != 3)
+    return protocol_error("unexpected reply " + r.to_string());
   DISTKIT_ASSIGN_OR_RETURN(std::int64_t value, parse_value(r.elements()[0]));
   DISTKIT_ASSIGN_OR_RETURN(std::int64_t previous, parse_value(r.elements()[1]));
   return Change{value, previous, r.elements()[2] == RedisReply::bulk_string("1")};
@@ -87,7 +89,8 @@ Status validate_key(std::string_view key, std::string_view what) {
                                   std::to_string(key.size()));
   }
   if (key.find(':') != std::string_view::npos) {
-    return invalid_argument_error(std::string(what) + " \"" + std::string(key) + "\" must not contain ':'");
+    return invalid_argument_error(std::string(what) + " \"" + std::string(key) +
+                                  "\" must not contain ':'");
   }
   return Status();
 }
@@ -113,10 +116,12 @@ Result<StrictCounter> StrictCounter::create(RedisConnection& redis, std::string 
   return StrictCounter(redis, "{" + prefix + "}:strict_counter");
 }
 
-Task<Result<Change>> StrictCounter::inc_if(std::string key, Condition condition, std::int64_t delta) {
+Task<Result<Change>> StrictCounter::inc_if(std::string key, Condition condition,
+                                           std::int64_t delta) {
   if (Status s = validate_key(key); !s.ok()) co_return s;
   ScriptCall call = conditional_call(inc_if_script(), hash_, std::move(key), condition, delta);
-  co_return parse_change(co_await redis_->eval(*call.script, std::move(call.keys), std::move(call.args)));
+  co_return parse_change(
+      co_await redis_->eval(*call.script, std::move(call.keys), std::move(call.args)));
 }
 
 Task<Result<std::int64_t>> StrictCounter::inc(std::string key, std::int64_t delta) {
@@ -137,10 +142,12 @@ Task<Result<std::int64_t>> StrictCounter::get(std::string key) {
   co_return parse_optional_value(co_await redis_->command("HGET", hash_, key));
 }
 
-Task<Result<Change>> StrictCounter::set_if(std::string key, Condition condition, std::int64_t value) {
+Task<Result<Change>> StrictCounter::set_if(std::string key, Condition condition,
+                                           std::int64_t value) {
   if (Status s = validate_key(key); !s.ok()) co_return s;
   ScriptCall call = conditional_call(set_if_script(), hash_, std::move(key), condition, value);
-  co_return parse_change(co_await redis_->eval(*call.script, std::move(call.keys), std::move(call.args)));
+  co_return parse_change(
+      co_await redis_->eval(*call.script, std::move(call.keys), std::move(call.args)));
 }
 
 Task<Result<std::int64_t>> StrictCounter::set(std::string key, std::int64_t value) {
@@ -174,12 +181,15 @@ Task<std::vector<Result<std::int64_t>>> StrictCounter::get_all(std::vector<std::
     sent.push_back(i);
   }
   if (!commands.empty()) {
-    std::vector<Result<RedisReply>> replies = co_await redis_->execute_pipeline(std::move(commands));
-    for (std::size_t j = 0; j < sent.size(); ++j) results[sent[j]] = parse_optional_value(replies[j]);
+    std::vector<Result<RedisReply>> replies =
+        co_await redis_->execute_pipeline(std::move(commands));
+    for (std::size_t j = 0; j < sent.size(); ++j)
+      results[sent[j]] = parse_optional_value(replies[j]);
   }
   std::vector<Result<std::int64_t>> out;
   out.reserve(results.size());
-  for (auto& r : results) out.push_back(std::move(*r));
+  for (auto& r : results)
+    out.push_back(std::move(*r));
   co_return out;
 }
 
@@ -204,22 +214,26 @@ Task<std::vector<Result<Change>>> run_all(RedisConnection& redis, const RedisScr
   }
   if (!calls.empty()) {
     std::vector<Result<RedisReply>> replies = co_await redis.eval_pipeline(std::move(calls));
-    for (std::size_t j = 0; j < sent.size(); ++j) results[sent[j]] = parse_change(replies[j]);
+    for (std::size_t j = 0; j < sent.size(); ++j)
+      results[sent[j]] = parse_change(replies[j]);
   }
   std::vector<Result<Change>> out;
   out.reserve(results.size());
-  for (auto& r : results) out.push_back(std::move(*r));
+  for (auto& r : results)
+    out.push_back(std::move(*r));
   co_return out;
 }
 
 }  // namespace
 
 Task<std::vector<Result<Change>>> StrictCounter::inc_all(std::vector<Increment> increments) {
-  co_return co_await run_all(*redis_, inc_if_script(), hash_, std::move(increments), &Increment::delta);
+  co_return co_await run_all(*redis_, inc_if_script(), hash_, std::move(increments),
+                             &Increment::delta);
 }
 
 Task<std::vector<Result<Change>>> StrictCounter::set_all(std::vector<Assignment> assignments) {
-  co_return co_await run_all(*redis_, set_if_script(), hash_, std::move(assignments), &Assignment::value);
+  co_return co_await run_all(*redis_, set_if_script(), hash_, std::move(assignments),
+                             &Assignment::value);
 }
 
 }  // namespace distkit

@@ -85,7 +85,8 @@ class StrictCounter {
   Task<std::vector<Result<Change>>> set_all(std::vector<Assignment> assignments);
 
  private:
-  StrictCounter(RedisConnection& redis, std::string hash) : redis_(&redis), hash_(std::move(hash)) {}
+  StrictCounter(RedisConnection& redis, std::string hash)
+      : redis_(&redis), hash_(std::move(hash)) {}
 
   RedisConnection* redis_;
   std::string hash_;

@@ -38,7 +38,7 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
 };
 
 #define DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(suite)                                   \
-  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                         \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                          \
                            ::testing::ValuesIn(::distkit::testing::backend_names()), \
                            [](const auto& info) { return info.param; })
 

@@ -75,7 +75,8 @@ TEST_P(StrictCounterTest, ValuesAreExactOverTheWholeInt64Range) {
     EXPECT_EQ(*co_await c.set("k", two_53 + 1), two_53 + 1);
     EXPECT_EQ(*co_await c.inc("k", 1), two_53 + 2);
     EXPECT_EQ(*co_await c.set("k", 4611686018427387904), 4611686018427387904);
-    EXPECT_EQ(*co_await c.inc("k", 3), 4611686018427387907) << "HINCRBY still works after a big HSET";
+    EXPECT_EQ(*co_await c.inc("k", 3), 4611686018427387907)
+        << "HINCRBY still works after a big HSET";
     EXPECT_EQ(*co_await c.set("k", kMax - 1), kMax - 1);
     EXPECT_EQ(*co_await c.inc("k"), kMax);
     Result<std::int64_t> overflow = co_await c.inc("k");
@@ -96,8 +97,12 @@ TEST_P(StrictCounterTest, ValuesAreExactOverTheWholeInt64Range) {
 TEST_P(StrictCounterTest, BatchesKeepInputOrderAndApplyDuplicatesInOrder) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     StrictCounter c = *StrictCounter::create(redis, "batch");
-    std::vector<StrictCounter::Increment> incs = {
-        {"a", 1}, {"b", 10}, {"a", 2}, {"bad:key", 1}, {"a", 3, Condition::eq(3)}, {"a", 100, Condition::eq(0)}};
+    std::vector<StrictCounter::Increment> incs = {{"a", 1},
+                                                  {"b", 10},
+                                                  {"a", 2},
+                                                  {"bad:key", 1},
+                                                  {"a", 3, Condition::eq(3)},
+                                                  {"a", 100, Condition::eq(0)}};
     std::vector<Result<Change>> got = co_await c.inc_all(std::move(incs));
     EXPECT_EQ(got.size(), 6u);
     EXPECT_EQ(*got[0], (Change{1, 0, true}));
