@@ -111,6 +111,10 @@ bool Condition::matches(std::int64_t current) const {
   return false;
 }
 
+const RedisScript& StrictCounter::inc_script() {
+  return inc_if_script();
+}
+
 Result<StrictCounter> StrictCounter::create(RedisConnection& redis, std::string prefix) {
   DISTKIT_RETURN_IF_ERROR(validate_key(prefix, "prefix"));
   return StrictCounter(redis, "{" + prefix + "}:strict_counter");

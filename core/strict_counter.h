@@ -53,6 +53,9 @@ struct Change {
 
 class StrictCounter {
  public:
+  // The script behind inc/inc_if (for benchmarks comparing against raw EVALSHA).
+  [[nodiscard]] static const RedisScript& inc_script();
+
   // `redis` must outlive the counter.
   [[nodiscard]] static Result<StrictCounter> create(RedisConnection& redis, std::string prefix);
 

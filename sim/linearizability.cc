@@ -52,7 +52,8 @@ std::optional<std::int64_t> step(std::int64_t state, const CounterOperation& op)
           return std::nullopt;
         }
       }
-      if (known && (op.previous != state || op.applied != applies || op.value != next)) return std::nullopt;
+      if (known && (op.previous != state || op.applied != applies || op.value != next))
+        return std::nullopt;
       return next;
     }
   }
@@ -78,9 +79,12 @@ std::string CounterOperation::to_string() const {
   if (kind == Kind::kAddIf || kind == Kind::kSetIf) {
     out += std::string(" if ") + kOps[static_cast<int>(compare)] + " " + std::to_string(operand);
   }
-  out += " @" + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(invoked).count()) + "us";
+  out += " @" +
+         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(invoked).count()) +
+         "us";
   if (!completed) return out + " -> unknown";
-  out += ".." + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(*completed).count()) +
+  out += ".." +
+         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(*completed).count()) +
          "us -> " + std::to_string(value);
   if (kind == Kind::kAddIf || kind == Kind::kSetIf) {
     out += " (was " + std::to_string(previous) + (applied ? ", applied)" : ", not applied)");
@@ -105,7 +109,8 @@ LinearizabilityResult check_counter_linearizable(const std::vector<CounterOperat
     entries.push_back(Entry{false, i, history[i].completed.value_or(infinity)});
   }
   std::vector<std::size_t> order(entries.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     if (entries[a].time != entries[b].time) return entries[a].time < entries[b].time;
     return entries[a].is_call && !entries[b].is_call;

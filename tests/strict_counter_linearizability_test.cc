@@ -43,7 +43,8 @@ Op get(int from_us, int to_us, std::int64_t result) {
 
 TEST(Linearizability, AcceptsConcurrentAddsInEitherOrder) {
   // Two overlapping adds; the one that returned 3 went second.
-  EXPECT_TRUE(check_counter_linearizable({add(2, 0, 10, 3), add(1, 1, 9, 1), get(11, 12, 3)}).linearizable);
+  EXPECT_TRUE(
+      check_counter_linearizable({add(2, 0, 10, 3), add(1, 1, 9, 1), get(11, 12, 3)}).linearizable);
 }
 
 TEST(Linearizability, RejectsAStaleReadAfterACompletedWrite) {
@@ -54,15 +55,21 @@ TEST(Linearizability, RejectsAStaleReadAfterACompletedWrite) {
 
 TEST(Linearizability, RejectsALostUpdate) {
   // Both adds "saw" 0: one increment was lost.
-  EXPECT_FALSE(check_counter_linearizable({add(1, 0, 10, 1), add(1, 2, 12, 1), get(13, 14, 1)}).linearizable);
+  EXPECT_FALSE(check_counter_linearizable({add(1, 0, 10, 1), add(1, 2, 12, 1), get(13, 14, 1)})
+                   .linearizable);
 }
 
 TEST(Linearizability, UnknownOutcomesMayOrMayNotHaveApplied) {
-  EXPECT_TRUE(check_counter_linearizable({add(5, 0, std::nullopt, 0), get(10, 11, 5)}).linearizable);
-  EXPECT_TRUE(check_counter_linearizable({add(5, 0, std::nullopt, 0), get(10, 11, 0)}).linearizable);
-  EXPECT_FALSE(check_counter_linearizable({add(5, 0, std::nullopt, 0), get(10, 11, 5), get(12, 13, 0)}).linearizable)
+  EXPECT_TRUE(
+      check_counter_linearizable({add(5, 0, std::nullopt, 0), get(10, 11, 5)}).linearizable);
+  EXPECT_TRUE(
+      check_counter_linearizable({add(5, 0, std::nullopt, 0), get(10, 11, 0)}).linearizable);
+  EXPECT_FALSE(
+      check_counter_linearizable({add(5, 0, std::nullopt, 0), get(10, 11, 5), get(12, 13, 0)})
+          .linearizable)
       << "once observed, an unknown add cannot be undone";
-  EXPECT_FALSE(check_counter_linearizable({add(5, 20, std::nullopt, 0), get(10, 11, 5)}).linearizable)
+  EXPECT_FALSE(
+      check_counter_linearizable({add(5, 20, std::nullopt, 0), get(10, 11, 5)}).linearizable)
       << "it cannot take effect before it was invoked";
 }
 
@@ -100,13 +107,14 @@ struct RunResult {
 // `broken`: increments as GET then SET (not atomic), which loses updates.
 RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = false) {
   World world({.seed = seed,
-               .default_link = LinkConfig{.latency = {.min = 100us, .max = 2ms,
-                                                      .tail_probability = 0.02, .tail = 50ms}}});
+               .default_link = LinkConfig{
+                   .latency = {.min = 100us, .max = 2ms, .tail_probability = 0.02, .tail = 50ms}}});
   world.add_redis_server("redis", std::make_unique<InMemoryRedis>());
   std::map<std::string, std::vector<CounterOperation>> histories;
   for (int i = 0; i < 3; ++i) {
     world.add_instance("c" + std::to_string(i), [&, broken](NodeContext& node) -> Task<void> {
-      auto conn = node.connect_redis(0, {.request_timeout = milliseconds(120), .connect_timeout = milliseconds(80)});
+      auto conn = node.connect_redis(
+          0, {.request_timeout = milliseconds(120), .connect_timeout = milliseconds(80)});
       StrictCounter counter = *StrictCounter::create(*conn, "lin");
       for (int n = 0; n < 60; ++n) {
         const std::string key = kKeys[node.rng().below(kKeys.size())];
@@ -180,7 +188,9 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
       break;
     }
   }
-  if (result.violation) result.report = *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+  if (result.violation)
+    result.report =
+        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
   return result;
 }
 
@@ -192,7 +202,8 @@ testing::FaultMix strict_counter_faults() {
   return mix;
 }
 
-RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderFaults, (std::uint64_t seed)) {
+RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderFaults,
+              (std::uint64_t seed)) {
   const FaultSchedule schedule =
       *testing::gen_fault_schedule(kClients, kServers, kChaos, strict_counter_faults());
   RunResult r = run(seed, schedule);
