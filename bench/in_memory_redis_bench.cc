@@ -9,13 +9,15 @@
 #include <functional>
 #include <memory>
 
+#include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
 #include "distkit/core/redis_connection.h"
 #include "distkit/sim/in_memory_redis.h"
-#include "distkit/tests/redis_fixture.h"
 
 namespace distkit {
 namespace {
+
+using bench::BenchRedis;
 
 constexpr int kDepth = 16;
 const RedisScript kHincrby("return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)");
@@ -55,35 +57,10 @@ const Case kCases[] = {
      }},
 };
 
-struct Real {
-  std::unique_ptr<testing::RedisServer> server;
-  redisContext* context = nullptr;
-};
-
-Real& real() {
-  static Real* r = [] {
-    auto* out = new Real();
-    auto server = testing::RedisServer::start();
-    if (!server.ok()) {
-      std::fprintf(stderr, "cannot start redis-server: %s\n", server.status().to_string().c_str());
-      return out;
-    }
-    out->server = std::move(*server);
-    out->context = redisConnect("127.0.0.1", out->server->port());
-    auto* loaded = static_cast<redisReply*>(redisCommand(
-        out->context, "SCRIPT LOAD %b", kHincrby.source().data(), kHincrby.source().size()));
-    if (loaded != nullptr) freeReplyObject(loaded);
-    return out;
-  }();
-  return *r;
-}
-
 void BM_Baseline(benchmark::State& state, const Case& c) {
-  Real& r = real();
-  if (r.context == nullptr || r.context->err != 0) {
-    state.SkipWithError("no redis-server");
-    return;
-  }
+  BenchRedis& r = BenchRedis::get();
+  if (!r.ok()) return state.SkipWithError("no redis-server");
+  r.load(kHincrby);
   int i = 0;
   for (auto _ : state) {
     // One item per command; a batch of kDepth is sent per kDepth iterations.
@@ -94,22 +71,10 @@ void BM_Baseline(benchmark::State& state, const Case& c) {
       argv.push_back(a.data());
       lengths.push_back(a.size());
     }
-    redisAppendCommandArgv(r.context, static_cast<int>(argv.size()), argv.data(), lengths.data());
-    if (i % kDepth == 0) {
-      for (int j = 0; j < kDepth; ++j) {
-        void* reply = nullptr;
-        if (redisGetReply(r.context, &reply) != REDIS_OK) {
-          state.SkipWithError("redis connection failed");
-          return;
-        }
-        freeReplyObject(reply);
-      }
-    }
+    redisAppendCommandArgv(r.hiredis, static_cast<int>(argv.size()), argv.data(), lengths.data());
+    if (i % kDepth == 0 && !r.drain(kDepth)) return state.SkipWithError("redis connection failed");
   }
-  for (int j = 0; j < i % kDepth; ++j) {
-    void* reply = nullptr;
-    if (redisGetReply(r.context, &reply) == REDIS_OK) freeReplyObject(reply);
-  }
+  (void)r.drain(i % kDepth);
   state.SetItemsProcessed(state.iterations());
 }
 

@@ -13,69 +13,38 @@
 #include <cstdio>
 #include <memory>
 
+#include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
 #include "distkit/core/redis_connection.h"
-#include "distkit/tests/redis_fixture.h"
-#include "distkit/transport/redis_client.h"
 
 namespace distkit {
 namespace {
+
+using bench::BenchRedis;
 
 const RedisScript kHincrby("return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)");
 constexpr int kBatch = 1024;
 constexpr int kCallers = 64;
 constexpr int kSequential = 100;
 
-struct Setup {
-  std::unique_ptr<testing::RedisServer> server;
-  redisContext* hiredis = nullptr;
-  std::unique_ptr<transport::AsioRuntime> runtime;
-  std::unique_ptr<transport::RedisClient> client;
-};
-
-Setup& setup() {
-  static Setup* s = [] {
-    auto* out = new Setup();
-    auto server = testing::RedisServer::start();
-    if (!server.ok()) {
-      std::fprintf(stderr, "cannot start redis-server: %s\n", server.status().to_string().c_str());
-      return out;
-    }
-    out->server = std::move(*server);
-    out->hiredis = redisConnect("127.0.0.1", out->server->port());
-    redisReply* r = static_cast<redisReply*>(redisCommand(
-        out->hiredis, "SCRIPT LOAD %b", kHincrby.source().data(), kHincrby.source().size()));
-    if (r != nullptr) freeReplyObject(r);
-    out->runtime = transport::AsioRuntime::start();
-    transport::RedisClientOptions options;
-    options.port = static_cast<std::uint16_t>(out->server->port());
-    out->client = std::make_unique<transport::RedisClient>(*out->runtime, options);
-    return out;
-  }();
-  return *s;
+BenchRedis& setup() {
+  BenchRedis& r = BenchRedis::get();
+  r.load(kHincrby);
+  return r;
 }
 
 void append_evalsha(redisContext* c) {
   redisAppendCommand(c, "EVALSHA %s 1 {b}:h f", kHincrby.sha1().c_str());
 }
 
-bool drain(redisContext* c, int n) {
-  for (int i = 0; i < n; ++i) {
-    void* reply = nullptr;
-    if (redisGetReply(c, &reply) != REDIS_OK) return false;
-    freeReplyObject(reply);
-  }
-  return true;
-}
-
 void BM_Baseline_Throughput(benchmark::State& state) {
-  Setup& s = setup();
-  if (s.hiredis == nullptr) return state.SkipWithError("no redis-server");
+  BenchRedis& s = setup();
+  if (!s.ok()) return state.SkipWithError("no redis-server");
   for (auto _ : state) {
     for (int sent = 0; sent < kBatch; sent += 16) {
       for (int j = 0; j < 16; ++j)
         append_evalsha(s.hiredis);
-      if (!drain(s.hiredis, 16)) return state.SkipWithError("hiredis failed");
+      if (!s.drain(16)) return state.SkipWithError("hiredis failed");
     }
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
@@ -102,8 +71,8 @@ Task<int> many_callers(transport::RedisClient& client, Executor& executor) {
 }
 
 void BM_Client_Throughput(benchmark::State& state) {
-  Setup& s = setup();
-  if (s.client == nullptr) return state.SkipWithError("no redis-server");
+  BenchRedis& s = setup();
+  if (!s.ok()) return state.SkipWithError("no redis-server");
   for (auto _ : state) {
     if (block_on(*s.runtime, many_callers(*s.client, *s.runtime)) != 0) {
       return state.SkipWithError("client requests failed");
@@ -113,12 +82,12 @@ void BM_Client_Throughput(benchmark::State& state) {
 }
 
 void BM_Baseline_Latency(benchmark::State& state) {
-  Setup& s = setup();
-  if (s.hiredis == nullptr) return state.SkipWithError("no redis-server");
+  BenchRedis& s = setup();
+  if (!s.ok()) return state.SkipWithError("no redis-server");
   for (auto _ : state) {
     for (int i = 0; i < kSequential; ++i) {
       append_evalsha(s.hiredis);
-      if (!drain(s.hiredis, 1)) return state.SkipWithError("hiredis failed");
+      if (!s.drain(1)) return state.SkipWithError("hiredis failed");
     }
   }
   state.SetItemsProcessed(state.iterations() * kSequential);
@@ -135,8 +104,8 @@ Task<int> sequential(transport::RedisClient& client) {
 }
 
 void BM_Client_Latency(benchmark::State& state) {
-  Setup& s = setup();
-  if (s.client == nullptr) return state.SkipWithError("no redis-server");
+  BenchRedis& s = setup();
+  if (!s.ok()) return state.SkipWithError("no redis-server");
   for (auto _ : state) {
     if (block_on(*s.runtime, sequential(*s.client)) != 0)
       return state.SkipWithError("client failed");
