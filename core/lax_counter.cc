@@ -1,0 +1,301 @@
+#include "distkit/core/lax_counter.h"
+
+#include <charconv>
+#include <functional>
+#include <limits>
+
+namespace distkit {
+namespace {
+
+#include "core/lax_counter_lua.inc"
+
+const RedisScript& flush_script() {
+  static const RedisScript script(kLaxFlushLua);
+  return script;
+}
+
+std::int64_t nanos(MonoTime t) { return t.time_since_epoch().count(); }
+
+bool valid_instance_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Resumes after `delay` through a timer the owner can cancel.
+struct CancellableSleep {
+  Executor& executor;
+  Duration delay;
+  Executor::TimerId* timer;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> handle) {
+    *timer = executor.schedule_after(delay, [handle, t = timer] {
+      *t = 0;
+      handle.resume();
+    });
+  }
+  void await_resume() const noexcept {}
+};
+
+}  // namespace
+
+const RedisScript& LaxCounter::flush_script_for_tests() { return flush_script(); }
+
+struct LaxCounter::Entry {
+  explicit Entry(std::string_view k) : key(k) {}
+  const std::string key;
+  std::atomic<std::int64_t> pending{0};    // local deltas not yet in a batch
+  std::atomic<std::int64_t> in_flight{0};  // in a batch not yet acknowledged
+  std::atomic<std::int64_t> remote{0};     // last value read from Redis
+  std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
+};
+
+struct LaxCounter::Batch {
+  std::uint64_t number;
+  std::vector<std::pair<Entry*, std::int64_t>> deltas;
+};
+
+Result<std::unique_ptr<LaxCounter>> LaxCounter::create(RedisConnection& redis, Executor& executor,
+                                                       LaxCounterOptions options) {
+  DISTKIT_ASSIGN_OR_RETURN(StrictCounter strict, StrictCounter::create(redis, options.prefix));
+  if (!valid_instance_id(options.instance_id)) {
+    return invalid_argument_error("instance_id \"" + options.instance_id +
+                                  "\" must be 1-64 letters, digits, '-' or '_'");
+  }
+  if (options.flush_interval <= Duration(0) || options.max_batch == 0 || options.max_keys == 0) {
+    return invalid_argument_error("flush_interval, max_batch and max_keys must be positive");
+  }
+  std::unique_ptr<LaxCounter> counter(new LaxCounter(redis, executor, std::move(options), std::move(strict)));
+  spawn(executor, &counter->scope_, counter->flush_loop());
+  return counter;
+}
+
+LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options, StrictCounter strict)
+    : redis_(redis),
+      executor_(executor),
+      options_(std::move(options)),
+      strict_(std::move(strict)),
+      hash_(strict_.redis_key()),
+      sequence_key_("{" + options_.prefix + "}:lax_batch:" + options_.instance_id) {
+  capacity_ = 16;
+  while (capacity_ < 2 * options_.max_keys) capacity_ *= 2;
+  table_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
+  // As large as the table: concurrent inserts may pass max_keys by a few entries.
+  entries_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
+  for (std::size_t i = 0; i < capacity_; ++i) {
+    table_[i].store(nullptr);
+    entries_[i].store(nullptr);
+  }
+}
+
+LaxCounter::~LaxCounter() {
+  if (loop_timer_ != 0) executor_.cancel(loop_timer_);
+  scope_.destroy_all();
+  for (std::size_t i = 0; i < capacity_; ++i) delete table_[i].load();
+}
+
+LaxCounter::Entry* LaxCounter::find(std::string_view key) const {
+  const std::size_t mask = capacity_ - 1;
+  for (std::size_t i = std::hash<std::string_view>{}(key) & mask, probes = 0; probes < capacity_;
+       i = (i + 1) & mask, ++probes) {
+    Entry* e = table_[i].load(std::memory_order_acquire);
+    if (e == nullptr) return nullptr;
+    if (e->key == key) return e;
+  }
+  return nullptr;
+}
+
+Result<LaxCounter::Entry*> LaxCounter::find_or_insert(std::string_view key) {
+  if (Entry* e = find(key)) return e;
+  DISTKIT_RETURN_IF_ERROR(validate_key(key));
+  const std::size_t mask = capacity_ - 1;
+  std::unique_ptr<Entry> fresh;
+  for (std::size_t i = std::hash<std::string_view>{}(key) & mask;; i = (i + 1) & mask) {
+    Entry* e = table_[i].load(std::memory_order_acquire);
+    if (e == nullptr) {
+      if (size_.load() >= options_.max_keys) {
+        return resource_exhausted_error("a LaxCounter holds at most " + std::to_string(options_.max_keys) + " keys");
+      }
+      if (!fresh) fresh = std::make_unique<Entry>(key);
+      if (table_[i].compare_exchange_strong(e, fresh.get(), std::memory_order_acq_rel)) {
+        entries_[size_.fetch_add(1)].store(fresh.get(), std::memory_order_release);
+        return fresh.release();
+      }
+      // Lost the race for this slot: `e` now holds the winner; fall through.
+    }
+    if (e->key == key) return e;
+  }
+}
+
+Result<std::int64_t> LaxCounter::inc(std::string_view key, std::int64_t delta) {
+  DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
+  std::int64_t pending = e->pending.load(std::memory_order_relaxed);
+  std::int64_t next = 0;
+  do {
+    if (__builtin_add_overflow(pending, delta, &next)) {
+      return out_of_range_error("the local delta of " + std::string(key) + " would leave the int64 range");
+    }
+  } while (!e->pending.compare_exchange_weak(pending, next, std::memory_order_relaxed));
+  return e->remote.load() + e->in_flight.load() + next;
+}
+
+std::int64_t LaxCounter::unacknowledged() const {
+  std::int64_t total = 0;
+  const std::size_t n = size_.load();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (Entry* e = entries_[i].load(std::memory_order_acquire)) total += e->pending.load() + e->in_flight.load();
+  }
+  return total;
+}
+
+Task<Status> LaxCounter::flush_once() {
+  if (!unacknowledged_batch_) {
+    auto batch = std::make_unique<Batch>();
+    const std::size_t n = size_.load();
+    for (std::size_t i = 0; i < n && batch->deltas.size() < options_.max_batch; ++i) {
+      Entry* e = entries_[i].load(std::memory_order_acquire);
+      if (e == nullptr || e->pending.load(std::memory_order_relaxed) == 0) continue;
+      const std::int64_t d = e->pending.exchange(0);
+      if (d == 0) continue;
+      e->in_flight.fetch_add(d);
+      batch->deltas.emplace_back(e, d);
+    }
+    if (batch->deltas.empty()) co_return Status();
+    batch->number = next_batch_++;
+    unacknowledged_batch_ = std::move(batch);
+  }
+  Batch& batch = *unacknowledged_batch_;
+  std::vector<std::string> keys = {hash_, sequence_key_};
+  std::vector<std::string> args = {
+      std::to_string(batch.number),
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.batch_memory).count())};
+  for (const auto& [e, d] : batch.deltas) {
+    args.push_back(e->key);
+    args.push_back(std::to_string(d));
+  }
+  ++batches_sent_;
+  Result<RedisReply> reply = co_await redis_.eval(flush_script(), std::move(keys), std::move(args));
+  if (!reply.ok()) co_return reply.status();  // kept: the same batch is sent again
+  if (!reply->is_array() || reply->elements().size() != batch.deltas.size()) {
+    co_return protocol_error("unexpected flush reply " + reply->to_string());
+  }
+  const std::int64_t now = nanos(executor_.clock().now());
+  Status rejected;
+  for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
+    auto [e, d] = batch.deltas[i];
+    const RedisReply& value = reply->elements()[i];
+    e->in_flight.fetch_sub(d);
+    if (value.is_error()) {
+      // The delta would have overflowed the counter: it is dropped, and said so.
+      rejected = out_of_range_error("a delta of " + std::to_string(d) + " to " + e->key +
+                                    " was rejected: " + value.text());
+      continue;
+    }
+    std::int64_t remote = 0;
+    if (value.is_bulk_string()) {
+      std::from_chars(value.text().data(), value.text().data() + value.text().size(), remote);
+    }
+    e->remote.store(remote);
+    e->refreshed_ns.store(now);
+  }
+  unacknowledged_batch_.reset();
+  co_return rejected;
+}
+
+Task<Status> LaxCounter::flush() {
+  // Wait for a flush in progress with a short sleep, not a yield: in the simulator a
+  // yield runs again at the same instant, and time would never move on.
+  while (flushing_) co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  flushing_ = true;
+  Status status;
+  // Until nothing is pending (or Redis fails): several batches when many keys moved.
+  for (int round = 0; round < 1 << 20; ++round) {
+    const std::uint64_t before = batches_sent_.load();
+    status = co_await flush_once();
+    if (!status.ok() || batches_sent_.load() == before) break;
+  }
+  flushing_ = false;
+  co_return status;
+}
+
+Task<void> LaxCounter::flush_loop() {
+  while (!stopping_) {
+    co_await CancellableSleep{executor_, options_.flush_interval, &loop_timer_};
+    if (stopping_) break;
+    (void)co_await flush();  // failures are retried next tick with the same batch
+  }
+  loop_done_ = true;
+}
+
+Task<Status> LaxCounter::shutdown() {
+  stopping_ = true;
+  if (loop_timer_ != 0) {
+    // The loop is asleep: cancel its timer and drop its frame (nothing else refers to it).
+    executor_.cancel(loop_timer_);
+    loop_timer_ = 0;
+    scope_.destroy_all();
+    loop_done_ = true;
+  }
+  while (!loop_done_) co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  co_return co_await flush();
+}
+
+Task<Result<std::int64_t>> LaxCounter::get(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  Entry* e = *found;
+  const std::int64_t now = nanos(executor_.clock().now());
+  const bool fresh = now - e->refreshed_ns.load() < options_.flush_interval.count();
+  // With a batch in flight Redis may or may not include it yet: serve the local view.
+  if (!fresh && e->in_flight.load() == 0) {
+    Result<std::int64_t> remote = co_await strict_.get(key);
+    if (!remote.ok()) co_return remote.status();
+    if (e->in_flight.load() == 0) {
+      e->remote.store(*remote);
+      e->refreshed_ns.store(now);
+    }
+  }
+  co_return e->remote.load() + e->in_flight.load() + e->pending.load();
+}
+
+Task<Result<std::int64_t>> LaxCounter::set(std::string key, std::int64_t value) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<std::int64_t> set = co_await strict_.set(key, value);
+  if (!set.ok()) co_return set.status();
+  (*found)->remote.store(value);
+  (*found)->refreshed_ns.store(nanos(executor_.clock().now()));
+  co_return value + (*found)->pending.load();
+}
+
+Task<Result<std::int64_t>> LaxCounter::del(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<std::int64_t> old = co_await strict_.del(key);
+  if (!old.ok()) co_return old.status();
+  (*found)->remote.store(0);
+  (*found)->refreshed_ns.store(nanos(executor_.clock().now()));
+  co_return *old;
+}
+
+Task<Status> LaxCounter::clear() {
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  if (Status s = co_await strict_.clear(); !s.ok()) co_return s;
+  const std::int64_t now = nanos(executor_.clock().now());
+  const std::size_t n = size_.load();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (Entry* e = entries_[i].load()) {
+      e->remote.store(0);
+      e->refreshed_ns.store(now);
+    }
+  }
+  co_return Status();
+}
+
+}  // namespace distkit
