@@ -3,6 +3,7 @@
 #include <charconv>
 #include <functional>
 #include <limits>
+#include <random>
 
 namespace distkit {
 namespace {
@@ -14,13 +15,15 @@ const RedisScript& flush_script() {
   return script;
 }
 
-std::int64_t nanos(MonoTime t) { return t.time_since_epoch().count(); }
+std::int64_t nanos(MonoTime t) {
+  return t.time_since_epoch().count();
+}
 
 bool valid_instance_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '_';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
     if (!ok) return false;
   }
   return true;
@@ -43,7 +46,9 @@ struct CancellableSleep {
 
 }  // namespace
 
-const RedisScript& LaxCounter::flush_script_for_tests() { return flush_script(); }
+const RedisScript& LaxCounter::flush_script_for_tests() {
+  return flush_script();
+}
 
 struct LaxCounter::Entry {
   explicit Entry(std::string_view k) : key(k) {}
@@ -69,12 +74,18 @@ Result<std::unique_ptr<LaxCounter>> LaxCounter::create(RedisConnection& redis, E
   if (options.flush_interval <= Duration(0) || options.max_batch == 0 || options.max_keys == 0) {
     return invalid_argument_error("flush_interval, max_batch and max_keys must be positive");
   }
-  std::unique_ptr<LaxCounter> counter(new LaxCounter(redis, executor, std::move(options), std::move(strict)));
+  if (options.session == 0) {
+    std::random_device entropy;
+    options.session = (static_cast<std::uint64_t>(entropy()) << 32) | entropy() | 1;
+  }
+  std::unique_ptr<LaxCounter> counter(
+      new LaxCounter(redis, executor, std::move(options), std::move(strict)));
   spawn(executor, &counter->scope_, counter->flush_loop());
   return counter;
 }
 
-LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options, StrictCounter strict)
+LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options,
+                       StrictCounter strict)
     : redis_(redis),
       executor_(executor),
       options_(std::move(options)),
@@ -82,7 +93,8 @@ LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOpt
       hash_(strict_.redis_key()),
       sequence_key_("{" + options_.prefix + "}:lax_batch:" + options_.instance_id) {
   capacity_ = 16;
-  while (capacity_ < 2 * options_.max_keys) capacity_ *= 2;
+  while (capacity_ < 2 * options_.max_keys)
+    capacity_ *= 2;
   table_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
   // As large as the table: concurrent inserts may pass max_keys by a few entries.
   entries_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
@@ -95,12 +107,13 @@ LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOpt
 LaxCounter::~LaxCounter() {
   if (loop_timer_ != 0) executor_.cancel(loop_timer_);
   scope_.destroy_all();
-  for (std::size_t i = 0; i < capacity_; ++i) delete table_[i].load();
+  for (std::size_t i = 0; i < capacity_; ++i)
+    delete table_[i].load();
 }
 
 LaxCounter::Entry* LaxCounter::find(std::string_view key) const {
   const std::size_t mask = capacity_ - 1;
-  for (std::size_t i = std::hash<std::string_view>{}(key) & mask, probes = 0; probes < capacity_;
+  for (std::size_t i = std::hash<std::string_view>{}(key)&mask, probes = 0; probes < capacity_;
        i = (i + 1) & mask, ++probes) {
     Entry* e = table_[i].load(std::memory_order_acquire);
     if (e == nullptr) return nullptr;
@@ -114,11 +127,12 @@ Result<LaxCounter::Entry*> LaxCounter::find_or_insert(std::string_view key) {
   DISTKIT_RETURN_IF_ERROR(validate_key(key));
   const std::size_t mask = capacity_ - 1;
   std::unique_ptr<Entry> fresh;
-  for (std::size_t i = std::hash<std::string_view>{}(key) & mask;; i = (i + 1) & mask) {
+  for (std::size_t i = std::hash<std::string_view>{}(key)&mask;; i = (i + 1) & mask) {
     Entry* e = table_[i].load(std::memory_order_acquire);
     if (e == nullptr) {
       if (size_.load() >= options_.max_keys) {
-        return resource_exhausted_error("a LaxCounter holds at most " + std::to_string(options_.max_keys) + " keys");
+        return resource_exhausted_error("a LaxCounter holds at most " +
+                                        std::to_string(options_.max_keys) + " keys");
       }
       if (!fresh) fresh = std::make_unique<Entry>(key);
       if (table_[i].compare_exchange_strong(e, fresh.get(), std::memory_order_acq_rel)) {
@@ -137,7 +151,8 @@ Result<std::int64_t> LaxCounter::inc(std::string_view key, std::int64_t delta) {
   std::int64_t next = 0;
   do {
     if (__builtin_add_overflow(pending, delta, &next)) {
-      return out_of_range_error("the local delta of " + std::string(key) + " would leave the int64 range");
+      return out_of_range_error("the local delta of " + std::string(key) +
+                                " would leave the int64 range");
     }
   } while (!e->pending.compare_exchange_weak(pending, next, std::memory_order_relaxed));
   return e->remote.load() + e->in_flight.load() + next;
@@ -147,7 +162,8 @@ std::int64_t LaxCounter::unacknowledged() const {
   std::int64_t total = 0;
   const std::size_t n = size_.load();
   for (std::size_t i = 0; i < n; ++i) {
-    if (Entry* e = entries_[i].load(std::memory_order_acquire)) total += e->pending.load() + e->in_flight.load();
+    if (Entry* e = entries_[i].load(std::memory_order_acquire))
+      total += e->pending.load() + e->in_flight.load();
   }
   return total;
 }
@@ -171,8 +187,9 @@ Task<Status> LaxCounter::flush_once() {
   Batch& batch = *unacknowledged_batch_;
   std::vector<std::string> keys = {hash_, sequence_key_};
   std::vector<std::string> args = {
-      std::to_string(batch.number),
-      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.batch_memory).count())};
+      std::to_string(options_.session), std::to_string(batch.number),
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(options_.batch_memory).count())};
   for (const auto& [e, d] : batch.deltas) {
     args.push_back(e->key);
     args.push_back(std::to_string(d));
@@ -209,7 +226,8 @@ Task<Status> LaxCounter::flush_once() {
 Task<Status> LaxCounter::flush() {
   // Wait for a flush in progress with a short sleep, not a yield: in the simulator a
   // yield runs again at the same instant, and time would never move on.
-  while (flushing_) co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  while (flushing_)
+    co_await sleep_for(executor_, std::chrono::milliseconds(1));
   flushing_ = true;
   Status status;
   // Until nothing is pending (or Redis fails): several batches when many keys moved.
@@ -240,7 +258,8 @@ Task<Status> LaxCounter::shutdown() {
     scope_.destroy_all();
     loop_done_ = true;
   }
-  while (!loop_done_) co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  while (!loop_done_)
+    co_await sleep_for(executor_, std::chrono::milliseconds(1));
   co_return co_await flush();
 }
 

@@ -41,8 +41,11 @@ namespace distkit {
 struct LaxCounterOptions {
   std::string prefix;
   // Identifies this process's batches (idempotency); must be unique among live
-  // instances of the family, and stable across retries. Letters, digits, '-', '_'.
+  // instances of the family. Letters, digits, '-', '_'.
   std::string instance_id;
+  // Distinguishes this counter's batches from those of an earlier process with the
+  // same instance_id (whose numbering also started at 1). 0: a random one.
+  std::uint64_t session = 0;
   Duration flush_interval = std::chrono::milliseconds(20);
   std::size_t max_batch = 100;
   std::size_t max_keys = 1 << 16;
@@ -53,7 +56,8 @@ struct LaxCounterOptions {
 class LaxCounter {
  public:
   // `redis` and `executor` must outlive the counter.
-  [[nodiscard]] static Result<std::unique_ptr<LaxCounter>> create(RedisConnection& redis, Executor& executor,
+  [[nodiscard]] static Result<std::unique_ptr<LaxCounter>> create(RedisConnection& redis,
+                                                                  Executor& executor,
                                                                   LaxCounterOptions options);
   ~LaxCounter();
   LaxCounter(const LaxCounter&) = delete;
@@ -80,7 +84,8 @@ class LaxCounter {
  private:
   struct Entry;
   struct Batch;
-  LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options, StrictCounter strict);
+  LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options,
+             StrictCounter strict);
   Result<Entry*> find_or_insert(std::string_view key);
   Entry* find(std::string_view key) const;
   Task<void> flush_loop();

@@ -79,13 +79,22 @@ TEST_P(LaxCounterTest, ABatchNumberIsAppliedAtMostOnce) {
     // Batch 1 again (what a retry after UNKNOWN sends), then batch 2.
     const RedisScript& flush = LaxCounter::flush_script_for_tests();
     const std::vector<std::string> keys = {"{lax}:strict_counter", "{lax}:lax_batch:c"};
-    std::vector<std::string> again = {"1", "60000", "k", "5"};
+    const std::string session = "77";
+    std::vector<std::string> first = {session, "1", "60000", "k", "5"};
+    (void)co_await redis.eval(flush, keys, first);
+    EXPECT_EQ(*co_await strict.get("k"), 10);
+    std::vector<std::string> again = {session, "1", "60000", "k", "5"};
     Result<RedisReply> retried = co_await redis.eval(flush, keys, again);
     EXPECT_TRUE(retried.ok()) << retried.status();
-    EXPECT_EQ(*co_await strict.get("k"), 5) << "not counted twice";
-    std::vector<std::string> next = {"2", "60000", "k", "5"};
+    EXPECT_EQ(*co_await strict.get("k"), 10) << "not counted twice";
+    std::vector<std::string> next = {session, "2", "60000", "k", "5"};
     (void)co_await redis.eval(flush, keys, next);
-    EXPECT_EQ(*co_await strict.get("k"), 10);
+    EXPECT_EQ(*co_await strict.get("k"), 15);
+    // A restarted process with the same instance id numbers from 1 again: its new
+    // session makes batch 1 fresh.
+    std::vector<std::string> restarted = {"78", "1", "60000", "k", "5"};
+    (void)co_await redis.eval(flush, keys, restarted);
+    EXPECT_EQ(*co_await strict.get("k"), 20);
     EXPECT_TRUE((co_await lax->shutdown()).ok());
   });
 }
@@ -101,7 +110,8 @@ TEST_P(LaxCounterTest, LimitsAndBadInput) {
     EXPECT_EQ(lax->inc("a:b").status().code(), StatusCode::kInvalidArgument);
     EXPECT_TRUE(lax->inc("a", std::numeric_limits<std::int64_t>::max() - 1).ok());
     EXPECT_EQ(lax->inc("a", 1).status().code(), StatusCode::kOutOfRange) << "local overflow";
-    EXPECT_EQ(LaxCounter::create(redis, ex, options("bad id!")).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(LaxCounter::create(redis, ex, options("bad id!")).status().code(),
+              StatusCode::kInvalidArgument);
     (void)co_await lax->shutdown();
   });
 }
@@ -114,15 +124,17 @@ TEST_P(LaxCounterTest, ManyThreadsIncrementWhileTheFlusherRuns) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&lax, t] {
-        for (int i = 0; i < 20'000; ++i) (void)lax->inc(i % 2 ? "even" : "odd" + std::to_string(t % 2));
+        for (int i = 0; i < 20'000; ++i)
+          (void)lax->inc(i % 2 ? "even" : "odd" + std::to_string(t % 2));
       });
     }
     // Let the flusher run while they hammer (the threads never wait on it).
     co_await sleep_for(ex, milliseconds(30));
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      t.join();
     EXPECT_TRUE((co_await lax->shutdown()).ok());
-    const std::int64_t total = *co_await strict.get("even") + *co_await strict.get("odd0") +
-                               *co_await strict.get("odd1");
+    const std::int64_t total =
+        *co_await strict.get("even") + *co_await strict.get("odd0") + *co_await strict.get("odd1");
     EXPECT_EQ(total, 80'000) << "no increment lost or counted twice";
     EXPECT_GE(lax->batches_sent(), 1u);
   });

@@ -1,17 +1,28 @@
 -- LaxCounter flush: applies one instance's batch of deltas at most once.
 -- KEYS[1] = the family's hash; KEYS[2] = this instance's last-applied-batch key
--- (same hash tag). ARGV = {batch_seq, ttl_ms, field1, delta1, field2, delta2, ...}.
--- A batch whose number is not above the last applied one was applied before (a retry
--- after an unknown outcome): it is skipped, so nothing is counted twice. The number
--- is recorded before any delta is applied, and each delta is applied on its own
--- (pcall), so a failing field (overflow) cannot leave a half-applied batch that a
--- retry would apply again. Returns, per field in order, its value as a string, or an
--- error element for a delta that was rejected.
+-- (same hash tag), holding "<session>:<batch>". ARGV = {session, batch, ttl_ms,
+-- field1, delta1, field2, delta2, ...}. A batch of the same session whose number is
+-- not above the last applied one was applied before (a retry after an unknown
+-- outcome): it is skipped, so nothing is counted twice. A new session (a restarted
+-- process) starts afresh. The number is recorded before any delta is applied, and each
+-- delta is applied on its own (pcall), so a failing field (overflow) cannot leave a
+-- half-applied batch that a retry would apply again. Returns, per field in order, its
+-- value as a string, or an error element for a delta that was rejected.
 local last = redis.call('GET', KEYS[2])
-local fresh = (not last) or compare(ARGV[1], last) > 0
-redis.call('SET', KEYS[2], fresh and ARGV[1] or last, 'PX', ARGV[2])
+local fresh = true
+if last then
+  local sep = last:find(':', 1, true)
+  if sep and last:sub(1, sep - 1) == ARGV[1] and compare(ARGV[2], last:sub(sep + 1)) <= 0 then
+    fresh = false
+  end
+end
+if fresh then
+  redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
 local out = {}
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local applied = true
   if fresh then
     applied = redis.pcall('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
