@@ -43,8 +43,8 @@ struct RunResult {
 
 RunResult run(std::uint64_t seed, const FaultSchedule& schedule) {
   World world({.seed = seed,
-               .default_link = LinkConfig{.latency = {.min = 100us, .max = 2ms,
-                                                      .tail_probability = 0.02, .tail = 40ms}}});
+               .default_link = LinkConfig{
+                   .latency = {.min = 100us, .max = 2ms, .tail_probability = 0.02, .tail = 40ms}}});
   world.add_redis_server("redis", std::make_unique<InMemoryRedis>());
   std::map<std::string, Incarnation> incarnations;  // by "identity/incarnation"
   bool stop = false;
@@ -52,7 +52,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule) {
     world.add_instance("c" + std::to_string(i), [&](NodeContext& node) -> Task<void> {
       const std::string me = node.identity() + "/" + std::to_string(node.incarnation());
       Incarnation& mine = incarnations[me];
-      auto conn = node.connect_redis(0, {.request_timeout = milliseconds(100), .connect_timeout = milliseconds(80)});
+      auto conn = node.connect_redis(
+          0, {.request_timeout = milliseconds(100), .connect_timeout = milliseconds(80)});
       LaxCounterOptions options;
       options.prefix = "conv";
       options.instance_id = node.name();  // the same id after a restart: sessions differ
@@ -65,7 +66,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule) {
         co_await sleep_for(node.executor(), microseconds(node.rng().between(200, 3000)));
       }
       // Retry the final flush until Redis answers (the network has healed).
-      while (!(co_await lax->shutdown()).ok()) co_await sleep_for(node.executor(), milliseconds(10));
+      while (!(co_await lax->shutdown()).ok())
+        co_await sleep_for(node.executor(), milliseconds(10));
       mine.shut_down = true;
     });
   }
@@ -82,7 +84,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule) {
   world.add_instance("observer", [&](NodeContext& node) -> Task<void> {
     auto conn = node.connect_redis(0);
     StrictCounter strict = *StrictCounter::create(*conn, "conv");
-    for (const std::string& key : kKeys) final_values[key] = (co_await strict.get(key)).value_or(-1);
+    for (const std::string& key : kKeys)
+      final_values[key] = (co_await strict.get(key)).value_or(-1);
     read = true;
   });
   world.run_until([&] { return read; }, world.now() + seconds(10));
@@ -98,12 +101,14 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule) {
     const std::int64_t got = final_values[key];
     if (got < certain || got > certain + maybe) {
       result.violation = "key " + key + " holds " + std::to_string(got) + ", expected between " +
-                         std::to_string(certain) + " (clean shutdowns) and " + std::to_string(certain + maybe) +
-                         " (plus crashed incarnations)";
+                         std::to_string(certain) + " (clean shutdowns) and " +
+                         std::to_string(certain + maybe) + " (plus crashed incarnations)";
       break;
     }
   }
-  if (result.violation) result.report = *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+  if (result.violation)
+    result.report =
+        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
   return result;
 }
 
@@ -114,7 +119,8 @@ testing::FaultMix lax_faults() {
 }
 
 RC_GTEST_PROP(LaxCounterConvergence, EveryKeyConvergesToItsIncrements, (std::uint64_t seed)) {
-  const FaultSchedule schedule = *testing::gen_fault_schedule(kClients, kServers, kChaos, lax_faults());
+  const FaultSchedule schedule =
+      *testing::gen_fault_schedule(kClients, kServers, kChaos, lax_faults());
   RunResult r = run(seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -130,8 +136,8 @@ TEST(LaxCounterConvergence, WithoutFaultsEveryIncrementCountsExactlyOnce) {
 TEST(LaxCounterConvergence, LostRepliesAreRetriedWithoutDoubleCounting) {
   // Replies to c0 are lost for a second: its batches time out (UNKNOWN) and are
   // retried with the same numbers; each must count once.
-  Result<FaultSchedule> schedule =
-      parse_fault_schedule("500000us partition-one-way 0 1; 1500000us heal 0 1; 2000000us loss 2 0 400");
+  Result<FaultSchedule> schedule = parse_fault_schedule(
+      "500000us partition-one-way 0 1; 1500000us heal 0 1; 2000000us loss 2 0 400");
   ASSERT_TRUE(schedule.ok());
   RunResult r = run(5, *schedule);
   EXPECT_FALSE(r.violation.has_value()) << r.report;
