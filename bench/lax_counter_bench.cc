@@ -30,7 +30,8 @@ LaxCounter* lax() {
 }
 
 void BM_Baseline_Inc(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(g_counter.fetch_add(1, std::memory_order_relaxed));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(g_counter.fetch_add(1, std::memory_order_relaxed));
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -38,7 +39,8 @@ void BM_Lax_Inc(benchmark::State& state) {
   LaxCounter* counter = lax();
   if (counter == nullptr || !BenchRedis::get().ok()) return state.SkipWithError("no redis-server");
   (void)counter->inc("hot");
-  for (auto _ : state) benchmark::DoNotOptimize(counter->inc("hot"));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(counter->inc("hot"));
   state.SetItemsProcessed(state.iterations());
 }
 

@@ -51,7 +51,8 @@ Traffic measure(int increments, int keys, std::size_t max_batch) {
     options.max_batch = max_batch;
     options.flush_interval = milliseconds(20);
     auto lax = std::move(*LaxCounter::create(*conn, node.executor(), options));
-    for (int i = 0; i < increments; ++i) (void)lax->inc("k" + std::to_string(i % keys));
+    for (int i = 0; i < increments; ++i)
+      (void)lax->inc("k" + std::to_string(i % keys));
     co_await sleep_for(node.executor(), milliseconds(30));  // one flush interval passes
     traffic.total = *co_await lax->get("k0");
     (void)co_await lax->shutdown();

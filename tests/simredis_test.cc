@@ -127,5 +127,15 @@ TEST_F(SimredisTest, RandomBytesNeverBringItDown) {
   EXPECT_EQ(cli("PING"), "PONG\n");
 }
 
+// The counters example, run against simredis (it works on any Redis).
+TEST_F(SimredisTest, TheCountersExampleRuns) {
+  int status = -1;
+  const std::string out =
+      run("examples/counters redis://127.0.0.1:" + std::to_string(server_->port()), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("credits: 100 -> 70 (spent)"), std::string::npos) << out;
+  EXPECT_NE(out.find("page views flushed and read back: 1000"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace distkit::testing
