@@ -41,12 +41,14 @@ Task<int> demo(distkit::RedisConnection& redis, distkit::Executor& executor) {
   distkit::LaxCounterOptions options;
   options.prefix = "example-views";
   options.instance_id = "example";
-  Result<std::unique_ptr<distkit::LaxCounter>> views = distkit::LaxCounter::create(redis, executor, options);
+  Result<std::unique_ptr<distkit::LaxCounter>> views =
+      distkit::LaxCounter::create(redis, executor, options);
   if (!views.ok()) {
     std::fprintf(stderr, "%s\n", views.status().to_string().c_str());
     co_return 2;
   }
-  for (int i = 0; i < 1000; ++i) (void)(*views)->inc("home");
+  for (int i = 0; i < 1000; ++i)
+    (void)(*views)->inc("home");
   if (Status s = co_await (*views)->shutdown(); !s.ok()) {
     std::fprintf(stderr, "flush failed: %s\n", s.to_string().c_str());
     co_return 1;
@@ -70,9 +72,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto runtime = distkit::transport::AsioRuntime::start();
-  return distkit::block_on(*runtime, [](distkit::transport::AsioRuntime& rt,
-                                        distkit::transport::RedisClientOptions o) -> Task<int> {
-    distkit::transport::RedisClient redis(rt, o);
-    co_return co_await demo(redis, rt);
-  }(*runtime, *options));
+  return distkit::block_on(*runtime,
+                           [](distkit::transport::AsioRuntime& rt,
+                              distkit::transport::RedisClientOptions o) -> Task<int> {
+                             distkit::transport::RedisClient redis(rt, o);
+                             co_return co_await demo(redis, rt);
+                           }(*runtime, *options));
 }
