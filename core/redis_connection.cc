@@ -37,6 +37,13 @@ bool is_noscript(const Result<RedisReply>& outcome) {
 }
 }  // namespace
 
+Task<Result<RedisReply>> RedisConnection::execute(RedisCommand command) {
+  std::vector<RedisCommand> one;
+  one.push_back(std::move(command));
+  std::vector<Result<RedisReply>> outcomes = co_await execute_pipeline(std::move(one));
+  co_return std::move(outcomes.front());
+}
+
 Task<Result<RedisReply>> RedisConnection::eval(const RedisScript& script,
                                                std::vector<std::string> keys,
                                                std::vector<std::string> args) {

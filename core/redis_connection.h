@@ -72,7 +72,9 @@ class RedisConnection {
  public:
   virtual ~RedisConnection() = default;
 
-  virtual Task<Result<RedisReply>> execute(RedisCommand command) = 0;
+  // By default, a pipeline of one; implementations that route per command (a
+  // cluster) override it.
+  virtual Task<Result<RedisReply>> execute(RedisCommand command);
 
   // `co_await conn.command("INCRBY", key, 5)`: strings and integers as arguments.
   // (Prefer it to `execute({...})` inside coroutines: GCC 12 rejects a braced list

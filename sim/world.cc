@@ -232,20 +232,11 @@ class SimRedisConnection final : public RedisConnection {
   [[nodiscard]] NodeId client() const { return client_; }
   [[nodiscard]] NodeId server() const { return server_; }
 
+  // close() cancels the connect timer; fail_in_flight() the request timers.
   ~SimRedisConnection() override {
-    for (Request& r : in_flight_)
-      executor_.cancel(r.timer);
-    if (connect_timer_ != 0) executor_.cancel(connect_timer_);
     if (state_ != State::kDisconnected) close(/*send_fin=*/true);
     fail_in_flight(cancelled_error("connection destroyed"));
     fail_waiting(cancelled_error("connection destroyed"));
-  }
-
-  Task<Result<RedisReply>> execute(RedisCommand command) override {
-    std::vector<RedisCommand> one;
-    one.push_back(std::move(command));
-    std::vector<Result<RedisReply>> outcomes = co_await execute_pipeline(std::move(one));
-    co_return std::move(outcomes.front());
   }
 
   Task<std::vector<Result<RedisReply>>> execute_pipeline(

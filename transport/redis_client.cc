@@ -447,13 +447,6 @@ RedisClient::~RedisClient() {
   impl_->close();
 }
 
-Task<Result<RedisReply>> RedisClient::execute(RedisCommand command) {
-  std::vector<RedisCommand> one;
-  one.push_back(std::move(command));
-  std::vector<Result<RedisReply>> outcomes = co_await execute_pipeline(std::move(one));
-  co_return std::move(outcomes.front());
-}
-
 Task<std::vector<Result<RedisReply>>> RedisClient::execute_pipeline(
     std::vector<RedisCommand> commands) {
   auto batch = std::make_shared<RequestBatch>(commands.size(), impl_->runtime);
