@@ -172,41 +172,70 @@ RedisReply cmd_keys(CommandContext& ctx, const Args& a) {
   return RedisReply::array(std::move(out));
 }
 
-// The cursor is the number of keys (in key order) already returned or skipped.
-RedisReply cmd_scan(CommandContext& ctx, const Args& a) {
+struct ScanOptions {
   std::int64_t cursor = 0;
-  if (!parse_int64(a[1], cursor) || cursor < 0) return err("ERR invalid cursor");
   std::string pattern;
   std::int64_t count = 10;
   std::optional<std::string> type;
-  for (std::size_t i = 2; i < a.size(); i += 2) {
+};
+
+// Parses "<cursor> [MATCH p] [COUNT n] [TYPE t]" starting at a[first]; TYPE only for SCAN.
+std::optional<RedisReply> parse_scan_options(const Args& a, std::size_t first, bool allow_type,
+                                             ScanOptions& o) {
+  if (!parse_int64(a[first], o.cursor) || o.cursor < 0) return err("ERR invalid cursor");
+  for (std::size_t i = first + 1; i < a.size(); i += 2) {
     if (i + 1 >= a.size()) return syntax_error();
     if (eq_nocase(a[i], "match")) {
-      pattern = a[i + 1];
+      o.pattern = a[i + 1];
     } else if (eq_nocase(a[i], "count")) {
-      if (!parse_int64(a[i + 1], count)) return not_integer_error();
-      if (count < 1) return syntax_error();
-    } else if (eq_nocase(a[i], "type")) {
-      type = lower(a[i + 1]);
+      if (!parse_int64(a[i + 1], o.count)) return not_integer_error();
+      if (o.count < 1) return syntax_error();
+    } else if (allow_type && eq_nocase(a[i], "type")) {
+      o.type = lower(a[i + 1]);
     } else {
       return syntax_error();
     }
   }
-  std::vector<RedisReply> keys;
-  auto it = ctx.db.begin();
+  return std::nullopt;
+}
+
+// The cursor is the number of entries (in key order) already returned or skipped;
+// `emit` adds an entry's reply elements when it passes the filters.
+template <typename Map, typename Emit>
+RedisReply scan_reply(const Map& map, const ScanOptions& o, Emit emit) {
+  std::vector<RedisReply> out;
+  auto it = map.begin();
   std::int64_t position = 0;
-  for (; it != ctx.db.end() && position < cursor; ++it)
+  for (; it != map.end() && position < o.cursor; ++it)
     ++position;
-  std::int64_t visited = 0;
-  for (; it != ctx.db.end() && visited < count; ++it, ++visited, ++position) {
-    const bool expired = it->second.expire_at_ms && ctx.now_ms > *it->second.expire_at_ms;
-    if (expired) continue;
-    if (!pattern.empty() && !glob_match(pattern, it->first)) continue;
-    if (type && *type != type_name(it->second.value)) continue;
-    keys.push_back(bulk(it->first));
+  for (std::int64_t visited = 0; it != map.end() && visited < o.count;
+       ++it, ++visited, ++position) {
+    if (o.pattern.empty() || glob_match(o.pattern, it->first)) emit(*it, out);
   }
-  const std::string next = it == ctx.db.end() ? "0" : std::to_string(position);
-  return RedisReply::array({bulk(next), RedisReply::array(std::move(keys))});
+  const std::string next = it == map.end() ? "0" : std::to_string(position);
+  return RedisReply::array({bulk(next), RedisReply::array(std::move(out))});
+}
+
+RedisReply cmd_scan(CommandContext& ctx, const Args& a) {
+  ScanOptions o;
+  if (auto error = parse_scan_options(a, 1, true, o)) return *error;
+  return scan_reply(ctx.db, o, [&](const auto& entry, std::vector<RedisReply>& out) {
+    const bool expired = entry.second.expire_at_ms && ctx.now_ms > *entry.second.expire_at_ms;
+    if (expired || (o.type && *o.type != type_name(entry.second.value))) return;
+    out.push_back(bulk(entry.first));
+  });
+}
+
+RedisReply cmd_hscan(CommandContext& ctx, const Args& a) {
+  ScanOptions o;
+  if (auto error = parse_scan_options(a, 2, false, o)) return *error;
+  auto h = lookup_typed<Hash>(ctx, a[1]);
+  if (h.wrong_type) return wrong_type_error();
+  if (!h.value) return RedisReply::array({bulk("0"), RedisReply::array({})});
+  return scan_reply(*h.value, o, [](const auto& entry, std::vector<RedisReply>& out) {
+    out.push_back(bulk(entry.first));
+    out.push_back(bulk(entry.second));
+  });
 }
 
 RedisReply cmd_time(CommandContext& ctx, const Args&) {
@@ -1025,6 +1054,7 @@ constexpr CommandSpec kCommands[] = {
     {"hlen", 2, 0, cmd_hlen},
     {"hmget", -3, 0, cmd_hmget},
     {"hmset", -4, kWrite, cmd_hmset},
+    {"hscan", -3, 0, cmd_hscan},
     {"hset", -4, kWrite, cmd_hset},
     {"hsetnx", 4, kWrite, cmd_hsetnx},
     {"hvals", 2, 0, cmd_hvals},

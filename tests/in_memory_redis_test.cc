@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "distkit/sim/world.h"
 
 namespace distkit::sim {
@@ -131,6 +133,35 @@ TEST_F(InMemoryRedisTest, HashesSetsAndEmptyCollectionsDisappear) {
   EXPECT_EQ(run({"SADD", "s", "x", "y", "x"}), I(2));
   EXPECT_EQ(run({"SREM", "s", "x", "y"}), I(2));
   EXPECT_EQ(run({"TYPE", "s"}), S("none"));
+}
+
+TEST_F(InMemoryRedisTest, HscanWalksAHashInBoundedStepsAndFilters) {
+  for (int i = 0; i < 25; ++i)
+    run({"HSET", "h", "f" + std::to_string(100 + i), std::to_string(i)});
+  run({"HSET", "h", ":meta", "x"});
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int calls = 0;
+  do {
+    RedisReply r = run({"HSCAN", "h", cursor, "MATCH", "f*", "COUNT", "10"});
+    ASSERT_TRUE(r.is_array() && r.elements().size() == 2) << r;
+    cursor = r.elements()[0].text();
+    const auto& flat = r.elements()[1].elements();
+    ASSERT_EQ(flat.size() % 2, 0u);
+    EXPECT_LE(flat.size(), 20u) << "COUNT bounds the work of one call";
+    for (std::size_t i = 0; i < flat.size(); i += 2) {
+      EXPECT_EQ(run({"HGET", "h", flat[i].text()}), flat[i + 1]);
+      seen.insert(flat[i].text());
+    }
+    ++calls;
+  } while (cursor != "0" && calls < 100);
+  EXPECT_EQ(seen.size(), 25u) << "every field once, :meta filtered out";
+  EXPECT_GE(calls, 3);
+  EXPECT_EQ(run({"HSCAN", "missing", "0"}), A({B("0"), A({})}));
+  EXPECT_EQ(code(run({"HSCAN", "h", "x"})), "ERR");
+  EXPECT_EQ(code(run({"HSCAN", "h", "0", "TYPE", "hash"})), "ERR") << "TYPE is SCAN's only";
+  run({"SET", "s", "1"});
+  EXPECT_EQ(code(run({"HSCAN", "s", "0"})), "WRONGTYPE");
 }
 
 TEST_F(InMemoryRedisTest,
