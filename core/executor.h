@@ -64,6 +64,34 @@ class SleepAwaiter {
   return SleepAwaiter(executor, executor.clock().now());
 }
 
+// `co_await cancellable_sleep_for(executor, delay, &timer)` is sleep_for whose pending
+// timer is kept in `*timer` (0 once it fired), so the owner of a background loop can
+// cancel it and destroy the sleeping coroutine instead of waiting for it.
+class CancellableSleepAwaiter {
+ public:
+  CancellableSleepAwaiter(Executor& executor, Duration delay, Executor::TimerId* timer)
+      : executor_(executor), delay_(delay), timer_(timer) {}
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> handle) {
+    *timer_ = executor_.schedule_after(delay_, [handle, t = timer_] {
+      *t = 0;
+      handle.resume();
+    });
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  Executor& executor_;
+  Duration delay_;
+  Executor::TimerId* timer_;
+};
+
+[[nodiscard]] inline CancellableSleepAwaiter cancellable_sleep_for(Executor& executor,
+                                                                   Duration delay,
+                                                                   Executor::TimerId* timer) {
+  return CancellableSleepAwaiter(executor, delay, timer);
+}
+
 }  // namespace distkit
 
 #endif  // DISTKIT_CORE_EXECUTOR_H_

@@ -19,31 +19,6 @@ std::int64_t nanos(MonoTime t) {
   return t.time_since_epoch().count();
 }
 
-bool valid_instance_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// Resumes after `delay` through a timer the owner can cancel.
-struct CancellableSleep {
-  Executor& executor;
-  Duration delay;
-  Executor::TimerId* timer;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> handle) {
-    *timer = executor.schedule_after(delay, [handle, t = timer] {
-      *t = 0;
-      handle.resume();
-    });
-  }
-  void await_resume() const noexcept {}
-};
-
 }  // namespace
 
 const RedisScript& LaxCounter::flush_script_for_tests() {
@@ -67,10 +42,7 @@ struct LaxCounter::Batch {
 Result<std::unique_ptr<LaxCounter>> LaxCounter::create(RedisConnection& redis, Executor& executor,
                                                        LaxCounterOptions options) {
   DISTKIT_ASSIGN_OR_RETURN(StrictCounter strict, StrictCounter::create(redis, options.prefix));
-  if (!valid_instance_id(options.instance_id)) {
-    return invalid_argument_error("instance_id \"" + options.instance_id +
-                                  "\" must be 1-64 letters, digits, '-' or '_'");
-  }
+  DISTKIT_RETURN_IF_ERROR(validate_instance_id(options.instance_id));
   if (options.flush_interval <= Duration(0) || options.max_batch == 0 || options.max_keys == 0) {
     return invalid_argument_error("flush_interval, max_batch and max_keys must be positive");
   }
@@ -242,7 +214,7 @@ Task<Status> LaxCounter::flush() {
 
 Task<void> LaxCounter::flush_loop() {
   while (!stopping_) {
-    co_await CancellableSleep{executor_, options_.flush_interval, &loop_timer_};
+    co_await cancellable_sleep_for(executor_, options_.flush_interval, &loop_timer_);
     if (stopping_) break;
     (void)co_await flush();  // failures are retried next tick with the same batch
   }

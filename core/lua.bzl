@@ -7,12 +7,19 @@ def embed_lua(name, out, scripts, prelude = None):
       name: the genrule's name.
       out: the generated file, to #include.
       scripts: a dict from C++ constant name to .lua file.
-      prelude: a .lua file prepended to every script (shared helpers), or None.
+      prelude: a .lua file, or a list of them, prepended in order to every script
+        (shared helpers), or None.
     """
-    srcs = list(scripts.values()) + ([prelude] if prelude else [])
+    if prelude == None:
+        preludes = []
+    elif type(prelude) == "string":
+        preludes = [prelude]
+    else:
+        preludes = list(prelude)
+    srcs = list(scripts.values()) + preludes
     commands = []
     for constant, path in scripts.items():
-        parts = ["$(location %s)" % prelude] if prelude else []
+        parts = ["$(location %s)" % p for p in preludes]
         parts.append("$(location %s)" % path)
         commands.append(
             "printf 'inline constexpr char %s[] = R\"lua(' >> $@ && cat %s >> $@ && printf ')lua\";\\n' >> $@" %

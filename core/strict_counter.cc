@@ -37,19 +37,6 @@ const char* op_name(Condition::Op op) {
   return "always";
 }
 
-Result<std::int64_t> parse_value(const RedisReply& reply) {
-  if (!reply.is_bulk_string()) {
-    return protocol_error("expected a counter value, got " + reply.to_string());
-  }
-  std::int64_t value = 0;
-  const std::string& text = reply.text();
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) {
-    return protocol_error("the counter holds \"" + text + "\", not an int64");
-  }
-  return value;
-}
-
 Result<Change> parse_change(const Result<RedisReply>& outcome) {
   if (!outcome.ok()) {
     if (outcome.status().message().find("overflow") != std::string::npos) {
@@ -61,15 +48,15 @@ Result<Change> parse_change(const Result<RedisReply>& outcome) {
   const RedisReply& r = *outcome;
   if (!r.is_array() || r.elements().size() != 3)
     return protocol_error("unexpected reply " + r.to_string());
-  DISTKIT_ASSIGN_OR_RETURN(std::int64_t value, parse_value(r.elements()[0]));
-  DISTKIT_ASSIGN_OR_RETURN(std::int64_t previous, parse_value(r.elements()[1]));
+  DISTKIT_ASSIGN_OR_RETURN(std::int64_t value, parse_counter_value(r.elements()[0]));
+  DISTKIT_ASSIGN_OR_RETURN(std::int64_t previous, parse_counter_value(r.elements()[1]));
   return Change{value, previous, r.elements()[2] == RedisReply::bulk_string("1")};
 }
 
 Result<std::int64_t> parse_optional_value(const Result<RedisReply>& outcome) {
   if (!outcome.ok()) return outcome.status();
   if (outcome->is_nil()) return std::int64_t{0};
-  return parse_value(*outcome);
+  return parse_counter_value(*outcome);
 }
 
 ScriptCall conditional_call(const RedisScript& script, const std::string& hash, std::string key,
@@ -93,6 +80,30 @@ Status validate_key(std::string_view key, std::string_view what) {
                                   "\" must not contain ':'");
   }
   return Status();
+}
+
+Status validate_instance_id(std::string_view id) {
+  bool ok = !id.empty() && id.size() <= 64;
+  for (char c : id) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_');
+  }
+  if (ok) return Status();
+  return invalid_argument_error("instance_id \"" + std::string(id) +
+                                "\" must be 1-64 letters, digits, '-' or '_'");
+}
+
+Result<std::int64_t> parse_counter_value(const RedisReply& reply) {
+  if (!reply.is_bulk_string()) {
+    return protocol_error("expected a counter value, got " + reply.to_string());
+  }
+  std::int64_t value = 0;
+  const std::string& text = reply.text();
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return protocol_error("the counter holds \"" + text + "\", not an int64");
+  }
+  return value;
 }
 
 bool Condition::matches(std::int64_t current) const {

@@ -1,0 +1,62 @@
+-- Instance-aware counter helpers (after conditions.lua and int64.lua). One family's
+-- Redis keys, all under one hash tag and all passed in KEYS:
+--   epochs          hash  key -> the epoch of the key's current value; ':next' allocates
+--                         epochs, ':clear' is the epoch of every key without its own
+--   instances       zset  owner -> last heartbeat, ms on the server's clock
+--   reaping         zset  owners found dead whose slices are being removed
+--   cumulative      hash  key -> the sum of the key's valid slices
+--   slices:<owner>  hash  key -> '<epoch>:<count>'; ':batch' -> last lax batch applied
+-- An owner is one incarnation of an instance. A slice counts only while its epoch is
+-- its key's epoch: set, del and clear move epochs, which makes older slices stale at
+-- once, and a stale slice is never subtracted.
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function base_epoch(epochs)
+  local base = redis.call('HGET', epochs, ':clear')
+  if base then return base end
+  -- A new family, or one whose data Redis lost: epochs start at the server's time in
+  -- microseconds, so they do not repeat one an instance may still remember.
+  local t = redis.call('TIME')
+  base = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('HSET', epochs, ':next', base, ':clear', base)
+  return base
+end
+
+local function epoch_of(epochs, key)
+  return redis.call('HGET', epochs, key) or base_epoch(epochs)
+end
+
+local function next_epoch(epochs)
+  base_epoch(epochs)
+  redis.call('HINCRBY', epochs, ':next', 1)
+  return redis.call('HGET', epochs, ':next')
+end
+
+-- The count of a slice at `epoch` ('0' if there is none or it is stale).
+local function slice_of(slices, key, epoch)
+  local v = redis.call('HGET', slices, key)
+  if not v then return '0' end
+  local sep = v:find(':', 1, true)
+  if v:sub(1, sep - 1) ~= epoch then return '0' end
+  return v:sub(sep + 1)
+end
+
+-- Records a heartbeat of a live owner; false if the owner is not live (never
+-- registered, or found dead), in which case nothing may be written for it.
+local function touch(instances, owner)
+  if not redis.call('ZSCORE', instances, owner) then return false end
+  redis.call('ZADD', instances, now_ms(), owner)
+  return true
+end
+
+local function reaped_error(owner)
+  return redis.error_reply('REAPED instance ' .. owner .. ' is not live')
+end
+
+local function overflow_error(key)
+  return redis.error_reply('ERR increment or decrement would overflow the counter ' .. key)
+end
