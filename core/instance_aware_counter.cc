@@ -25,6 +25,7 @@ DISTKIT_SCRIPT(heartbeat_script, kIaHeartbeatLua)
 DISTKIT_SCRIPT(reap_script, kIaReapLua)
 DISTKIT_SCRIPT(recover_script, kIaRecoverLua)
 DISTKIT_SCRIPT(retire_script, kIaRetireLua)
+DISTKIT_SCRIPT(flush_script, kIaFlushLua)
 #undef DISTKIT_SCRIPT
 
 // How many dead owners one heartbeat takes on, and how many reap steps it spends on
@@ -82,6 +83,10 @@ std::int64_t millis(Duration d) {
 }
 
 }  // namespace
+
+const RedisScript& StrictInstanceAwareCounter::lax_flush_script() {
+  return flush_script();
+}
 
 Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::create(
     RedisConnection& redis, Executor& executor, InstanceAwareCounterOptions options) {

@@ -152,6 +152,8 @@ class StrictInstanceAwareCounter {
     std::vector<std::string> args;
   };
 
+  // The lax counter's batch script (core/lua/ia_flush.lua).
+  static const RedisScript& lax_flush_script();
   // `family`: "instance_aware_counter", or the lax counter's own.
   static Result<std::unique_ptr<StrictInstanceAwareCounter>> create_family(
       RedisConnection& redis, Executor& executor, InstanceAwareCounterOptions options,

@@ -63,58 +63,18 @@ LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOpt
       options_(std::move(options)),
       strict_(std::move(strict)),
       hash_(strict_.redis_key()),
-      sequence_key_("{" + options_.prefix + "}:lax_batch:" + options_.instance_id) {
-  capacity_ = 16;
-  while (capacity_ < 2 * options_.max_keys)
-    capacity_ *= 2;
-  table_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
-  // As large as the table: concurrent inserts may pass max_keys by a few entries.
-  entries_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
-  for (std::size_t i = 0; i < capacity_; ++i) {
-    table_[i].store(nullptr);
-    entries_[i].store(nullptr);
-  }
-}
+      sequence_key_("{" + options_.prefix + "}:lax_batch:" + options_.instance_id),
+      table_(std::make_unique<KeyTable<Entry>>(options_.max_keys)) {}
 
 LaxCounter::~LaxCounter() {
   if (loop_timer_ != 0) executor_.cancel(loop_timer_);
   scope_.destroy_all();
-  for (std::size_t i = 0; i < capacity_; ++i)
-    delete table_[i].load();
-}
-
-LaxCounter::Entry* LaxCounter::find(std::string_view key) const {
-  const std::size_t mask = capacity_ - 1;
-  for (std::size_t i = std::hash<std::string_view>{}(key)&mask, probes = 0; probes < capacity_;
-       i = (i + 1) & mask, ++probes) {
-    Entry* e = table_[i].load(std::memory_order_acquire);
-    if (e == nullptr) return nullptr;
-    if (e->key == key) return e;
-  }
-  return nullptr;
 }
 
 Result<LaxCounter::Entry*> LaxCounter::find_or_insert(std::string_view key) {
-  if (Entry* e = find(key)) return e;
+  if (Entry* e = table_->find(key)) return e;
   DISTKIT_RETURN_IF_ERROR(validate_key(key));
-  const std::size_t mask = capacity_ - 1;
-  std::unique_ptr<Entry> fresh;
-  for (std::size_t i = std::hash<std::string_view>{}(key)&mask;; i = (i + 1) & mask) {
-    Entry* e = table_[i].load(std::memory_order_acquire);
-    if (e == nullptr) {
-      if (size_.load() >= options_.max_keys) {
-        return resource_exhausted_error("a LaxCounter holds at most " +
-                                        std::to_string(options_.max_keys) + " keys");
-      }
-      if (!fresh) fresh = std::make_unique<Entry>(key);
-      if (table_[i].compare_exchange_strong(e, fresh.get(), std::memory_order_acq_rel)) {
-        entries_[size_.fetch_add(1)].store(fresh.get(), std::memory_order_release);
-        return fresh.release();
-      }
-      // Lost the race for this slot: `e` now holds the winner; fall through.
-    }
-    if (e->key == key) return e;
-  }
+  return table_->find_or_insert(key);
 }
 
 Result<std::int64_t> LaxCounter::inc(std::string_view key, std::int64_t delta) {
@@ -132,10 +92,9 @@ Result<std::int64_t> LaxCounter::inc(std::string_view key, std::int64_t delta) {
 
 std::int64_t LaxCounter::unacknowledged() const {
   std::int64_t total = 0;
-  const std::size_t n = size_.load();
+  const std::size_t n = table_->size();
   for (std::size_t i = 0; i < n; ++i) {
-    if (Entry* e = entries_[i].load(std::memory_order_acquire))
-      total += e->pending.load() + e->in_flight.load();
+    if (Entry* e = table_->at(i)) total += e->pending.load() + e->in_flight.load();
   }
   return total;
 }
@@ -143,9 +102,9 @@ std::int64_t LaxCounter::unacknowledged() const {
 Task<Status> LaxCounter::flush_once() {
   if (!unacknowledged_batch_) {
     auto batch = std::make_unique<Batch>();
-    const std::size_t n = size_.load();
+    const std::size_t n = table_->size();
     for (std::size_t i = 0; i < n && batch->deltas.size() < options_.max_batch; ++i) {
-      Entry* e = entries_[i].load(std::memory_order_acquire);
+      Entry* e = table_->at(i);
       if (e == nullptr || e->pending.load(std::memory_order_relaxed) == 0) continue;
       const std::int64_t d = e->pending.exchange(0);
       if (d == 0) continue;
@@ -240,7 +199,8 @@ Task<Result<std::int64_t>> LaxCounter::get(std::string key) {
   if (!found.ok()) co_return found.status();
   Entry* e = *found;
   const std::int64_t now = nanos(executor_.clock().now());
-  const bool fresh = now - e->refreshed_ns.load() < options_.flush_interval.count();
+  // Not "now - refreshed < interval": refreshed starts at INT64_MIN.
+  const bool fresh = e->refreshed_ns.load() > now - options_.flush_interval.count();
   // With a batch in flight Redis may or may not include it yet: serve the local view.
   if (!fresh && e->in_flight.load() == 0) {
     Result<std::int64_t> remote = co_await strict_.get(key);
@@ -279,9 +239,9 @@ Task<Status> LaxCounter::clear() {
   if (Status s = co_await flush(); !s.ok()) co_return s;
   if (Status s = co_await strict_.clear(); !s.ok()) co_return s;
   const std::int64_t now = nanos(executor_.clock().now());
-  const std::size_t n = size_.load();
+  const std::size_t n = table_->size();
   for (std::size_t i = 0; i < n; ++i) {
-    if (Entry* e = entries_[i].load()) {
+    if (Entry* e = table_->at(i)) {
       e->remote.store(0);
       e->refreshed_ns.store(now);
     }

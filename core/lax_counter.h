@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "distkit/core/key_table.h"
 #include "distkit/core/redis_connection.h"
 #include "distkit/core/strict_counter.h"
 #include "distkit/core/task.h"
@@ -87,7 +88,6 @@ class LaxCounter {
   LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options,
              StrictCounter strict);
   Result<Entry*> find_or_insert(std::string_view key);
-  Entry* find(std::string_view key) const;
   Task<void> flush_loop();
   Task<Status> flush_once();
 
@@ -97,12 +97,7 @@ class LaxCounter {
   StrictCounter strict_;
   std::string hash_;
   std::string sequence_key_;
-  // Open addressing, insert-only: lookups and inserts are lock-free.
-  std::unique_ptr<std::atomic<Entry*>[]> table_;
-  std::size_t capacity_;
-  // Every entry in insertion order, for the flusher (a null slot: not published yet).
-  std::unique_ptr<std::atomic<Entry*>[]> entries_;
-  std::atomic<std::size_t> size_{0};
+  std::unique_ptr<KeyTable<Entry>> table_;
   bool flushing_ = false;  // one flush at a time; touched on the executor only
   std::uint64_t next_batch_ = 1;
   std::unique_ptr<Batch> unacknowledged_batch_;

@@ -9,6 +9,7 @@
 
 #include <limits>
 
+#include "distkit/core/lax_instance_aware_counter.h"
 #include "distkit/tests/backends.h"
 
 namespace distkit {
@@ -316,6 +317,88 @@ TEST_P(InstanceAwareCounterTest, FamiliesAreSeparateAndSurviveAScriptFlush) {
 }
 
 DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(InstanceAwareCounterTest);
+
+// ---- LaxInstanceAwareCounter ---------------------------------------------------------
+
+using LaxInstanceAwareCounterTest = testing::BackendTest;
+
+std::unique_ptr<LaxInstanceAwareCounter> make_lax(RedisConnection& redis, Executor& executor,
+                                                  const std::string& prefix,
+                                                  const std::string& id) {
+  LaxInstanceAwareCounterOptions options;
+  options.prefix = prefix;
+  options.instance_id = id;
+  options.session = 1;
+  options.dead_instance_threshold = kThreshold;
+  auto made = LaxInstanceAwareCounter::create(redis, executor, options);
+  EXPECT_TRUE(made.ok()) << made.status();
+  return std::move(*made);
+}
+
+TEST_P(LaxInstanceAwareCounterTest, IncrementsAreLocalUntilFlushedIntoTheSlice) {
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
+    auto a = make_lax(redis, executor, "lax", "a");
+    auto b = make_lax(redis, executor, "lax", "b");
+    EXPECT_EQ(a->strict().family(), "{lax}:lax_instance_aware_counter");
+    EXPECT_EQ(*a->inc("k", 3), (SliceValue{3, 3})) << "the local view, at once";
+    EXPECT_EQ(*b->inc("k", 4), (SliceValue{4, 4}));
+    EXPECT_EQ(a->unacknowledged(), 3);
+    EXPECT_TRUE((co_await a->flush()).ok());
+    EXPECT_TRUE((co_await b->flush()).ok());
+    EXPECT_EQ(a->unacknowledged(), 0);
+    co_await sleep_for(executor, milliseconds(30));  // older than flush_interval: re-read
+    EXPECT_EQ(*co_await a->get("k"), (SliceValue{7, 3}));
+    EXPECT_EQ(*a->inc("k", 1), (SliceValue{8, 4}));
+    EXPECT_EQ(*co_await a->get("k"), (SliceValue{8, 4})) << "fresh: served locally";
+    EXPECT_EQ(a->inc("a:b").status().code(), StatusCode::kInvalidArgument);
+    EXPECT_TRUE((co_await a->shutdown()).ok());
+    EXPECT_TRUE((co_await b->shutdown()).ok());
+    EXPECT_EQ(a->unacknowledged(), 0) << "shutdown flushes";
+  });
+}
+
+TEST_P(LaxInstanceAwareCounterTest, SetDelAndClearFlushFirstThenActAtOnce) {
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
+    auto a = make_lax(redis, executor, "laxset", "a");
+    auto b = make_lax(redis, executor, "laxset", "b");
+    (void)a->inc("k", 5);
+    (void)b->inc("k", 2);
+    EXPECT_EQ(*co_await b->set("k", 100), (SliceValue{100, 100}));
+    EXPECT_TRUE((co_await a->flush()).ok());
+    co_await sleep_for(executor, milliseconds(30));
+    EXPECT_EQ(*co_await a->get("k"), (SliceValue{105, 5}))
+        << "a's delta came after b's set: added to a fresh slice, not to the stale one";
+    (void)a->inc("k", 1);
+    EXPECT_EQ(*co_await a->del_on_instance("k"), (SliceChange{{100, 0}, {106, 6}, true}));
+    EXPECT_EQ(*co_await a->set_on_instance("k", 7), (SliceValue{107, 7}));
+    (void)b->inc("j", 1);
+    EXPECT_EQ(*co_await b->del("k"), (SliceValue{107, 100}));
+    EXPECT_TRUE((co_await b->clear()).ok());
+    co_await sleep_for(executor, milliseconds(30));
+    EXPECT_EQ(*co_await a->get("j"), (SliceValue{0, 0}))
+        << "b's pending j was flushed, then cleared";
+    EXPECT_TRUE((co_await a->shutdown()).ok());
+    EXPECT_TRUE((co_await b->shutdown()).ok());
+  });
+}
+
+TEST_P(LaxInstanceAwareCounterTest, ADeadInstancesFlushedSlicesLeaveTheCumulative) {
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
+    auto a = make_lax(redis, executor, "laxdead", "a");
+    auto b = make_lax(redis, executor, "laxdead", "b");
+    (void)a->inc("k", 1);
+    (void)b->inc("k", 10);
+    EXPECT_TRUE((co_await b->shutdown()).ok());  // flushed, then silent
+    co_await sleep_for(executor, kThreshold + milliseconds(150));
+    EXPECT_TRUE((co_await a->strict().heartbeat()).ok());
+    co_await sleep_for(executor, milliseconds(30));
+    EXPECT_EQ(*co_await a->get("k"), (SliceValue{1, 1}));
+    EXPECT_GE(a->strict().slices_reaped(), 1u);
+    EXPECT_TRUE((co_await a->shutdown()).ok());
+  });
+}
+
+DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(LaxInstanceAwareCounterTest);
 
 }  // namespace
 }  // namespace distkit

@@ -30,9 +30,15 @@ local function epoch_of(epochs, key)
   return redis.call('HGET', epochs, key) or base_epoch(epochs)
 end
 
+-- Epochs only grow, and never fall behind the server's time in microseconds: after a
+-- failover to a replica that missed the last allocations, new epochs still differ
+-- from the lost ones (which instances may remember).
 local function next_epoch(epochs)
   base_epoch(epochs)
-  redis.call('HINCRBY', epochs, ':next', 1)
+  local n = redis.call('HINCRBY', epochs, ':next', 1)
+  local t = redis.call('TIME')
+  local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if now_us > n then redis.call('HSET', epochs, ':next', string.format('%.0f', now_us)) end
   return redis.call('HGET', epochs, ':next')
 end
 

@@ -1,0 +1,274 @@
+#include "distkit/core/lax_instance_aware_counter.h"
+
+#include <limits>
+
+namespace distkit {
+namespace {
+
+std::int64_t nanos(MonoTime t) {
+  return t.time_since_epoch().count();
+}
+
+}  // namespace
+
+struct LaxInstanceAwareCounter::Entry {
+  explicit Entry(std::string_view k) : key(k) {}
+  const std::string key;
+  std::atomic<std::int64_t> pending{0};     // local deltas not yet in a batch
+  std::atomic<std::int64_t> in_flight{0};   // in a batch not yet acknowledged
+  std::atomic<std::int64_t> cumulative{0};  // last (cumulative, slice) from Redis
+  std::atomic<std::int64_t> slice{0};
+  std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
+};
+
+struct LaxInstanceAwareCounter::Batch {
+  std::uint64_t number;
+  std::vector<std::pair<Entry*, std::int64_t>> deltas;
+};
+
+Result<std::unique_ptr<LaxInstanceAwareCounter>> LaxInstanceAwareCounter::create(
+    RedisConnection& redis, Executor& executor, LaxInstanceAwareCounterOptions options) {
+  if (options.flush_interval <= Duration(0) || options.max_batch == 0) {
+    return invalid_argument_error("flush_interval and max_batch must be positive");
+  }
+  DISTKIT_ASSIGN_OR_RETURN(std::unique_ptr<StrictInstanceAwareCounter> strict,
+                           StrictInstanceAwareCounter::create_family(redis, executor, options,
+                                                                     "lax_instance_aware_counter"));
+  std::unique_ptr<LaxInstanceAwareCounter> counter(
+      new LaxInstanceAwareCounter(executor, std::move(options), std::move(strict)));
+  spawn(executor, &counter->scope_, counter->flush_loop());
+  return counter;
+}
+
+LaxInstanceAwareCounter::LaxInstanceAwareCounter(Executor& executor,
+                                                 LaxInstanceAwareCounterOptions options,
+                                                 std::unique_ptr<StrictInstanceAwareCounter> strict)
+    : executor_(executor),
+      options_(std::move(options)),
+      strict_(std::move(strict)),
+      table_(options_.max_keys) {}
+
+LaxInstanceAwareCounter::~LaxInstanceAwareCounter() {
+  if (loop_timer_ != 0) executor_.cancel(loop_timer_);
+  scope_.destroy_all();
+}
+
+Result<LaxInstanceAwareCounter::Entry*> LaxInstanceAwareCounter::find_or_insert(
+    std::string_view key) {
+  if (Entry* e = table_.find(key)) return e;
+  DISTKIT_RETURN_IF_ERROR(validate_key(key));
+  return table_.find_or_insert(key);
+}
+
+SliceValue LaxInstanceAwareCounter::local_view(const Entry& e) const {
+  const std::int64_t local = e.in_flight.load() + e.pending.load();
+  return SliceValue{e.cumulative.load() + local, e.slice.load() + local};
+}
+
+void LaxInstanceAwareCounter::refreshed(Entry& e, SliceValue remote) {
+  e.cumulative.store(remote.cumulative);
+  e.slice.store(remote.slice);
+  e.refreshed_ns.store(nanos(executor_.clock().now()));
+}
+
+Result<SliceValue> LaxInstanceAwareCounter::inc(std::string_view key, std::int64_t delta) {
+  DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
+  std::int64_t pending = e->pending.load(std::memory_order_relaxed);
+  std::int64_t next = 0;
+  do {
+    if (__builtin_add_overflow(pending, delta, &next)) {
+      return out_of_range_error("the local delta of " + std::string(key) +
+                                " would leave the int64 range");
+    }
+  } while (!e->pending.compare_exchange_weak(pending, next, std::memory_order_relaxed));
+  return local_view(*e);
+}
+
+std::int64_t LaxInstanceAwareCounter::unacknowledged() const {
+  std::int64_t total = 0;
+  for (std::size_t i = 0, n = table_.size(); i < n; ++i) {
+    if (Entry* e = table_.at(i)) total += e->pending.load() + e->in_flight.load();
+  }
+  return total;
+}
+
+Task<Status> LaxInstanceAwareCounter::flush_once() {
+  if (!unacknowledged_batch_) {
+    auto batch = std::make_unique<Batch>();
+    for (std::size_t i = 0, n = table_.size(); i < n && batch->deltas.size() < options_.max_batch;
+         ++i) {
+      Entry* e = table_.at(i);
+      if (e == nullptr || e->pending.load(std::memory_order_relaxed) == 0) continue;
+      const std::int64_t d = e->pending.exchange(0);
+      if (d == 0) continue;
+      e->in_flight.fetch_add(d);
+      batch->deltas.emplace_back(e, d);
+    }
+    if (batch->deltas.empty()) co_return Status();
+    batch->number = next_batch_++;
+    unacknowledged_batch_ = std::move(batch);
+  }
+  Batch& batch = *unacknowledged_batch_;
+  StrictInstanceAwareCounter::OwnerCall call{&StrictInstanceAwareCounter::lax_flush_script(),
+                                             {std::to_string(batch.number)}};
+  for (const auto& [e, d] : batch.deltas) {
+    call.args.push_back(e->key);
+    call.args.push_back(std::to_string(d));
+  }
+  ++batches_sent_;
+  std::vector<StrictInstanceAwareCounter::OwnerCall> calls;
+  calls.push_back(std::move(call));
+  std::vector<Result<RedisReply>> replies = co_await strict_->run_as_owner(std::move(calls));
+  const Result<RedisReply>& reply = replies[0];
+  if (!reply.ok()) co_return reply.status();  // kept: the same batch is sent again
+  if (!reply->is_array() || reply->elements().size() != batch.deltas.size()) {
+    co_return protocol_error("unexpected flush reply " + reply->to_string());
+  }
+  Status rejected;
+  for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
+    auto [e, d] = batch.deltas[i];
+    const RedisReply& item = reply->elements()[i];
+    e->in_flight.fetch_sub(d);
+    if (item.is_error()) {
+      // The delta would have overflowed: it is dropped, and said so.
+      rejected = out_of_range_error("a delta of " + std::to_string(d) + " to " + e->key +
+                                    " was rejected: " + item.text());
+      continue;
+    }
+    const bool shaped =
+        item.is_array() && item.elements().size() == 3 && item.elements()[2].is_bulk_string();
+    Result<std::int64_t> cumulative =
+        shaped ? parse_counter_value(item.elements()[0]) : protocol_error("bad item");
+    Result<std::int64_t> slice =
+        shaped ? parse_counter_value(item.elements()[1]) : protocol_error("bad item");
+    if (!cumulative.ok() || !slice.ok()) {
+      rejected = protocol_error("unexpected flush item " + item.to_string());
+      continue;
+    }
+    strict_->remember(e->key, item.elements()[2].text(), *slice);
+    refreshed(*e, SliceValue{*cumulative, *slice});
+  }
+  unacknowledged_batch_.reset();
+  co_return rejected;
+}
+
+Task<Status> LaxInstanceAwareCounter::flush() {
+  // Wait with a short sleep, not a yield: in the simulator a yield runs again at the
+  // same instant, and time would never move on.
+  while (flushing_)
+    co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  flushing_ = true;
+  Status status;
+  for (int round = 0; round < 1 << 20; ++round) {
+    const std::uint64_t before = batches_sent_.load();
+    status = co_await flush_once();
+    if (!status.ok() || batches_sent_.load() == before) break;
+  }
+  flushing_ = false;
+  co_return status;
+}
+
+Task<void> LaxInstanceAwareCounter::flush_loop() {
+  while (!stopping_) {
+    co_await cancellable_sleep_for(executor_, options_.flush_interval, &loop_timer_);
+    if (stopping_) break;
+    (void)co_await flush();  // failures are retried next tick with the same batch
+  }
+  loop_done_ = true;
+}
+
+Task<Status> LaxInstanceAwareCounter::shutdown() {
+  stopping_ = true;
+  if (loop_timer_ != 0) {
+    executor_.cancel(loop_timer_);
+    loop_timer_ = 0;
+    scope_.destroy_all();
+    loop_done_ = true;
+  }
+  while (!loop_done_)
+    co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  Status flushed = co_await flush();
+  if (!flushed.ok()) co_return flushed;
+  co_return co_await strict_->shutdown();
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::get(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  Entry* e = *found;
+  const std::int64_t now = nanos(executor_.clock().now());
+  // Not "now - refreshed < interval": refreshed starts at INT64_MIN.
+  const bool fresh = e->refreshed_ns.load() > now - options_.flush_interval.count();
+  // With a batch in flight Redis may or may not include it yet: serve the local view.
+  if (!fresh && e->in_flight.load() == 0) {
+    Result<SliceValue> remote = co_await strict_->get(key);
+    if (!remote.ok()) co_return remote.status();
+    if (e->in_flight.load() == 0) refreshed(*e, *remote);
+  }
+  co_return local_view(*e);
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::set(std::string key, std::int64_t value) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceValue> set = co_await strict_->set(key, value);
+  if (!set.ok()) co_return set.status();
+  refreshed(**found, *set);
+  co_return local_view(**found);
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::set_on_instance(std::string key,
+                                                                  std::int64_t value) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceValue> set = co_await strict_->set_on_instance(key, value);
+  if (!set.ok()) co_return set.status();
+  refreshed(**found, *set);
+  co_return local_view(**found);
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::del(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceValue> old = co_await strict_->del(key);
+  if (!old.ok()) co_return old.status();
+  refreshed(**found, SliceValue{});
+  co_return *old;
+}
+
+Task<Result<SliceChange>> LaxInstanceAwareCounter::del_on_instance(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceChange> change = co_await strict_->del_on_instance(key);
+  if (!change.ok()) co_return change.status();
+  refreshed(**found, change->value);
+  co_return *change;
+}
+
+Task<Status> LaxInstanceAwareCounter::clear() {
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  if (Status s = co_await strict_->clear(); !s.ok()) co_return s;
+  for (std::size_t i = 0, n = table_.size(); i < n; ++i) {
+    if (Entry* e = table_.at(i)) refreshed(*e, SliceValue{});
+  }
+  co_return Status();
+}
+
+Task<Status> LaxInstanceAwareCounter::clear_on_instance() {
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  if (Status s = co_await strict_->clear_on_instance(); !s.ok()) co_return s;
+  // Cumulatives moved by this instance's removal: read them again before serving.
+  for (std::size_t i = 0, n = table_.size(); i < n; ++i) {
+    if (Entry* e = table_.at(i)) {
+      e->slice.store(0);
+      e->refreshed_ns.store(std::numeric_limits<std::int64_t>::min());
+    }
+  }
+  co_return Status();
+}
+
+}  // namespace distkit
