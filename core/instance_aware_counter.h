@@ -61,7 +61,7 @@ struct InstanceAwareCounterOptions {
   Duration heartbeat_interval{0};
   std::size_t reap_batch = 256;      // slices removed per script
   std::size_t recovery_batch = 100;  // slices restored per script
-  std::size_t max_keys = 1 << 20;    // keys with a remembered slice
+  std::size_t max_keys = 1 << 16;    // keys with a remembered slice (lax: with a buffer)
 };
 
 // A key's cumulative value across live instances and this instance's slice of it.

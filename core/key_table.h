@@ -27,17 +27,14 @@ class KeyTable {
     capacity_ = 16;
     while (capacity_ < 2 * max_keys_)
       capacity_ *= 2;
+    // Value-initialised: every slot starts null (C++20 atomics).
     slots_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
     // As large as the table: concurrent inserts may pass max_keys by a few entries.
     order_ = std::make_unique<std::atomic<Entry*>[]>(capacity_);
-    for (std::size_t i = 0; i < capacity_; ++i) {
-      slots_[i].store(nullptr);
-      order_[i].store(nullptr);
-    }
   }
   ~KeyTable() {
-    for (std::size_t i = 0; i < capacity_; ++i)
-      delete slots_[i].load();
+    for (std::size_t i = 0, n = size_.load(); i < n; ++i)
+      delete order_[i].load();
   }
   KeyTable(const KeyTable&) = delete;
   KeyTable& operator=(const KeyTable&) = delete;

@@ -5,10 +5,14 @@
 // A StrictCounter for what must be exact and linear (credits, invoices), and a
 // LaxCounter for what is hot and may lag by a flush interval (page views). Both use
 // the same Redis hash, so the strict reader sees what the lax writer flushed.
+// Instance-aware counters for values that belong to live processes (open connections
+// per service): each process owns a slice, and a dead process's slice goes away.
 #include <cstdio>
 #include <string>
 
+#include "distkit/core/instance_aware_counter.h"
 #include "distkit/core/lax_counter.h"
+#include "distkit/core/lax_instance_aware_counter.h"
 #include "distkit/core/strict_counter.h"
 #include "distkit/transport/redis_client.h"
 
@@ -59,6 +63,43 @@ Task<int> demo(distkit::RedisConnection& redis, distkit::Executor& executor) {
   std::printf("page views flushed and read back: %lld\n", static_cast<long long>(*total));
   (void)co_await reader.clear();
   (void)co_await credits->clear();
+
+  // Instance-aware: two workers of one service hold connections; each owns its slice.
+  distkit::InstanceAwareCounterOptions ia;
+  ia.prefix = "example-connections";
+  ia.instance_id = "worker-1";
+  auto worker1 = std::move(*distkit::StrictInstanceAwareCounter::create(redis, executor, ia));
+  ia.instance_id = "worker-2";
+  auto worker2 = std::move(*distkit::StrictInstanceAwareCounter::create(redis, executor, ia));
+  (void)co_await worker1->inc("api", 3);
+  Result<distkit::SliceValue> both = co_await worker2->inc("api", 4);
+  if (!both.ok()) {
+    std::fprintf(stderr, "instance-aware inc failed: %s\n", both.status().to_string().c_str());
+    co_return 1;
+  }
+  std::printf("connections: %lld in all, %lld of them worker-2's\n",
+              static_cast<long long>(both->cumulative), static_cast<long long>(both->slice));
+  (void)co_await worker2->clear_on_instance();  // worker-2 drops all it held
+  Result<distkit::SliceValue> left = co_await worker1->get("api");
+  if (!left.ok()) co_return 1;
+  std::printf("after worker-2 let go: %lld\n", static_cast<long long>(left->cumulative));
+
+  // The lax form: local increments, flushed into this instance's slice.
+  distkit::LaxInstanceAwareCounterOptions lax_ia;
+  lax_ia.prefix = "example-connections";
+  lax_ia.instance_id = "worker-3";
+  auto worker3 = std::move(*distkit::LaxInstanceAwareCounter::create(redis, executor, lax_ia));
+  for (int i = 0; i < 50; ++i)
+    (void)worker3->inc("events");
+  if (Status s = co_await worker3->flush(); !s.ok()) co_return 1;
+  Result<distkit::SliceValue> events = co_await worker3->get("events");
+  if (!events.ok()) co_return 1;
+  std::printf("lax instance-aware events: %lld\n", static_cast<long long>(events->cumulative));
+  (void)co_await worker1->clear();
+  (void)co_await worker3->clear();
+  (void)co_await worker1->shutdown();
+  (void)co_await worker2->shutdown();
+  (void)co_await worker3->shutdown();
   co_return 0;
 }
 

@@ -135,6 +135,9 @@ TEST_F(SimredisTest, TheCountersExampleRuns) {
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("credits: 100 -> 70 (spent)"), std::string::npos) << out;
   EXPECT_NE(out.find("page views flushed and read back: 1000"), std::string::npos) << out;
+  EXPECT_NE(out.find("connections: 7 in all, 4 of them worker-2's"), std::string::npos) << out;
+  EXPECT_NE(out.find("after worker-2 let go: 3"), std::string::npos) << out;
+  EXPECT_NE(out.find("lax instance-aware events: 50"), std::string::npos) << out;
 }
 
 }  // namespace
