@@ -116,7 +116,11 @@ Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::
   std::string name = "{" + options.prefix + "}:" + std::string(family);
   std::unique_ptr<StrictInstanceAwareCounter> counter(
       new StrictInstanceAwareCounter(redis, executor, std::move(options), std::move(name)));
-  spawn(executor, &counter->scope_, counter->heartbeat_loop());
+  if (counter->options_.background_heartbeat) {
+    spawn(executor, &counter->scope_, counter->heartbeat_loop());
+  } else {
+    counter->loop_done_ = true;
+  }
   return counter;
 }
 

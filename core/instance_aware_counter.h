@@ -59,6 +59,9 @@ struct InstanceAwareCounterOptions {
   Duration dead_instance_threshold = std::chrono::seconds(30);
   // 0: a third of the threshold. Must be below the threshold.
   Duration heartbeat_interval{0};
+  // false: no heartbeat task; the owner calls heartbeat() at least every
+  // heartbeat_interval itself (from its own scheduler, or in tests).
+  bool background_heartbeat = true;
   std::size_t reap_batch = 256;      // slices removed per script
   std::size_t recovery_batch = 100;  // slices restored per script
   std::size_t max_keys = 1 << 16;    // keys with a remembered slice (lax: with a buffer)

@@ -345,7 +345,8 @@ Task<std::vector<Result<RedisReply>>> RedisClusterClient::execute_pipeline(
   }
   // Redirected commands did not run: send them again, one by one, through route().
   for (std::size_t i = 0; i < commands.size(); ++i) {
-    const std::string_view prefix = results[i]->status().server_error_prefix();
+    const Status status = results[i]->status();  // the prefix views into it
+    const std::string_view prefix = status.server_error_prefix();
     if (prefix == "MOVED" || prefix == "ASK") results[i] = co_await execute(commands[i]);
   }
   std::vector<Result<RedisReply>> out;
