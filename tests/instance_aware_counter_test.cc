@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <thread>
 
 #include "distkit/core/lax_instance_aware_counter.h"
 #include "distkit/tests/backends.h"
@@ -396,6 +397,33 @@ TEST_P(LaxInstanceAwareCounterTest, ADeadInstancesFlushedSlicesLeaveTheCumulativ
     co_await sleep_for(executor, milliseconds(30));
     EXPECT_EQ(*co_await a->get("k"), (SliceValue{1, 1}));
     EXPECT_GE(a->strict().slices_reaped(), 1u);
+    EXPECT_TRUE((co_await a->shutdown()).ok());
+  });
+}
+
+TEST_P(LaxInstanceAwareCounterTest, ManyThreadsIncrementWhileTheFlusherRuns) {
+  if (GetParam() == "sim") GTEST_SKIP() << "the simulator runs no real threads";
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
+    auto a = make_lax(redis, executor, "laxthreads", "a");
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&a, t] {
+        for (int i = 0; i < 20'000; ++i)
+          (void)a->inc(i % 2 ? "even" : "odd" + std::to_string(t % 2));
+      });
+    }
+    co_await sleep_for(executor, milliseconds(30));  // the flusher runs meanwhile
+    for (auto& t : threads)
+      t.join();
+    EXPECT_TRUE((co_await a->flush()).ok());
+    co_await sleep_for(executor, milliseconds(30));
+    std::int64_t total = 0;
+    for (const char* key : {"even", "odd0", "odd1"}) {
+      const SliceValue v = *co_await a->get(key);
+      EXPECT_EQ(v.cumulative, v.slice) << "one instance: its slice is everything";
+      total += v.cumulative;
+    }
+    EXPECT_EQ(total, 80'000) << "no increment lost or counted twice";
     EXPECT_TRUE((co_await a->shutdown()).ok());
   });
 }
