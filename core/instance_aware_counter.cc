@@ -33,22 +33,6 @@ DISTKIT_SCRIPT(flush_script, kIaFlushLua)
 constexpr std::size_t kOwnersPerHeartbeat = 16;
 constexpr int kReapStepsPerOwner = 64;
 
-const char* op_name(Condition::Op op) {
-  switch (op) {
-    case Condition::Op::kAlways:
-      return "always";
-    case Condition::Op::kEq:
-      return "eq";
-    case Condition::Op::kNe:
-      return "ne";
-    case Condition::Op::kLt:
-      return "lt";
-    case Condition::Op::kGt:
-      return "gt";
-  }
-  return "always";
-}
-
 bool is_reaped(const Result<RedisReply>& reply) {
   return reply.status().code() == StatusCode::kServerError &&
          std::string_view(reply.status().message()).starts_with("REAPED");
@@ -117,9 +101,9 @@ Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::
   std::unique_ptr<StrictInstanceAwareCounter> counter(
       new StrictInstanceAwareCounter(redis, executor, std::move(options), std::move(name)));
   if (counter->options_.background_heartbeat) {
-    spawn(executor, &counter->scope_, counter->heartbeat_loop());
-  } else {
-    counter->loop_done_ = true;
+    // Failures: the next heartbeat tries again.
+    counter->heartbeats_.start(
+        [c = counter.get()]() -> Task<void> { (void)co_await c->heartbeat(); });
   }
   return counter;
 }
@@ -134,14 +118,12 @@ StrictInstanceAwareCounter::StrictInstanceAwareCounter(RedisConnection& redis, E
       epochs_key_(family_ + ":epochs"),
       instances_key_(family_ + ":instances"),
       reaping_key_(family_ + ":reaping"),
-      cumulative_key_(family_ + ":cumulative") {
+      cumulative_key_(family_ + ":cumulative"),
+      heartbeats_(executor, options_.heartbeat_interval) {
   set_owner(options_.session);
 }
 
-StrictInstanceAwareCounter::~StrictInstanceAwareCounter() {
-  if (loop_timer_ != 0) executor_.cancel(loop_timer_);
-  scope_.destroy_all();
-}
+StrictInstanceAwareCounter::~StrictInstanceAwareCounter() = default;
 
 void StrictInstanceAwareCounter::set_owner(std::uint64_t incarnation) {
   incarnation_ = incarnation;
@@ -311,9 +293,9 @@ Task<Result<SliceChange>> StrictInstanceAwareCounter::change(const RedisScript& 
                                        std::to_string(options_.max_keys) + " keys");
   }
   std::vector<OwnerCall> calls;
-  calls.push_back(
-      {&script,
-       {key, op_name(condition.op), std::to_string(condition.operand), std::to_string(argument)}});
+  calls.push_back({&script,
+                   {key, condition.script_name(), std::to_string(condition.operand),
+                    std::to_string(argument)}});
   std::vector<Result<RedisReply>> replies = co_await run_as_owner(std::move(calls));
   co_return parse_change(key, replies[0]);
 }
@@ -449,7 +431,7 @@ Task<std::vector<Result<SliceChange>>> StrictInstanceAwareCounter::inc_all(
       continue;
     }
     calls.push_back({&inc_script(),
-                     {items[i].key, op_name(items[i].condition.op),
+                     {items[i].key, items[i].condition.script_name(),
                       std::to_string(items[i].condition.operand), std::to_string(items[i].delta)}});
     sent.push_back(i);
   }
@@ -540,25 +522,8 @@ Task<Status> StrictInstanceAwareCounter::heartbeat() {
   co_return status;
 }
 
-Task<void> StrictInstanceAwareCounter::heartbeat_loop() {
-  while (!stopping_) {
-    co_await cancellable_sleep_for(executor_, options_.heartbeat_interval, &loop_timer_);
-    if (stopping_) break;
-    (void)co_await heartbeat();  // failures: the next heartbeat tries again
-  }
-  loop_done_ = true;
-}
-
 Task<Status> StrictInstanceAwareCounter::shutdown() {
-  stopping_ = true;
-  if (loop_timer_ != 0) {
-    executor_.cancel(loop_timer_);
-    loop_timer_ = 0;
-    scope_.destroy_all();
-    loop_done_ = true;
-  }
-  while (!loop_done_)
-    co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  co_await heartbeats_.stop();
   co_return Status();
 }
 

@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "distkit/core/periodic_task.h"
 #include "distkit/core/redis_connection.h"
 #include "distkit/core/strict_counter.h"
 #include "distkit/core/task.h"
@@ -178,7 +179,6 @@ class StrictInstanceAwareCounter {
   void remember(const std::string& key, const std::string& epoch, std::int64_t slice);
   [[nodiscard]] bool may_remember(const std::string& key) const;
   Task<Status> reap(const std::string& dead_owner);
-  Task<void> heartbeat_loop();
   void set_owner(std::uint64_t incarnation);
 
   RedisConnection& redis_;
@@ -199,10 +199,7 @@ class StrictInstanceAwareCounter {
   std::uint64_t recoveries_ = 0;
   std::uint64_t slices_reaped_ = 0;
   std::uint64_t stale_dropped_ = 0;
-  bool stopping_ = false;
-  bool loop_done_ = false;
-  Executor::TimerId loop_timer_ = 0;
-  TaskScope scope_;
+  PeriodicTask heartbeats_;
 };
 
 }  // namespace distkit

@@ -52,7 +52,8 @@ Result<std::unique_ptr<LaxCounter>> LaxCounter::create(RedisConnection& redis, E
   }
   std::unique_ptr<LaxCounter> counter(
       new LaxCounter(redis, executor, std::move(options), std::move(strict)));
-  spawn(executor, &counter->scope_, counter->flush_loop());
+  // Failures are retried next tick with the same batch.
+  counter->flusher_.start([c = counter.get()]() -> Task<void> { (void)co_await c->flush(); });
   return counter;
 }
 
@@ -64,12 +65,10 @@ LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOpt
       strict_(std::move(strict)),
       hash_(strict_.redis_key()),
       sequence_key_("{" + options_.prefix + "}:lax_batch:" + options_.instance_id),
-      table_(std::make_unique<KeyTable<Entry>>(options_.max_keys)) {}
+      table_(std::make_unique<KeyTable<Entry>>(options_.max_keys)),
+      flusher_(executor, options_.flush_interval) {}
 
-LaxCounter::~LaxCounter() {
-  if (loop_timer_ != 0) executor_.cancel(loop_timer_);
-  scope_.destroy_all();
-}
+LaxCounter::~LaxCounter() = default;
 
 Result<LaxCounter::Entry*> LaxCounter::find_or_insert(std::string_view key) {
   if (Entry* e = table_->find(key)) return e;
@@ -171,26 +170,8 @@ Task<Status> LaxCounter::flush() {
   co_return status;
 }
 
-Task<void> LaxCounter::flush_loop() {
-  while (!stopping_) {
-    co_await cancellable_sleep_for(executor_, options_.flush_interval, &loop_timer_);
-    if (stopping_) break;
-    (void)co_await flush();  // failures are retried next tick with the same batch
-  }
-  loop_done_ = true;
-}
-
 Task<Status> LaxCounter::shutdown() {
-  stopping_ = true;
-  if (loop_timer_ != 0) {
-    // The loop is asleep: cancel its timer and drop its frame (nothing else refers to it).
-    executor_.cancel(loop_timer_);
-    loop_timer_ = 0;
-    scope_.destroy_all();
-    loop_done_ = true;
-  }
-  while (!loop_done_)
-    co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  co_await flusher_.stop();
   co_return co_await flush();
 }
 

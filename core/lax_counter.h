@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "distkit/core/key_table.h"
+#include "distkit/core/periodic_task.h"
 #include "distkit/core/redis_connection.h"
 #include "distkit/core/strict_counter.h"
 #include "distkit/core/task.h"
@@ -88,7 +89,6 @@ class LaxCounter {
   LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options,
              StrictCounter strict);
   Result<Entry*> find_or_insert(std::string_view key);
-  Task<void> flush_loop();
   Task<Status> flush_once();
 
   RedisConnection& redis_;
@@ -102,10 +102,7 @@ class LaxCounter {
   std::uint64_t next_batch_ = 1;
   std::unique_ptr<Batch> unacknowledged_batch_;
   std::atomic<std::uint64_t> batches_sent_{0};
-  bool stopping_ = false;
-  bool loop_done_ = false;
-  Executor::TimerId loop_timer_ = 0;  // the flush loop's pending sleep
-  TaskScope scope_;
+  PeriodicTask flusher_;
 };
 
 }  // namespace distkit

@@ -36,7 +36,8 @@ Result<std::unique_ptr<LaxInstanceAwareCounter>> LaxInstanceAwareCounter::create
                                                                      "lax_instance_aware_counter"));
   std::unique_ptr<LaxInstanceAwareCounter> counter(
       new LaxInstanceAwareCounter(executor, std::move(options), std::move(strict)));
-  spawn(executor, &counter->scope_, counter->flush_loop());
+  // Failures are retried next tick with the same batch.
+  counter->flusher_.start([c = counter.get()]() -> Task<void> { (void)co_await c->flush(); });
   return counter;
 }
 
@@ -46,12 +47,10 @@ LaxInstanceAwareCounter::LaxInstanceAwareCounter(Executor& executor,
     : executor_(executor),
       options_(std::move(options)),
       strict_(std::move(strict)),
-      table_(options_.max_keys) {}
+      table_(options_.max_keys),
+      flusher_(executor, options_.flush_interval) {}
 
-LaxInstanceAwareCounter::~LaxInstanceAwareCounter() {
-  if (loop_timer_ != 0) executor_.cancel(loop_timer_);
-  scope_.destroy_all();
-}
+LaxInstanceAwareCounter::~LaxInstanceAwareCounter() = default;
 
 Result<LaxInstanceAwareCounter::Entry*> LaxInstanceAwareCounter::find_or_insert(
     std::string_view key) {
@@ -168,25 +167,8 @@ Task<Status> LaxInstanceAwareCounter::flush() {
   co_return status;
 }
 
-Task<void> LaxInstanceAwareCounter::flush_loop() {
-  while (!stopping_) {
-    co_await cancellable_sleep_for(executor_, options_.flush_interval, &loop_timer_);
-    if (stopping_) break;
-    (void)co_await flush();  // failures are retried next tick with the same batch
-  }
-  loop_done_ = true;
-}
-
 Task<Status> LaxInstanceAwareCounter::shutdown() {
-  stopping_ = true;
-  if (loop_timer_ != 0) {
-    executor_.cancel(loop_timer_);
-    loop_timer_ = 0;
-    scope_.destroy_all();
-    loop_done_ = true;
-  }
-  while (!loop_done_)
-    co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  co_await flusher_.stop();
   Status flushed = co_await flush();
   if (!flushed.ok()) co_return flushed;
   co_return co_await strict_->shutdown();

@@ -30,6 +30,7 @@
 
 #include "distkit/core/instance_aware_counter.h"
 #include "distkit/core/key_table.h"
+#include "distkit/core/periodic_task.h"
 
 namespace distkit {
 
@@ -77,7 +78,6 @@ class LaxInstanceAwareCounter {
   [[nodiscard]] SliceValue local_view(const Entry& e) const;
   void refreshed(Entry& e, SliceValue remote);
   Task<Status> flush_once();
-  Task<void> flush_loop();
 
   Executor& executor_;
   LaxInstanceAwareCounterOptions options_;
@@ -87,10 +87,7 @@ class LaxInstanceAwareCounter {
   std::uint64_t next_batch_ = 1;
   std::unique_ptr<Batch> unacknowledged_batch_;
   std::atomic<std::uint64_t> batches_sent_{0};
-  bool stopping_ = false;
-  bool loop_done_ = false;
-  Executor::TimerId loop_timer_ = 0;
-  TaskScope scope_;
+  PeriodicTask flusher_;
 };
 
 }  // namespace distkit

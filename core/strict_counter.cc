@@ -21,22 +21,6 @@ const RedisScript& del_script() {
   return script;
 }
 
-const char* op_name(Condition::Op op) {
-  switch (op) {
-    case Condition::Op::kAlways:
-      return "always";
-    case Condition::Op::kEq:
-      return "eq";
-    case Condition::Op::kNe:
-      return "ne";
-    case Condition::Op::kLt:
-      return "lt";
-    case Condition::Op::kGt:
-      return "gt";
-  }
-  return "always";
-}
-
 Result<Change> parse_change(const Result<RedisReply>& outcome) {
   if (!outcome.ok()) {
     if (outcome.status().message().find("overflow") != std::string::npos) {
@@ -63,7 +47,7 @@ ScriptCall conditional_call(const RedisScript& script, const std::string& hash, 
                             Condition condition, std::int64_t argument) {
   return ScriptCall{&script,
                     {hash},
-                    {std::move(key), op_name(condition.op), std::to_string(condition.operand),
+                    {std::move(key), condition.script_name(), std::to_string(condition.operand),
                      std::to_string(argument)}};
 }
 
@@ -104,6 +88,22 @@ Result<std::int64_t> parse_counter_value(const RedisReply& reply) {
     return protocol_error("the counter holds \"" + text + "\", not an int64");
   }
   return value;
+}
+
+const char* Condition::script_name() const {
+  switch (op) {
+    case Op::kAlways:
+      return "always";
+    case Op::kEq:
+      return "eq";
+    case Op::kNe:
+      return "ne";
+    case Op::kLt:
+      return "lt";
+    case Op::kGt:
+      return "gt";
+  }
+  return "always";
 }
 
 bool Condition::matches(std::int64_t current) const {

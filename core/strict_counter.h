@@ -46,6 +46,8 @@ struct Condition {
   static Condition lt(std::int64_t v) { return {Op::kLt, v}; }  // current < v
   static Condition gt(std::int64_t v) { return {Op::kGt, v}; }  // current > v
   [[nodiscard]] bool matches(std::int64_t current) const;
+  // The comparator as the counter scripts spell it ("always", "eq", ...).
+  [[nodiscard]] const char* script_name() const;
 };
 
 // The value after and before a conditional operation, and whether it applied (when

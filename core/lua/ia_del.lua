@@ -3,8 +3,7 @@
 -- KEYS and reply as ia_inc.lua; ARGV = {owner, key}.
 if not touch(KEYS[2], ARGV[1]) then return reaped_error(ARGV[1]) end
 local key = ARGV[2]
-local cum = redis.call('HGET', KEYS[3], key) or '0'
-local slice = slice_of(KEYS[4], key, epoch_of(KEYS[1], key))
+local _, cum, slice = load(key)
 local fresh = next_epoch(KEYS[1])
 -- The epoch stays after the key is gone: without it the key would fall back to the
 -- ':clear' epoch, and slices written at that epoch would count again.

@@ -11,9 +11,7 @@ if fresh then redis.call('HSET', KEYS[4], ':batch', ARGV[2]) end
 local out = {}
 for i = 3, #ARGV, 2 do
   local key, delta = ARGV[i], ARGV[i + 1]
-  local epoch = epoch_of(KEYS[1], key)
-  local cum = redis.call('HGET', KEYS[3], key) or '0'
-  local slice = slice_of(KEYS[4], key, epoch)
+  local epoch, cum, slice = load(key)
   local item
   if fresh then
     local new_cum, new_slice = int_add(cum, delta), int_add(slice, delta)

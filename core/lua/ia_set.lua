@@ -3,9 +3,7 @@
 -- the key stale. KEYS and reply as ia_inc.lua; ARGV = {owner, key, op, operand, value}.
 if not touch(KEYS[2], ARGV[1]) then return reaped_error(ARGV[1]) end
 local key = ARGV[2]
-local epoch = epoch_of(KEYS[1], key)
-local cum = redis.call('HGET', KEYS[3], key) or '0'
-local slice = slice_of(KEYS[4], key, epoch)
+local epoch, cum, slice = load(key)
 local ok = matches(cum, ARGV[3], ARGV[4])
 if type(ok) == 'table' then return ok end
 if not ok then return {cum, slice, cum, slice, '0', epoch} end

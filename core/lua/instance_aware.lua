@@ -59,6 +59,13 @@ local function touch(instances, owner)
   return true
 end
 
+-- The state an operation on KEYS = {epochs, instances, cumulative, slices:<owner>}
+-- starts from: the key's epoch, cumulative and this owner's valid slice.
+local function load(key)
+  local epoch = epoch_of(KEYS[1], key)
+  return epoch, redis.call('HGET', KEYS[3], key) or '0', slice_of(KEYS[4], key, epoch)
+end
+
 local function reaped_error(owner)
   return redis.error_reply('REAPED instance ' .. owner .. ' is not live')
 end
