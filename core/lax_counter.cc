@@ -25,20 +25,6 @@ const RedisScript& LaxCounter::flush_script_for_tests() {
   return flush_script();
 }
 
-struct LaxCounter::Entry {
-  explicit Entry(std::string_view k) : key(k) {}
-  const std::string key;
-  std::atomic<std::int64_t> pending{0};    // local deltas not yet in a batch
-  std::atomic<std::int64_t> in_flight{0};  // in a batch not yet acknowledged
-  std::atomic<std::int64_t> remote{0};     // last value read from Redis
-  std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
-};
-
-struct LaxCounter::Batch {
-  std::uint64_t number;
-  std::vector<std::pair<Entry*, std::int64_t>> deltas;
-};
-
 Result<std::unique_ptr<LaxCounter>> LaxCounter::create(RedisConnection& redis, Executor& executor,
                                                        LaxCounterOptions options) {
   DISTKIT_ASSIGN_OR_RETURN(StrictCounter strict, StrictCounter::create(redis, options.prefix));
@@ -65,56 +51,30 @@ LaxCounter::LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOpt
       strict_(std::move(strict)),
       hash_(strict_.redis_key()),
       sequence_key_("{" + options_.prefix + "}:lax_batch:" + options_.instance_id),
-      table_(std::make_unique<KeyTable<Entry>>(options_.max_keys)),
+      buffer_(executor, options_.max_keys, options_.max_batch),
       flusher_(executor, options_.flush_interval) {}
 
 LaxCounter::~LaxCounter() = default;
 
 Result<LaxCounter::Entry*> LaxCounter::find_or_insert(std::string_view key) {
-  if (Entry* e = table_->find(key)) return e;
+  if (Entry* e = buffer_.find(key)) return e;
   DISTKIT_RETURN_IF_ERROR(validate_key(key));
-  return table_->find_or_insert(key);
+  return buffer_.find_or_insert(key);
 }
 
 Result<std::int64_t> LaxCounter::inc(std::string_view key, std::int64_t delta) {
   DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
-  std::int64_t pending = e->pending.load(std::memory_order_relaxed);
-  std::int64_t next = 0;
-  do {
-    if (__builtin_add_overflow(pending, delta, &next)) {
-      return out_of_range_error("the local delta of " + std::string(key) +
-                                " would leave the int64 range");
-    }
-  } while (!e->pending.compare_exchange_weak(pending, next, std::memory_order_relaxed));
-  return e->remote.load() + e->in_flight.load() + next;
+  DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
+  return e->remote.load() + e->unacknowledged();
 }
 
 std::int64_t LaxCounter::unacknowledged() const {
-  std::int64_t total = 0;
-  const std::size_t n = table_->size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (Entry* e = table_->at(i)) total += e->pending.load() + e->in_flight.load();
-  }
-  return total;
+  return buffer_.unacknowledged();
 }
 
-Task<Status> LaxCounter::flush_once() {
-  if (!unacknowledged_batch_) {
-    auto batch = std::make_unique<Batch>();
-    const std::size_t n = table_->size();
-    for (std::size_t i = 0; i < n && batch->deltas.size() < options_.max_batch; ++i) {
-      Entry* e = table_->at(i);
-      if (e == nullptr || e->pending.load(std::memory_order_relaxed) == 0) continue;
-      const std::int64_t d = e->pending.exchange(0);
-      if (d == 0) continue;
-      e->in_flight.fetch_add(d);
-      batch->deltas.emplace_back(e, d);
-    }
-    if (batch->deltas.empty()) co_return Status();
-    batch->number = next_batch_++;
-    unacknowledged_batch_ = std::move(batch);
-  }
-  Batch& batch = *unacknowledged_batch_;
+Task<DeltaBuffer<LaxCounter::Entry>::Sent> LaxCounter::send(
+    const DeltaBuffer<Entry>::Batch& batch) {
+  using Sent = DeltaBuffer<Entry>::Sent;
   std::vector<std::string> keys = {hash_, sequence_key_};
   std::vector<std::string> args = {
       std::to_string(options_.session), std::to_string(batch.number),
@@ -124,50 +84,36 @@ Task<Status> LaxCounter::flush_once() {
     args.push_back(e->key);
     args.push_back(std::to_string(d));
   }
-  ++batches_sent_;
   Result<RedisReply> reply = co_await redis_.eval(flush_script(), std::move(keys), std::move(args));
-  if (!reply.ok()) co_return reply.status();  // kept: the same batch is sent again
+  if (!reply.ok()) co_return Sent{false, reply.status()};  // kept: sent again, same number
   if (!reply->is_array() || reply->elements().size() != batch.deltas.size()) {
-    co_return protocol_error("unexpected flush reply " + reply->to_string());
+    co_return Sent{false, protocol_error("unexpected flush reply " + reply->to_string())};
   }
   const std::int64_t now = nanos(executor_.clock().now());
   Status rejected;
   for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
     auto [e, d] = batch.deltas[i];
     const RedisReply& value = reply->elements()[i];
-    e->in_flight.fetch_sub(d);
     if (value.is_error()) {
       // The delta would have overflowed the counter: it is dropped, and said so.
       rejected = out_of_range_error("a delta of " + std::to_string(d) + " to " + e->key +
                                     " was rejected: " + value.text());
       continue;
     }
-    std::int64_t remote = 0;
-    if (value.is_bulk_string()) {
-      std::from_chars(value.text().data(), value.text().data() + value.text().size(), remote);
+    Result<std::int64_t> remote = parse_counter_value(value);
+    if (!remote.ok()) {
+      rejected = remote.status();
+      continue;
     }
-    e->remote.store(remote);
+    e->remote.store(*remote);
     e->refreshed_ns.store(now);
   }
-  unacknowledged_batch_.reset();
-  co_return rejected;
+  co_return Sent{true, rejected};
 }
 
 Task<Status> LaxCounter::flush() {
-  // Wait for a flush in progress with a short sleep, not a yield: in the simulator a
-  // yield runs again at the same instant, and time would never move on.
-  while (flushing_)
-    co_await sleep_for(executor_, std::chrono::milliseconds(1));
-  flushing_ = true;
-  Status status;
-  // Until nothing is pending (or Redis fails): several batches when many keys moved.
-  for (int round = 0; round < 1 << 20; ++round) {
-    const std::uint64_t before = batches_sent_.load();
-    status = co_await flush_once();
-    if (!status.ok() || batches_sent_.load() == before) break;
-  }
-  flushing_ = false;
-  co_return status;
+  co_return co_await buffer_.flush(
+      [this](const DeltaBuffer<Entry>::Batch& batch) { return send(batch); });
 }
 
 Task<Status> LaxCounter::shutdown() {
@@ -191,7 +137,7 @@ Task<Result<std::int64_t>> LaxCounter::get(std::string key) {
       e->refreshed_ns.store(now);
     }
   }
-  co_return e->remote.load() + e->in_flight.load() + e->pending.load();
+  co_return e->remote.load() + e->unacknowledged();
 }
 
 Task<Result<std::int64_t>> LaxCounter::set(std::string key, std::int64_t value) {
@@ -220,13 +166,10 @@ Task<Status> LaxCounter::clear() {
   if (Status s = co_await flush(); !s.ok()) co_return s;
   if (Status s = co_await strict_.clear(); !s.ok()) co_return s;
   const std::int64_t now = nanos(executor_.clock().now());
-  const std::size_t n = table_->size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (Entry* e = table_->at(i)) {
-      e->remote.store(0);
-      e->refreshed_ns.store(now);
-    }
-  }
+  buffer_.for_each([&](Entry& e) {
+    e.remote.store(0);
+    e.refreshed_ns.store(now);
+  });
   co_return Status();
 }
 

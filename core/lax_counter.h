@@ -27,12 +27,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/key_table.h"
+#include "distkit/core/delta_buffer.h"
 #include "distkit/core/periodic_task.h"
 #include "distkit/core/redis_connection.h"
 #include "distkit/core/strict_counter.h"
@@ -78,18 +79,21 @@ class LaxCounter {
 
   // Local deltas not yet acknowledged by Redis, across all keys.
   [[nodiscard]] std::int64_t unacknowledged() const;
-  [[nodiscard]] std::uint64_t batches_sent() const { return batches_sent_.load(); }
+  [[nodiscard]] std::uint64_t batches_sent() const { return buffer_.batches_sent(); }
 
   // The flush script, so tests can replay a batch as a retry would.
   [[nodiscard]] static const RedisScript& flush_script_for_tests();
 
  private:
-  struct Entry;
-  struct Batch;
+  struct Entry : DeltaEntry {
+    using DeltaEntry::DeltaEntry;
+    std::atomic<std::int64_t> remote{0};  // last value read from Redis
+    std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
+  };
   LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options,
              StrictCounter strict);
   Result<Entry*> find_or_insert(std::string_view key);
-  Task<Status> flush_once();
+  Task<DeltaBuffer<Entry>::Sent> send(const DeltaBuffer<Entry>::Batch& batch);
 
   RedisConnection& redis_;
   Executor& executor_;
@@ -97,11 +101,7 @@ class LaxCounter {
   StrictCounter strict_;
   std::string hash_;
   std::string sequence_key_;
-  std::unique_ptr<KeyTable<Entry>> table_;
-  bool flushing_ = false;  // one flush at a time; touched on the executor only
-  std::uint64_t next_batch_ = 1;
-  std::unique_ptr<Batch> unacknowledged_batch_;
-  std::atomic<std::uint64_t> batches_sent_{0};
+  DeltaBuffer<Entry> buffer_;
   PeriodicTask flusher_;
 };
 

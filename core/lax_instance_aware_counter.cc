@@ -11,21 +11,6 @@ std::int64_t nanos(MonoTime t) {
 
 }  // namespace
 
-struct LaxInstanceAwareCounter::Entry {
-  explicit Entry(std::string_view k) : key(k) {}
-  const std::string key;
-  std::atomic<std::int64_t> pending{0};     // local deltas not yet in a batch
-  std::atomic<std::int64_t> in_flight{0};   // in a batch not yet acknowledged
-  std::atomic<std::int64_t> cumulative{0};  // last (cumulative, slice) from Redis
-  std::atomic<std::int64_t> slice{0};
-  std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
-};
-
-struct LaxInstanceAwareCounter::Batch {
-  std::uint64_t number;
-  std::vector<std::pair<Entry*, std::int64_t>> deltas;
-};
-
 Result<std::unique_ptr<LaxInstanceAwareCounter>> LaxInstanceAwareCounter::create(
     RedisConnection& redis, Executor& executor, LaxInstanceAwareCounterOptions options) {
   if (options.flush_interval <= Duration(0) || options.max_batch == 0) {
@@ -47,20 +32,20 @@ LaxInstanceAwareCounter::LaxInstanceAwareCounter(Executor& executor,
     : executor_(executor),
       options_(std::move(options)),
       strict_(std::move(strict)),
-      table_(options_.max_keys),
+      buffer_(executor, options_.max_keys, options_.max_batch),
       flusher_(executor, options_.flush_interval) {}
 
 LaxInstanceAwareCounter::~LaxInstanceAwareCounter() = default;
 
 Result<LaxInstanceAwareCounter::Entry*> LaxInstanceAwareCounter::find_or_insert(
     std::string_view key) {
-  if (Entry* e = table_.find(key)) return e;
+  if (Entry* e = buffer_.find(key)) return e;
   DISTKIT_RETURN_IF_ERROR(validate_key(key));
-  return table_.find_or_insert(key);
+  return buffer_.find_or_insert(key);
 }
 
 SliceValue LaxInstanceAwareCounter::local_view(const Entry& e) const {
-  const std::int64_t local = e.in_flight.load() + e.pending.load();
+  const std::int64_t local = e.unacknowledged();
   return SliceValue{e.cumulative.load() + local, e.slice.load() + local};
 }
 
@@ -72,62 +57,35 @@ void LaxInstanceAwareCounter::refreshed(Entry& e, SliceValue remote) {
 
 Result<SliceValue> LaxInstanceAwareCounter::inc(std::string_view key, std::int64_t delta) {
   DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
-  std::int64_t pending = e->pending.load(std::memory_order_relaxed);
-  std::int64_t next = 0;
-  do {
-    if (__builtin_add_overflow(pending, delta, &next)) {
-      return out_of_range_error("the local delta of " + std::string(key) +
-                                " would leave the int64 range");
-    }
-  } while (!e->pending.compare_exchange_weak(pending, next, std::memory_order_relaxed));
+  DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
   return local_view(*e);
 }
 
 std::int64_t LaxInstanceAwareCounter::unacknowledged() const {
-  std::int64_t total = 0;
-  for (std::size_t i = 0, n = table_.size(); i < n; ++i) {
-    if (Entry* e = table_.at(i)) total += e->pending.load() + e->in_flight.load();
-  }
-  return total;
+  return buffer_.unacknowledged();
 }
 
-Task<Status> LaxInstanceAwareCounter::flush_once() {
-  if (!unacknowledged_batch_) {
-    auto batch = std::make_unique<Batch>();
-    for (std::size_t i = 0, n = table_.size(); i < n && batch->deltas.size() < options_.max_batch;
-         ++i) {
-      Entry* e = table_.at(i);
-      if (e == nullptr || e->pending.load(std::memory_order_relaxed) == 0) continue;
-      const std::int64_t d = e->pending.exchange(0);
-      if (d == 0) continue;
-      e->in_flight.fetch_add(d);
-      batch->deltas.emplace_back(e, d);
-    }
-    if (batch->deltas.empty()) co_return Status();
-    batch->number = next_batch_++;
-    unacknowledged_batch_ = std::move(batch);
-  }
-  Batch& batch = *unacknowledged_batch_;
+Task<DeltaBuffer<LaxInstanceAwareCounter::Entry>::Sent> LaxInstanceAwareCounter::send(
+    const DeltaBuffer<Entry>::Batch& batch) {
+  using Sent = DeltaBuffer<Entry>::Sent;
   StrictInstanceAwareCounter::OwnerCall call{&StrictInstanceAwareCounter::lax_flush_script(),
                                              {std::to_string(batch.number)}};
   for (const auto& [e, d] : batch.deltas) {
     call.args.push_back(e->key);
     call.args.push_back(std::to_string(d));
   }
-  ++batches_sent_;
   std::vector<StrictInstanceAwareCounter::OwnerCall> calls;
   calls.push_back(std::move(call));
   std::vector<Result<RedisReply>> replies = co_await strict_->run_as_owner(std::move(calls));
   const Result<RedisReply>& reply = replies[0];
-  if (!reply.ok()) co_return reply.status();  // kept: the same batch is sent again
+  if (!reply.ok()) co_return Sent{false, reply.status()};  // kept: sent again, same number
   if (!reply->is_array() || reply->elements().size() != batch.deltas.size()) {
-    co_return protocol_error("unexpected flush reply " + reply->to_string());
+    co_return Sent{false, protocol_error("unexpected flush reply " + reply->to_string())};
   }
   Status rejected;
   for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
     auto [e, d] = batch.deltas[i];
     const RedisReply& item = reply->elements()[i];
-    e->in_flight.fetch_sub(d);
     if (item.is_error()) {
       // The delta would have overflowed: it is dropped, and said so.
       rejected = out_of_range_error("a delta of " + std::to_string(d) + " to " + e->key +
@@ -147,24 +105,12 @@ Task<Status> LaxInstanceAwareCounter::flush_once() {
     strict_->remember(e->key, item.elements()[2].text(), *slice);
     refreshed(*e, SliceValue{*cumulative, *slice});
   }
-  unacknowledged_batch_.reset();
-  co_return rejected;
+  co_return Sent{true, rejected};
 }
 
 Task<Status> LaxInstanceAwareCounter::flush() {
-  // Wait with a short sleep, not a yield: in the simulator a yield runs again at the
-  // same instant, and time would never move on.
-  while (flushing_)
-    co_await sleep_for(executor_, std::chrono::milliseconds(1));
-  flushing_ = true;
-  Status status;
-  for (int round = 0; round < 1 << 20; ++round) {
-    const std::uint64_t before = batches_sent_.load();
-    status = co_await flush_once();
-    if (!status.ok() || batches_sent_.load() == before) break;
-  }
-  flushing_ = false;
-  co_return status;
+  co_return co_await buffer_.flush(
+      [this](const DeltaBuffer<Entry>::Batch& batch) { return send(batch); });
 }
 
 Task<Status> LaxInstanceAwareCounter::shutdown() {
@@ -234,9 +180,7 @@ Task<Result<SliceChange>> LaxInstanceAwareCounter::del_on_instance(std::string k
 Task<Status> LaxInstanceAwareCounter::clear() {
   if (Status s = co_await flush(); !s.ok()) co_return s;
   if (Status s = co_await strict_->clear(); !s.ok()) co_return s;
-  for (std::size_t i = 0, n = table_.size(); i < n; ++i) {
-    if (Entry* e = table_.at(i)) refreshed(*e, SliceValue{});
-  }
+  buffer_.for_each([&](Entry& e) { refreshed(e, SliceValue{}); });
   co_return Status();
 }
 
@@ -244,12 +188,10 @@ Task<Status> LaxInstanceAwareCounter::clear_on_instance() {
   if (Status s = co_await flush(); !s.ok()) co_return s;
   if (Status s = co_await strict_->clear_on_instance(); !s.ok()) co_return s;
   // Cumulatives moved by this instance's removal: read them again before serving.
-  for (std::size_t i = 0, n = table_.size(); i < n; ++i) {
-    if (Entry* e = table_.at(i)) {
-      e->slice.store(0);
-      e->refreshed_ns.store(std::numeric_limits<std::int64_t>::min());
-    }
-  }
+  buffer_.for_each([](Entry& e) {
+    e.slice.store(0);
+    e.refreshed_ns.store(std::numeric_limits<std::int64_t>::min());
+  });
   co_return Status();
 }
 

@@ -24,12 +24,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "distkit/core/delta_buffer.h"
 #include "distkit/core/instance_aware_counter.h"
-#include "distkit/core/key_table.h"
 #include "distkit/core/periodic_task.h"
 
 namespace distkit {
@@ -65,28 +66,28 @@ class LaxInstanceAwareCounter {
 
   // Local deltas not yet acknowledged by Redis, across all keys.
   [[nodiscard]] std::int64_t unacknowledged() const;
-  [[nodiscard]] std::uint64_t batches_sent() const { return batches_sent_.load(); }
+  [[nodiscard]] std::uint64_t batches_sent() const { return buffer_.batches_sent(); }
   // Heartbeats, recovery and reaping, and the statistics of those.
   [[nodiscard]] StrictInstanceAwareCounter& strict() { return *strict_; }
 
  private:
-  struct Entry;
-  struct Batch;
+  struct Entry : DeltaEntry {
+    using DeltaEntry::DeltaEntry;
+    std::atomic<std::int64_t> cumulative{0};  // last (cumulative, slice) from Redis
+    std::atomic<std::int64_t> slice{0};
+    std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
+  };
   LaxInstanceAwareCounter(Executor& executor, LaxInstanceAwareCounterOptions options,
                           std::unique_ptr<StrictInstanceAwareCounter> strict);
   Result<Entry*> find_or_insert(std::string_view key);
   [[nodiscard]] SliceValue local_view(const Entry& e) const;
   void refreshed(Entry& e, SliceValue remote);
-  Task<Status> flush_once();
+  Task<DeltaBuffer<Entry>::Sent> send(const DeltaBuffer<Entry>::Batch& batch);
 
   Executor& executor_;
   LaxInstanceAwareCounterOptions options_;
   std::unique_ptr<StrictInstanceAwareCounter> strict_;
-  KeyTable<Entry> table_;
-  bool flushing_ = false;  // one flush at a time; touched on the executor only
-  std::uint64_t next_batch_ = 1;
-  std::unique_ptr<Batch> unacknowledged_batch_;
-  std::atomic<std::uint64_t> batches_sent_{0};
+  DeltaBuffer<Entry> buffer_;
   PeriodicTask flusher_;
 };
 
