@@ -501,14 +501,20 @@ Task<Status> StrictInstanceAwareCounter::reap(const std::string& dead_owner) {
 Task<Status> StrictInstanceAwareCounter::heartbeat() {
   if (!used_) co_return Status();  // nothing of this instance in Redis yet
   if (Status live = co_await ensure_live(); !live.ok()) co_return live;
+  const std::string owner = owner_;
   std::vector<std::string> keys = {instances_key_, reaping_key_};
-  std::vector<std::string> args = {owner_, std::to_string(millis(options_.dead_instance_threshold)),
+  std::vector<std::string> args = {owner, std::to_string(millis(options_.dead_instance_threshold)),
                                    std::to_string(kOwnersPerHeartbeat)};
   Result<RedisReply> reply =
       co_await redis_.eval(heartbeat_script(), std::move(keys), std::move(args));
   if (is_reaped(reply)) {
-    live_ = false;
-    needs_new_incarnation_ = true;
+    // Only if this incarnation is still the current one: a late refusal of an earlier
+    // one must not retire its successor (whose restored slices would then be restored
+    // again from a memory that may miss acknowledgements still on their way).
+    if (owner == owner_ && live_) {
+      live_ = false;
+      needs_new_incarnation_ = true;
+    }
     co_return co_await ensure_live();  // restores every remembered slice
   }
   if (!reply.ok()) co_return reply.status();
