@@ -48,7 +48,7 @@ GcraDecision gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat, std::
   const Wide dvt = (Wide{rate.burst} + 1) * t;
   const Wide now = Wide{now_us} * permits;
   const Wide stored = tat ? Wide{tat->us} * permits + tat->rem : now;
-  const Wide base = std::max(stored, now);
+  const Wide base = std::clamp(stored, now, now + dvt);
   const Wide increment = Wide{quantity} * t;
   const Wide next = base + increment;
 
@@ -69,6 +69,36 @@ GcraDecision gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat, std::
     d.retry_after = scaled_to_duration(next - dvt - now, rate.permits);
   }
   return d;
+}
+
+GcraVerdict gcra_decide_all(const std::vector<GcraRate>& rates,
+                            const std::vector<std::optional<GcraTat>>& tats, std::int64_t now_us,
+                            std::int64_t quantity) {
+  GcraVerdict v;
+  std::vector<GcraDecision> taken;
+  bool all_allowed = !rates.empty();
+  for (std::size_t i = 0; i < rates.size(); ++i) {
+    taken.push_back(
+        gcra_decide(rates[i], i < tats.size() ? tats[i] : std::nullopt, now_us, quantity));
+    all_allowed = all_allowed && taken.back().allowed;
+  }
+  GcraDecision& c = v.combined;
+  c.allowed = all_allowed;
+  for (std::size_t i = 0; i < rates.size(); ++i) {
+    // Denied: nothing is taken from any rate, so each reports its state as it stays.
+    const GcraDecision d =
+        all_allowed ? taken[i]
+                    : gcra_decide(rates[i], i < tats.size() ? tats[i] : std::nullopt, now_us, 0);
+    if (i == 0 || d.remaining < c.remaining) {
+      c.remaining = d.remaining;
+      c.limit = d.limit;
+      v.binding = i;
+    }
+    c.reset_after = std::max(c.reset_after, d.reset_after);
+    c.retry_after = std::max(c.retry_after, taken[i].retry_after);  // kRetryNever is largest
+    v.stores.push_back(all_allowed ? taken[i].store : std::nullopt);
+  }
+  return v;
 }
 
 RateLimitHeaders rate_limit_headers(const GcraDecision& decision) {

@@ -4,7 +4,7 @@
 //   T   = period / permits          (the emission interval, never truncated)
 //   DVT = (burst + 1) * T           (burst + 1 permits may be taken at once)
 //   a request of `quantity` at `now`, with stored TAT (theoretical arrival time):
-//     base = max(TAT, now), next = base + quantity * T
+//     base = clamp(TAT, now, now + DVT), next = base + quantity * T
 //     allowed iff next - now <= DVT; then TAT := next (kept ceil(next - now))
 //
 // Exactness: times are whole microseconds and a TAT is an exact rational
@@ -13,6 +13,8 @@
 // which validate() guarantees). Consequence: in any window of W microseconds at most
 // burst + 1 + floor((W - 1) / T) permits are granted (tests/gcra_test.cc).
 //
+// A TAT further ahead than DVT can only come from a clock that went back; it counts as
+// now + DVT (fully used, recovering within DVT instead of waiting for the clock).
 // Nothing here reads a clock: callers pass `now`.
 #ifndef DISTKIT_CORE_GCRA_H_
 #define DISTKIT_CORE_GCRA_H_
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "distkit/core/clock.h"
 #include "distkit/core/status.h"
@@ -65,6 +68,19 @@ struct GcraDecision {
 // stored TAT (nullopt: none, or expired). REQUIRES: rate.validate().ok(), quantity >= 0.
 [[nodiscard]] GcraDecision gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat,
                                        std::int64_t now_us, std::int64_t quantity);
+
+// Several rates checked together, all or nothing (a request must pass every rate; if
+// one denies, nothing is stored for any): `combined` is allowed iff all allow, with
+// the smallest remaining (and that rate's limit: the binding rate), the largest
+// retry_after (kRetryNever if any can never allow) and reset_after.
+struct GcraVerdict {
+  GcraDecision combined;
+  std::size_t binding = 0;
+  std::vector<std::optional<GcraTat>> stores;  // per rate; set only when allowed
+};
+[[nodiscard]] GcraVerdict gcra_decide_all(const std::vector<GcraRate>& rates,
+                                          const std::vector<std::optional<GcraTat>>& tats,
+                                          std::int64_t now_us, std::int64_t quantity);
 
 // Header values for a decision (IETF draft RateLimit headers and Retry-After), in whole
 // seconds rounded up: "limit=10, remaining=3, reset=2" and "2" (empty when allowed).

@@ -1,0 +1,165 @@
+// GcraLimiter on every backend (simulator, redis-server, Redis Cluster): redis-cell's
+// table through the script, several rates all or nothing, the server's clock, bad
+// input, and the script against the pure model (core/gcra.h) on random sequences of
+// rates, time advances and quantities: every field of every verdict must agree.
+#include "distkit/core/gcra_limiter.h"
+
+#include <gtest/gtest.h>
+
+#include "distkit/sim/rng.h"
+#include "distkit/tests/backends.h"
+
+namespace distkit {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using GcraLimiterTest = testing::BackendTest;
+
+// A wall clock the test moves by hand (the limiter's client-clock mode).
+class ManualClock : public Clock {
+ public:
+  MonoTime now() const override { return MonoTime(wall_.time_since_epoch()); }
+  WallTime wall_now() const override { return wall_; }
+  void set_us(std::int64_t us) { wall_ = WallTime(microseconds(us)); }
+  void advance(Duration d) { wall_ += d; }
+
+ private:
+  WallTime wall_ = WallTime(seconds(1'700'000'000));
+};
+
+TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
+  backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
+    ManualClock clock;
+    GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "cell", .client_clock = &clock});
+    const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 4};
+    GcraDecision d = *co_await limiter.check("k", rate, 6);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.retry_after, kRetryNever);
+    EXPECT_EQ(d.remaining, 5);
+    for (int i = 1; i <= 5; ++i) {
+      d = *co_await limiter.check("k", rate);
+      EXPECT_TRUE(d.allowed);
+      EXPECT_EQ(d.remaining, 5 - i);
+      EXPECT_EQ(d.reset_after, seconds(i));
+    }
+    d = *co_await limiter.check("k", rate);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.retry_after, seconds(1));
+    clock.advance(milliseconds(3100));
+    (void)co_await limiter.check("k", rate);
+    d = *co_await limiter.check("k", rate, 0);
+    EXPECT_EQ(d.remaining, 2) << "a peek";
+    EXPECT_EQ(d.reset_after, milliseconds(2900));
+    Result<RedisReply> ttl = co_await redis.command("PTTL", limiter.redis_key("k"));
+    EXPECT_TRUE(ttl.ok() && ttl->is_integer() && ttl->integer_value() > 2800 &&
+                ttl->integer_value() <= 2900)
+        << "the key lives until its TAT has passed";
+    EXPECT_TRUE((co_await limiter.reset("k")).ok());
+    EXPECT_EQ((*co_await limiter.check("k", rate, 0)).remaining, 5);
+  });
+}
+
+// Pacer's multi-rate script advanced earlier rates even when a later one denied.
+TEST_P(GcraLimiterTest, SeveralRatesAreAllOrNothing) {
+  backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
+    ManualClock clock;
+    GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "multi", .client_clock = &clock});
+    const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
+                                         {.permits = 3, .period = seconds(60), .burst = 2}};
+    for (int i = 0; i < 3; ++i)
+      EXPECT_TRUE((*co_await limiter.check_all("u", rates)).combined.allowed);
+    GcraVerdict v = *co_await limiter.check_all("u", rates);
+    EXPECT_FALSE(v.combined.allowed);
+    EXPECT_EQ(v.binding, 1u) << "the per-minute rate binds";
+    EXPECT_EQ(v.combined.retry_after, seconds(20));
+    const GcraDecision per_second = *co_await limiter.check("u", rates[0], 0);
+    EXPECT_EQ(per_second.remaining, 7) << "the denied call took nothing from the first rate";
+    std::vector<GcraRate> twice = {rates[0], rates[0]};
+    Result<GcraVerdict> dup = co_await limiter.check_all("u", std::move(twice));
+    EXPECT_EQ(dup.status().code(), StatusCode::kInvalidArgument);
+  });
+}
+
+TEST_P(GcraLimiterTest, TheServerClockByDefaultAndBadInputRejected) {
+  backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
+    GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "server"});
+    const GcraRate rate{.permits = 1, .period = seconds(60), .burst = 1};
+    EXPECT_TRUE((*co_await limiter.check("k", rate)).allowed);
+    EXPECT_TRUE((*co_await limiter.check("k", rate)).allowed);
+    GcraDecision d = *co_await limiter.check("k", rate);
+    EXPECT_FALSE(d.allowed);
+    EXPECT_GT(d.retry_after, seconds(59));
+    EXPECT_LE(d.retry_after, seconds(60));
+    EXPECT_EQ((co_await limiter.check("a:b", rate)).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ((co_await limiter.check("k", GcraRate{.permits = 0})).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ((co_await limiter.check("k", rate, -1)).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(GcraLimiter::create(redis, {.prefix = ""}).status().code(),
+              StatusCode::kInvalidArgument);
+  });
+}
+
+// The script is the model: random rates (one to three on a key), random advances
+// (including none, and jumps past every TAT) and quantities (0 to burst + 2).
+TEST_P(GcraLimiterTest, TheScriptAgreesWithThePureModel) {
+  backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
+    ManualClock clock;
+    GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "model", .client_clock = &clock});
+    sim::Rng rng(20261123);
+    int checks = 0;
+    for (int sequence = 0; sequence < 60; ++sequence) {
+      std::vector<GcraRate> rates;
+      const int n = static_cast<int>(rng.between(1, 3));
+      while (static_cast<int>(rates.size()) < n) {
+        GcraRate r{.permits = rng.between(1, 5000),
+                   .period = microseconds(rng.between(1, 10'000'000)),
+                   .burst = rng.between(0, 10)};
+        bool clash = false;
+        for (const GcraRate& other : rates)
+          clash = clash || (other.permits == r.permits && other.period == r.period);
+        if (r.validate().ok() && !clash) rates.push_back(r);
+      }
+      const std::string key = "s" + std::to_string(sequence);
+      std::vector<std::optional<GcraTat>> tats(rates.size());
+      std::int64_t now = 1'700'000'000'000'000 + sequence;
+      for (int step = 0; step < 25; ++step) {
+        now += rng.chance(0.2) ? 0 : rng.between(0, rng.chance(0.1) ? 20'000'000 : 300'000);
+        clock.set_us(now);
+        const std::int64_t quantity = rng.between(0, rates[0].burst + 2);
+        const GcraVerdict expected = gcra_decide_all(rates, tats, now, quantity);
+        Result<GcraVerdict> got = co_await limiter.check_all(key, rates, quantity);
+        if (!got.ok()) {
+          ADD_FAILURE() << got.status();
+          co_return;
+        }
+        const GcraDecision& e = expected.combined;
+        const GcraDecision& g = got->combined;
+        const bool same = e.allowed == g.allowed && e.limit == g.limit &&
+                          e.remaining == g.remaining && e.retry_after == g.retry_after &&
+                          e.reset_after == g.reset_after && expected.binding == got->binding;
+        if (!same) {
+          ADD_FAILURE() << "sequence " << sequence << " step " << step
+                        << ": model says allowed=" << e.allowed << " remaining=" << e.remaining
+                        << " retry=" << e.retry_after.count() << " reset=" << e.reset_after.count()
+                        << " binding=" << expected.binding << "; script says allowed=" << g.allowed
+                        << " remaining=" << g.remaining << " retry=" << g.retry_after.count()
+                        << " reset=" << g.reset_after.count() << " binding=" << got->binding;
+          co_return;
+        }
+        for (std::size_t i = 0; i < rates.size(); ++i) {
+          if (expected.stores[i]) tats[i] = expected.stores[i];
+        }
+        ++checks;
+      }
+    }
+    EXPECT_EQ(checks, 60 * 25);
+  });
+}
+
+DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(GcraLimiterTest);
+
+}  // namespace
+}  // namespace distkit
