@@ -7,7 +7,11 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <atomic>
+#include <thread>
 #include <vector>
+
+#include "distkit/core/local_gcra.h"
 
 namespace distkit {
 namespace {
@@ -114,6 +118,72 @@ TEST(Gcra, HeadersRoundUp) {
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.retry_after, milliseconds(100));
   EXPECT_EQ(rate_limit_headers(d).retry_after, "1");
+}
+
+class StoppedClock : public Clock {
+ public:
+  MonoTime now() const override { return MonoTime(seconds(100)); }
+  WallTime wall_now() const override { return WallTime(seconds(100)); }
+};
+
+TEST(LocalGcra, KeepsTatsPerRateAndIsAllOrNothing) {
+  StoppedClock clock;
+  LocalGcraLimiter limiter(clock);
+  const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
+                                       {.permits = 3, .period = seconds(60), .burst = 2}};
+  std::vector<std::optional<GcraTat>> tats(2);
+  std::int64_t now = 5 * kSecond;
+  for (int i = 0; i < 40; ++i) {
+    now += (i % 3) * 70'000;
+    const std::int64_t quantity = i % 4;
+    const GcraVerdict want = gcra_decide_all(rates, tats, now, quantity);
+    Result<GcraVerdict> got = limiter.check_all_at("k", rates, quantity, now);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->combined, want.combined) << "step " << i;
+    for (std::size_t r = 0; r < 2; ++r) {
+      if (want.stores[r]) tats[r] = want.stores[r];
+    }
+  }
+  EXPECT_TRUE(limiter.check("other", rates[0]).ok());
+  EXPECT_EQ(limiter.check("k", GcraRate{.permits = 0}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// The exactly-N race: many threads on one key, no refill in the test's time: exactly
+// burst + 1 granted, none lost or doubled.
+TEST(LocalGcra, ConcurrentChecksGrantExactlyTheBurst) {
+  StoppedClock clock;
+  LocalGcraLimiter limiter(clock);
+  const GcraRate rate{.permits = 1, .period = std::chrono::hours(1), .burst = 999};
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        if (limiter.check("hot", rate)->allowed) ++granted;
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(granted.load(), 1000);
+}
+
+TEST(LocalGcra, ForgetsKeysBackAtFullCapacityAndThenRefuses) {
+  StoppedClock clock;
+  LocalGcraLimiter limiter(clock, /*max_keys=*/64);  // one key per shard
+  const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 0};
+  int refused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    Result<GcraVerdict> v = limiter.check_all_at("k" + std::to_string(i), {rate}, 1, 0);
+    if (!v.ok()) {
+      EXPECT_EQ(v.status().code(), StatusCode::kResourceExhausted);
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0) << "a full shard refuses new keys while theirs are limited";
+  // Two seconds later every TAT has passed: keys are forgotten and new ones fit.
+  EXPECT_TRUE(limiter.check_all_at("fresh-key", {rate}, 1, 2 * kSecond).ok());
 }
 
 struct Request {
