@@ -35,7 +35,7 @@ Result<GcraVerdict> LocalGcraLimiter::check_all_at(std::string_view key,
     DISTKIT_RETURN_IF_ERROR(rate.validate());
   Shard& shard = shard_of(key);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  auto it = shard.keys.find(std::string(key));
+  auto it = shard.keys.find(key);
   std::vector<std::optional<GcraTat>> tats(rates.size());
   if (it != shard.keys.end()) {
     for (std::size_t i = 0; i < rates.size(); ++i) {
@@ -79,7 +79,7 @@ Result<GcraVerdict> LocalGcraLimiter::check_all_at(std::string_view key,
 void LocalGcraLimiter::reset(std::string_view key) {
   Shard& shard = shard_of(key);
   std::lock_guard<std::mutex> lock(shard.mutex);
-  shard.keys.erase(std::string(key));
+  if (auto it = shard.keys.find(key); it != shard.keys.end()) shard.keys.erase(it);
 }
 
 }  // namespace distkit

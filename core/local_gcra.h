@@ -9,6 +9,7 @@
 #define DISTKIT_CORE_LOCAL_GCRA_H_
 
 #include <array>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -41,9 +42,13 @@ class LocalGcraLimiter {
     std::int64_t period_us;
     GcraTat tat;
   };
+  struct KeyHash {  // lets find() take a string_view without building a string
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, std::vector<Rated>> keys;
+    std::unordered_map<std::string, std::vector<Rated>, KeyHash, std::equal_to<>> keys;
   };
   static constexpr std::size_t kShards = 64;
   Shard& shard_of(std::string_view key);
