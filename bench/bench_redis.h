@@ -6,9 +6,11 @@
 
 #include <hiredis/hiredis.h>
 
+#include <functional>
 #include <memory>
 
 #include "distkit/core/redis_connection.h"
+#include "distkit/core/task.h"
 #include "distkit/tests/redis_fixture.h"
 #include "distkit/transport/redis_client.h"
 
@@ -32,6 +34,27 @@ struct BenchRedis {
   // guarantees stop the server when the process exits).
   static BenchRedis& get();
 };
+
+// Runs `callers` coroutines on `executor`, each calling `one(caller, i)` for i in
+// [0, per_caller); returns how many calls reported failure (false). Waits for them
+// through yields, never sleeping on real time.
+inline Task<int> run_callers(Executor& executor, int callers, int per_caller,
+                             std::function<Task<bool>(int, int)> one) {
+  int failures = 0;
+  int finished = 0;
+  TaskScope scope;
+  auto caller = [&](int id) -> Task<void> {
+    for (int i = 0; i < per_caller; ++i) {
+      if (!co_await one(id, i)) ++failures;
+    }
+    ++finished;
+  };
+  for (int c = 0; c < callers; ++c)
+    spawn(executor, &scope, caller(c));
+  while (finished < callers)
+    co_await yield(executor);
+  co_return failures;
+}
 
 }  // namespace distkit::bench
 

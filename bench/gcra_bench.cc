@@ -50,22 +50,12 @@ void BM_Baseline_RedisCheck(benchmark::State& state) {
 }
 
 Task<int> checks(GcraLimiter& limiter, Executor& executor) {
-  int failures = 0;
-  int finished = 0;
-  TaskScope scope;
-  auto caller = [&](int id) -> Task<void> {
-    for (int i = 0; i < kBatch / kCallers; ++i) {
-      Result<GcraDecision> d =
-          co_await limiter.check("k" + std::to_string((id * 16 + i) & 63), kRate);
-      if (!d.ok() || !d->allowed) ++failures;
-    }
-    ++finished;
-  };
-  for (int c = 0; c < kCallers; ++c)
-    spawn(executor, &scope, caller(c));
-  while (finished < kCallers)
-    co_await yield(executor);
-  co_return failures;
+  co_return co_await bench::run_callers(
+      executor, kCallers, kBatch / kCallers, [&](int id, int i) -> Task<bool> {
+        Result<GcraDecision> d =
+            co_await limiter.check("k" + std::to_string((id * 16 + i) & 63), kRate);
+        co_return d.ok() && d->allowed;
+      });
 }
 
 void BM_GcraLimiter_RedisCheck(benchmark::State& state) {

@@ -51,23 +51,11 @@ void BM_Baseline_Throughput(benchmark::State& state) {
 }
 
 Task<int> many_callers(transport::RedisClient& client, Executor& executor) {
-  int failures = 0;
-  int finished = 0;
-  TaskScope scope;
   const std::vector<std::string> keys(1, "{b}:h");
   const std::vector<std::string> args(1, "f");
-  auto caller = [&]() -> Task<void> {
-    for (int i = 0; i < kBatch / kCallers; ++i) {
-      if (!(co_await client.eval(kHincrby, keys, args)).ok()) ++failures;
-    }
-    ++finished;
-  };
-  for (int c = 0; c < kCallers; ++c)
-    spawn(executor, &scope, caller());
-  // Wait for the callers through a batch of yields (no sleeping on real time).
-  while (finished < kCallers)
-    co_await yield(executor);
-  co_return failures;
+  co_return co_await bench::run_callers(
+      executor, kCallers, kBatch / kCallers,
+      [&](int, int) -> Task<bool> { co_return (co_await client.eval(kHincrby, keys, args)).ok(); });
 }
 
 void BM_Client_Throughput(benchmark::State& state) {

@@ -44,20 +44,10 @@ void BM_Baseline_Inc(benchmark::State& state) {
 }
 
 Task<int> increments(StrictCounter& counter, Executor& executor) {
-  int failures = 0;
-  int finished = 0;
-  TaskScope scope;
-  auto caller = [&](int id) -> Task<void> {
-    for (int i = 0; i < kBatch / kCallers; ++i) {
-      if (!(co_await counter.inc("k" + std::to_string((id * 16 + i) & 63))).ok()) ++failures;
-    }
-    ++finished;
-  };
-  for (int c = 0; c < kCallers; ++c)
-    spawn(executor, &scope, caller(c));
-  while (finished < kCallers)
-    co_await yield(executor);
-  co_return failures;
+  co_return co_await bench::run_callers(
+      executor, kCallers, kBatch / kCallers, [&](int id, int i) -> Task<bool> {
+        co_return (co_await counter.inc("k" + std::to_string((id * 16 + i) & 63))).ok();
+      });
 }
 
 void BM_StrictCounter_Inc(benchmark::State& state) {
