@@ -42,6 +42,9 @@ class Clock {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// A retry_after that no wait can satisfy (a request larger than a limit allows at once).
+inline constexpr Duration kRetryNever = Duration::max();
+
 }  // namespace distkit
 
 #endif  // DISTKIT_CORE_CLOCK_H_

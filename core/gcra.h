@@ -49,9 +49,6 @@ struct GcraTat {
   friend bool operator==(const GcraTat&, const GcraTat&) = default;
 };
 
-// Never: the quantity exceeds what the rate can ever grant at once.
-inline constexpr Duration kRetryNever = Duration::max();
-
 struct GcraDecision {
   bool allowed = false;
   std::int64_t limit = 0;      // burst + 1

@@ -1,0 +1,39 @@
+-- Sliding window, absolute strategy (core/sliding_window.h states the semantics; this
+-- computes what sliding_window_decide does). KEYS[1] = the key's hash of buckets,
+-- field "<start ms>" -> count. ARGV = {now_ms ('' = the server's TIME), limit,
+-- window_ms, bucket_ms, count}. Expired buckets are deleted on every call (at most
+-- window / bucket + 2 fields: bounded work), and the hash expires when its newest
+-- bucket does. Returns {allowed, total, retry_after_ms (-1: never; 0 when allowed),
+-- remaining_after_waiting}.
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
+local limit, window, bucket = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local count = tonumber(ARGV[5])
+local flat = redis.call('HGETALL', KEYS[1])
+local total, oldest, oldest_count, newest = 0, nil, 0, nil
+for i = 1, #flat, 2 do
+  local start, c = tonumber(flat[i]), tonumber(flat[i + 1])
+  if start < now - window then
+    redis.call('HDEL', KEYS[1], flat[i])
+  else
+    total = total + c
+    if not oldest or start < oldest then oldest, oldest_count = start, c end
+    if not newest or start > newest then newest = start end
+  end
+end
+if total + count > limit then
+  if count > limit or not oldest then return {0, total, -1, 0} end
+  return {0, total, oldest + window + 1 - now, limit - (total - oldest_count)}
+end
+if count > 0 then
+  local start = now
+  if newest and now - newest <= bucket then start = newest end
+  redis.call('HINCRBY', KEYS[1], string.format('%.0f', start), count)
+  redis.call('PEXPIRE', KEYS[1], math.max(start, newest or start) + window + 1 - now)
+end
+return {1, total + count, 0, 0}
