@@ -1,10 +1,12 @@
-// GcraLimiter across four instances in the simulator, under generated fault schedules
+// GcraLimiter and SlidingWindowLimiter across four instances in the simulator, under
+// generated fault schedules
 // (partitions, loss, resets, crashes, pauses, client clock skew and jumps, script
 // flushes, slow server): on the Redis server's clock, at most
 // burst + 1 + floor((W - 1) / T) permits are granted in any window of W, however
 // skewed the instances' clocks are. A grant is known to have happened within
 // [sent, acknowledged] (true time), so every window [sent_i, acknowledged_j] is
-// checked against the grants that certainly fell inside it.
+// checked against the grants that certainly fell inside it. The sliding window's bound:
+// at most `limit` in any (window - bucket).
 // The same run with the limiter on the instances' own clocks breaks the bound once
 // their clocks disagree (GcraSimulation.ClientClocksBreakTheBoundUnderSkew).
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include <algorithm>
 
 #include "distkit/core/gcra_limiter.h"
+#include "distkit/core/sliding_window_limiter.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/testing.h"
@@ -31,6 +34,11 @@ const std::vector<NodeId> kServers = {0};
 const std::vector<NodeId> kClients = {1, 2, 3, 4};
 // T = 2 ms, 5 at once.
 const GcraRate kRate{.permits = 50, .period = milliseconds(100), .burst = 4};
+// At most 20 in any 90 ms.
+const SlidingWindowLimit kWindow{
+    .limit = 20, .window = milliseconds(100), .bucket = milliseconds(10)};
+
+enum class Kind { kGcra, kSlidingWindow };
 
 struct Grant {
   std::int64_t sent_us;
@@ -48,7 +56,8 @@ std::int64_t us(Duration d) {
   return std::chrono::duration_cast<microseconds>(d).count();
 }
 
-RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clocks) {
+RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clocks,
+              Kind kind = Kind::kGcra) {
   World world({.seed = seed,
                .default_link = LinkConfig{
                    .latency = {.min = 100us, .max = 1ms, .tail_probability = 0.02, .tail = 20ms}}});
@@ -59,14 +68,22 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
     world.add_instance("c" + std::to_string(i), [&](NodeContext& node) -> Task<void> {
       auto conn = node.connect_redis(
           0, {.request_timeout = milliseconds(50), .connect_timeout = milliseconds(50)});
-      GcraLimiterOptions options{.prefix = "sim"};
-      if (client_clocks) options.client_clock = &node.executor().clock();
-      GcraLimiter limiter = *GcraLimiter::create(*conn, options);
+      const Clock* own = client_clocks ? &node.executor().clock() : nullptr;
+      GcraLimiter gcra = *GcraLimiter::create(*conn, {.prefix = "sim", .client_clock = own});
+      SlidingWindowLimiter window =
+          *SlidingWindowLimiter::create(*conn, {.prefix = "sim", .client_clock = own});
       while (!stop) {
         const std::int64_t quantity = node.rng().between(1, 2);
         const std::int64_t sent = us(world.now());
-        Result<GcraDecision> d = co_await limiter.check("k", kRate, quantity);
-        if (d.ok() && d->allowed) grants.push_back({sent, us(world.now()), quantity});
+        bool allowed = false;
+        if (kind == Kind::kGcra) {
+          Result<GcraDecision> d = co_await gcra.check("k", kRate, quantity);
+          allowed = d.ok() && d->allowed;
+        } else {
+          Result<WindowDecision> d = co_await window.inc("k", kWindow, quantity);
+          allowed = d.ok() && d->allowed;
+        }
+        if (allowed) grants.push_back({sent, us(world.now()), quantity});
         co_await sleep_for(node.executor(), microseconds(node.rng().between(0, 3000)));
       }
     });
@@ -83,7 +100,23 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
   std::sort(grants.begin(), grants.end(),
             [](const Grant& a, const Grant& b) { return a.sent_us < b.sent_us; });
   const std::int64_t t_us = us(kRate.period) / kRate.permits;  // 2000: exact here
-  for (std::size_t i = 0; i < grants.size() && !result.violation; ++i) {
+  if (kind == Kind::kSlidingWindow) {
+    // Grants certainly executed within [acked_j - span, acked_j] stay within the limit.
+    const std::int64_t span = us(kWindow.window - kWindow.bucket);
+    for (std::size_t j = 0; j < grants.size() && !result.violation; ++j) {
+      std::int64_t total = 0;
+      for (const Grant& g : grants) {
+        if (g.sent_us >= grants[j].acked_us - span && g.acked_us <= grants[j].acked_us)
+          total += g.quantity;
+      }
+      if (total > kWindow.limit) {
+        result.violation = std::to_string(total) + " granted within 90 ms before " +
+                           std::to_string(grants[j].acked_us) + " us, limit " +
+                           std::to_string(kWindow.limit);
+      }
+    }
+  }
+  for (std::size_t i = 0; kind == Kind::kGcra && i < grants.size() && !result.violation; ++i) {
     // Grants certainly inside [sent_i, end]: sent >= sent_i and acked <= end.
     std::vector<const Grant*> later;
     for (std::size_t k = i; k < grants.size(); ++k)
@@ -128,11 +161,22 @@ RC_GTEST_PROP(GcraSimulation, TheBoundHoldsAcrossInstancesOnTheServerClock, (std
   RC_ASSERT(!r.violation.has_value());
 }
 
+RC_GTEST_PROP(GcraSimulation, TheSlidingWindowBoundHoldsAcrossInstances, (std::uint64_t seed)) {
+  const FaultSchedule schedule =
+      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+  RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kSlidingWindow);
+  RC_LOG() << r.report;
+  RC_ASSERT(!r.violation.has_value());
+}
+
 TEST(GcraSimulation, WithoutFaultsTheLimitIsReachedButNotPassed) {
   RunResult r = run(1, FaultSchedule{}, false);
   EXPECT_FALSE(r.violation.has_value()) << r.report;
   // 3 s at 500/s in quantities of 1-2: most of the rate is used.
   EXPECT_GT(r.grants, 800u);
+  RunResult w = run(1, FaultSchedule{}, false, Kind::kSlidingWindow);
+  EXPECT_FALSE(w.violation.has_value()) << w.report;
+  EXPECT_GT(w.grants, 200u);
 }
 
 TEST(GcraSimulation, ClientClocksBreakTheBoundUnderSkew) {
@@ -148,8 +192,10 @@ TEST(GcraSimulation, ClientClocksBreakTheBoundUnderSkew) {
 TEST(GcraSimulation, ReplayFromEnvironment) {
   std::optional<testing::Replay> replay = testing::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
-  RunResult r = run(replay->seed, replay->schedule, false);
-  EXPECT_FALSE(r.violation.has_value()) << r.report;
+  for (Kind kind : {Kind::kGcra, Kind::kSlidingWindow}) {
+    RunResult r = run(replay->seed, replay->schedule, false, kind);
+    EXPECT_FALSE(r.violation.has_value()) << r.report;
+  }
 }
 
 }  // namespace
