@@ -140,5 +140,20 @@ TEST_F(SimredisTest, TheCountersExampleRuns) {
   EXPECT_NE(out.find("lax instance-aware events: 50"), std::string::npos) << out;
 }
 
+// The rate limiters example, run against simredis.
+TEST_F(SimredisTest, TheRateLimitsExampleRuns) {
+  int status = -1;
+  const std::string out =
+      run("examples/rate_limits redis://127.0.0.1:" + std::to_string(server_->port()), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("gcra: 5 of 7 allowed; RateLimit: limit=5, remaining=0, reset=1; "
+                     "Retry-After: 1"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("sliding window: 3 of 5 exports allowed"), std::string::npos) << out;
+  EXPECT_NE(out.find("resilient: decided by redis"), std::string::npos) << out;
+  EXPECT_NE(out.find("invocations in the last 3 s: 27"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace distkit::testing
