@@ -1,0 +1,126 @@
+#include "distkit/core/suppressed_limiter.h"
+
+#include <charconv>
+#include <cstdio>
+#include <random>
+
+#include "distkit/core/strict_counter.h"  // validate_key
+
+namespace distkit {
+namespace {
+
+#include "core/suppressed_window_lua.inc"
+
+std::uint64_t seed_or_random(std::uint64_t seed) {
+  if (seed != 0) return seed;
+  std::random_device entropy;
+  return (static_cast<std::uint64_t>(entropy()) << 32) | entropy();
+}
+
+}  // namespace
+
+const RedisScript& SuppressedLimiter::script() {
+  static const RedisScript script(kSuppressedWindowLua);
+  return script;
+}
+
+Result<SuppressedLimiter> SuppressedLimiter::create(RedisConnection& redis,
+                                                    SuppressedLimiterOptions options) {
+  DISTKIT_RETURN_IF_ERROR(validate_key(options.prefix, "prefix"));
+  options.seed = seed_or_random(options.seed);
+  return SuppressedLimiter(redis, std::move(options));
+}
+
+std::string SuppressedLimiter::redis_key(const std::string& key) const {
+  return "{" + options_.prefix + ":" + key + "}:suppressed";
+}
+
+Task<Result<SuppressedDecision>> SuppressedLimiter::inc(std::string key, SuppressedLimit limit,
+                                                        std::int64_t count) {
+  co_return co_await inc_with_draw(std::move(key), limit, count, draws_.next());
+}
+
+Task<Result<SuppressedDecision>> SuppressedLimiter::inc_with_draw(std::string key,
+                                                                  SuppressedLimit limit,
+                                                                  std::int64_t count, double draw) {
+  if (Status s = validate_key(key); !s.ok()) co_return s;
+  if (Status s = limit.validate(); !s.ok()) co_return s;
+  if (count < 0) co_return invalid_argument_error("count must not be negative");
+  std::vector<std::string> args;
+  if (options_.client_clock != nullptr) {
+    args.push_back(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      options_.client_clock->wall_now().time_since_epoch())
+                                      .count()));
+  } else {
+    args.emplace_back();
+  }
+  char draw_text[32];
+  std::snprintf(draw_text, sizeof draw_text, "%.17g", draw);
+  for (std::int64_t v :
+       {limit.soft_limit, limit.hard_limit, limit.window_ms(), limit.bucket_ms(),
+        static_cast<std::int64_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(limit.factor_cache).count()),
+        count}) {
+    args.push_back(std::to_string(v));
+  }
+  args.emplace_back(draw_text);
+  std::vector<std::string> keys = {redis_key(key)};
+  Result<RedisReply> reply = co_await redis_->eval(script(), std::move(keys), std::move(args));
+  if (!reply.ok()) co_return reply.status();
+  const auto* e = reply->is_array() ? &reply->elements() : nullptr;
+  if (e == nullptr || e->size() != 5 || !(*e)[0].is_integer() || !(*e)[1].is_integer() ||
+      !(*e)[2].is_bulk_string() || !(*e)[3].is_integer() || !(*e)[4].is_integer()) {
+    co_return protocol_error("unexpected suppressed-window reply " + reply->to_string());
+  }
+  SuppressedDecision d;
+  d.allowed = (*e)[0].integer_value() == 1;
+  d.suppressing = (*e)[1].integer_value() == 1;
+  const std::string& factor = (*e)[2].text();
+  auto [end, error] = std::from_chars(factor.data(), factor.data() + factor.size(), d.factor);
+  if (error != std::errc()) co_return protocol_error("unexpected factor " + factor);
+  d.observed = (*e)[3].integer_value();
+  d.declined = (*e)[4].integer_value();
+  co_return d;
+}
+
+LocalSuppressedLimiter::LocalSuppressedLimiter(const Clock& clock, std::uint64_t seed,
+                                               std::size_t max_keys)
+    : clock_(clock), max_keys_per_shard_(std::max<std::size_t>(1, max_keys / kShards)) {
+  const std::uint64_t base = seed_or_random(seed);
+  for (std::size_t i = 0; i < kShards; ++i)
+    shards_[i].draws = DrawSource(base + i * 0x9e3779b97f4a7c15ULL);
+}
+
+Result<SuppressedDecision> LocalSuppressedLimiter::inc(std::string_view key,
+                                                       const SuppressedLimit& limit,
+                                                       std::int64_t count) {
+  return inc_at(
+      key, limit, count,
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
+          .count());
+}
+
+Result<SuppressedDecision> LocalSuppressedLimiter::inc_at(std::string_view key,
+                                                          const SuppressedLimit& limit,
+                                                          std::int64_t count, std::int64_t now_ms) {
+  DISTKIT_RETURN_IF_ERROR(limit.validate());
+  if (count < 0) return invalid_argument_error("count must not be negative");
+  Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
+  std::lock_guard<std::mutex> lock(shard.mutex);
+  auto it = shard.keys.find(key);
+  if (it == shard.keys.end()) {
+    if (shard.keys.size() >= max_keys_per_shard_) {
+      std::erase_if(shard.keys, [&](const auto& entry) {
+        return entry.second.buckets.empty() ||
+               entry.second.buckets.back().start_ms < now_ms - limit.window_ms();
+      });
+      if (shard.keys.size() >= max_keys_per_shard_) {
+        return resource_exhausted_error("the local suppressed limiter is full");
+      }
+    }
+    it = shard.keys.emplace(std::string(key), SuppressedState()).first;
+  }
+  return suppressed_decide(it->second, limit, now_ms, count, shard.draws.next());
+}
+
+}  // namespace distkit
