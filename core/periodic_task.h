@@ -32,9 +32,10 @@ class PeriodicTask {
   // Returns once no tick runs and none will.
   Task<void> stop() {
     stopping_ = true;
-    if (timer_ != 0) {
-      // Asleep: cancel the timer and drop the loop's frame (nothing else refers to it).
-      executor_.cancel(timer_);
+    if (timer_ != 0 && executor_.cancel(timer_)) {
+      // Asleep, and the wake-up will never come: drop the loop's frame (nothing else
+      // refers to it). If cancel() failed, the wake-up is on its way and the loop ends
+      // by itself.
       timer_ = 0;
       scope_.destroy_all();
       done_ = true;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -303,6 +304,41 @@ TEST(ReplyParser, SplitFeedingAndEncoding) {
   constexpr char kExpected[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\na\0b\r\n";
   EXPECT_EQ(encode_command({"SET", "k", std::string("a\0b", 3)}),
             std::string(kExpected, sizeof kExpected - 1));
+}
+
+// The Executor contract: cancel() of a timer that has not run means it never runs,
+// even when the timer has already expired and Asio has queued its handler (found as a
+// crash: a background loop's sleeping frame was destroyed, then resumed).
+TEST(AsioRuntime, ACancelledTimerNeverRunsEvenAfterItExpired) {
+  auto runtime = AsioRuntime::start();
+  std::atomic<int> ran{0};
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<bool> cancelled{false};
+    runtime->post([&] {
+      const Executor::TimerId id = runtime->schedule_after(Duration(0), [&] { ++ran; });
+      // Let the deadline pass while the runtime thread is busy here: the handler is
+      // then queued, and Asio could no longer cancel it.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      EXPECT_TRUE(runtime->cancel(id));
+      cancelled = true;
+    });
+    while (!cancelled)
+      std::this_thread::yield();
+  }
+  // Everything queued has run by now (a timer posted after them completes after them).
+  std::atomic<bool> drained{false};
+  runtime->schedule_after(milliseconds(20), [&] { drained = true; });
+  while (!drained)
+    std::this_thread::yield();
+  EXPECT_EQ(ran.load(), 0);
+  // And a timer cancelled from another thread, before its deadline, never runs either.
+  const Executor::TimerId later = runtime->schedule_after(milliseconds(50), [&] { ++ran; });
+  EXPECT_TRUE(runtime->cancel(later));
+  EXPECT_FALSE(runtime->cancel(later)) << "only once";
+  std::this_thread::sleep_for(milliseconds(80));
+  EXPECT_EQ(ran.load(), 0);
 }
 
 }  // namespace

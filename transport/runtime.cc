@@ -38,34 +38,43 @@ void AsioRuntime::post(Callback fn) {
   asio::post(io_, std::move(fn));
 }
 
+// Called with timers_mutex_ held.
 void AsioRuntime::arm(TimerId id, MonoTime deadline, Callback fn) {
   auto timer = std::make_unique<asio::steady_timer>(
       io_, std::chrono::steady_clock::time_point(deadline.time_since_epoch()));
-  timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled
-    timers_.erase(id);
+  timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code&) {
+    // Not the error code: a timer that had expired when cancel() ran completes with
+    // success anyway (Asio can no longer cancel a queued handler). Its id is gone then.
+    {
+      std::lock_guard<std::mutex> lock(timers_mutex_);
+      auto it = timers_.find(id);
+      if (it == timers_.end()) return;  // cancelled
+      timers_.erase(it);
+    }
     fn();
   });
   timers_.emplace(id, std::move(timer));
 }
 
 Executor::TimerId AsioRuntime::schedule_at(MonoTime deadline, Callback fn) {
+  // Armed at once from any thread (a new timer object; the io_context is thread-safe),
+  // so a cancel() that follows always finds it.
+  std::lock_guard<std::mutex> lock(timers_mutex_);
   const TimerId id = next_timer_++;
-  if (in_runtime_thread()) {
-    arm(id, deadline, std::move(fn));
-  } else {
-    asio::post(io_, [this, id, deadline, fn = std::move(fn)]() mutable {
-      arm(id, deadline, std::move(fn));
-    });
-  }
+  arm(id, deadline, std::move(fn));
   return id;
 }
 
 bool AsioRuntime::cancel(TimerId id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return false;
-  it->second->cancel();
-  timers_.erase(it);
+  std::unique_ptr<asio::steady_timer> timer;
+  {
+    std::lock_guard<std::mutex> lock(timers_mutex_);
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return false;
+    timer = std::move(it->second);
+    timers_.erase(it);
+  }
+  timer->cancel();
   return true;
 }
 

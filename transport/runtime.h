@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "distkit/core/clock.h"
@@ -49,7 +50,10 @@ class AsioRuntime final : public Executor, public Clock {
   std::unique_ptr<boost::asio::io_context> owned_io_;
   boost::asio::io_context& io_;
   std::atomic<TimerId> next_timer_{1};
-  std::map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;  // runtime thread only
+  // Armed timers; an id leaves when its callback starts or it is cancelled, so a
+  // callback whose timer had already expired when cancel() ran still never runs.
+  std::mutex timers_mutex_;
+  std::map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};
 };
