@@ -1,15 +1,11 @@
 #include "distkit/core/local_gcra.h"
 
-#include <functional>
+#include <algorithm>
 
 namespace distkit {
 
 LocalGcraLimiter::LocalGcraLimiter(const Clock& clock, std::size_t max_keys)
-    : clock_(clock), max_keys_per_shard_(std::max<std::size_t>(1, max_keys / kShards)) {}
-
-LocalGcraLimiter::Shard& LocalGcraLimiter::shard_of(std::string_view key) {
-  return shards_[std::hash<std::string_view>{}(key) % kShards];
-}
+    : clock_(clock), keys_(max_keys) {}
 
 Result<GcraDecision> LocalGcraLimiter::check(std::string_view key, const GcraRate& rate,
                                              std::int64_t quantity) {
@@ -33,53 +29,38 @@ Result<GcraVerdict> LocalGcraLimiter::check_all_at(std::string_view key,
   if (quantity < 0) return invalid_argument_error("quantity must not be negative");
   for (const GcraRate& rate : rates)
     DISTKIT_RETURN_IF_ERROR(rate.validate());
-  Shard& shard = shard_of(key);
-  std::lock_guard<std::mutex> lock(shard.mutex);
-  auto it = shard.keys.find(key);
-  std::vector<std::optional<GcraTat>> tats(rates.size());
-  if (it != shard.keys.end()) {
+  const auto decide = [&](std::vector<Rated>& rated) {
+    const auto same = [](const Rated& r, const GcraRate& rate) {
+      return r.permits == rate.permits && r.period_us == rate.period_us();
+    };
+    std::vector<std::optional<GcraTat>> tats(rates.size());
     for (std::size_t i = 0; i < rates.size(); ++i) {
-      for (const Rated& r : it->second) {
-        if (r.permits == rates[i].permits && r.period_us == rates[i].period_us()) tats[i] = r.tat;
+      for (const Rated& r : rated)
+        if (same(r, rates[i])) tats[i] = r.tat;
+    }
+    GcraVerdict verdict = gcra_decide_all(rates, tats, now_us, quantity);
+    for (std::size_t i = 0; i < rates.size(); ++i) {
+      if (!verdict.stores[i]) continue;  // denied, or a peek: nothing taken
+      auto it = std::find_if(rated.begin(), rated.end(),
+                             [&](const Rated& r) { return same(r, rates[i]); });
+      if (it != rated.end()) {
+        it->tat = *verdict.stores[i];
+      } else {
+        rated.push_back({rates[i].permits, rates[i].period_us(), *verdict.stores[i]});
       }
     }
-  }
-  GcraVerdict verdict = gcra_decide_all(rates, tats, now_us, quantity);
-  if (!verdict.combined.allowed || quantity == 0) return verdict;
-  if (it == shard.keys.end()) {
-    if (shard.keys.size() >= max_keys_per_shard_) {
-      // Forget keys back at full capacity: every TAT has passed.
-      std::erase_if(shard.keys, [&](const auto& entry) {
-        for (const Rated& r : entry.second) {
-          if (r.tat.us >= now_us) return false;
-        }
-        return true;
-      });
-      if (shard.keys.size() >= max_keys_per_shard_) {
-        return resource_exhausted_error("the local GCRA limiter is full (" +
-                                        std::to_string(max_keys_per_shard_ * kShards) +
-                                        " keys still limited)");
-      }
-    }
-    it = shard.keys.emplace(std::string(key), std::vector<Rated>()).first;
-  }
-  for (std::size_t i = 0; i < rates.size(); ++i) {
-    bool found = false;
-    for (Rated& r : it->second) {
-      if (r.permits == rates[i].permits && r.period_us == rates[i].period_us()) {
-        r.tat = *verdict.stores[i];
-        found = true;
-      }
-    }
-    if (!found) it->second.push_back({rates[i].permits, rates[i].period_us(), *verdict.stores[i]});
-  }
-  return verdict;
+    return verdict;
+  };
+  // Back at full capacity: every TAT has passed.
+  const auto idle = [&](const std::vector<Rated>& rated) {
+    return std::all_of(rated.begin(), rated.end(),
+                       [&](const Rated& r) { return r.tat.us < now_us; });
+  };
+  return keys_.apply(key, decide, idle);
 }
 
 void LocalGcraLimiter::reset(std::string_view key) {
-  Shard& shard = shard_of(key);
-  std::lock_guard<std::mutex> lock(shard.mutex);
-  if (auto it = shard.keys.find(key); it != shard.keys.end()) shard.keys.erase(it);
+  keys_.erase(key);
 }
 
 }  // namespace distkit

@@ -1,6 +1,6 @@
 // LocalGcraLimiter: GCRA for one process, with the same semantics and numbers as
 // GcraLimiter (core/gcra.h), on this process's monotonic clock. Thread-safe: keys are
-// spread over 64 shards, each a mutex and a map of TATs.
+// spread over 64 shards (core/sharded_key_map.h), each a mutex and a map of TATs.
 //
 // Bounded: at most `max_keys` keys; a full shard first forgets keys whose TATs have all
 // passed (they are at full capacity, the same as unknown keys), then refuses new keys
@@ -8,15 +8,11 @@
 #ifndef DISTKIT_CORE_LOCAL_GCRA_H_
 #define DISTKIT_CORE_LOCAL_GCRA_H_
 
-#include <array>
-#include <functional>
-#include <mutex>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "distkit/core/gcra.h"
+#include "distkit/core/sharded_key_map.h"
 
 namespace distkit {
 
@@ -42,20 +38,9 @@ class LocalGcraLimiter {
     std::int64_t period_us;
     GcraTat tat;
   };
-  struct KeyHash {  // lets find() take a string_view without building a string
-    using is_transparent = void;
-    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
-  };
-  struct Shard {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::vector<Rated>, KeyHash, std::equal_to<>> keys;
-  };
-  static constexpr std::size_t kShards = 64;
-  Shard& shard_of(std::string_view key);
 
   const Clock& clock_;
-  std::size_t max_keys_per_shard_;
-  std::array<Shard, kShards> shards_;
+  ShardedKeyMap<std::vector<Rated>> keys_;
 };
 
 }  // namespace distkit

@@ -59,7 +59,7 @@ Task<Result<WindowDecision>> SlidingWindowLimiter::inc(std::string key, SlidingW
 }
 
 LocalSlidingWindowLimiter::LocalSlidingWindowLimiter(const Clock& clock, std::size_t max_keys)
-    : clock_(clock), max_keys_per_shard_(std::max<std::size_t>(1, max_keys / kShards)) {}
+    : clock_(clock), keys_(max_keys) {}
 
 Result<WindowDecision> LocalSlidingWindowLimiter::inc(std::string_view key,
                                                       const SlidingWindowLimit& limit,
@@ -75,26 +75,14 @@ Result<WindowDecision> LocalSlidingWindowLimiter::inc_at(std::string_view key,
                                                          std::int64_t count, std::int64_t now_ms) {
   DISTKIT_RETURN_IF_ERROR(limit.validate());
   if (count < 0) return invalid_argument_error("count must not be negative");
-  Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
-  std::lock_guard<std::mutex> lock(shard.mutex);
-  auto it = shard.keys.find(key);
-  if (it == shard.keys.end()) {
-    std::deque<WindowBucket> none;
-    WindowDecision d = sliding_window_decide(none, limit, now_ms, count);
-    if (none.empty()) return d;  // nothing to keep
-    if (shard.keys.size() >= max_keys_per_shard_) {
-      // Forget keys whose buckets have all expired (the same as unknown keys).
-      std::erase_if(shard.keys, [&](const auto& entry) {
-        return entry.second.empty() || entry.second.back().start_ms < now_ms - limit.window_ms();
+  return keys_.apply(
+      key,
+      [&](std::deque<WindowBucket>& buckets) {
+        return sliding_window_decide(buckets, limit, now_ms, count);
+      },
+      [&](const std::deque<WindowBucket>& buckets) {
+        return buckets.empty() || buckets.back().start_ms < now_ms - limit.window_ms();
       });
-      if (shard.keys.size() >= max_keys_per_shard_) {
-        return resource_exhausted_error("the local sliding-window limiter is full");
-      }
-    }
-    shard.keys.emplace(std::string(key), std::move(none));
-    return d;
-  }
-  return sliding_window_decide(it->second, limit, now_ms, count);
 }
 
 }  // namespace distkit

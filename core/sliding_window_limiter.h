@@ -7,15 +7,12 @@
 #ifndef DISTKIT_CORE_SLIDING_WINDOW_LIMITER_H_
 #define DISTKIT_CORE_SLIDING_WINDOW_LIMITER_H_
 
-#include <array>
 #include <deque>
-#include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "distkit/core/redis_connection.h"
+#include "distkit/core/sharded_key_map.h"
 #include "distkit/core/sliding_window.h"
 
 namespace distkit {
@@ -54,18 +51,8 @@ class LocalSlidingWindowLimiter {
                                               std::int64_t count, std::int64_t now_ms);
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
-  };
-  struct Shard {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::deque<WindowBucket>, KeyHash, std::equal_to<>> keys;
-  };
-  static constexpr std::size_t kShards = 64;
   const Clock& clock_;
-  std::size_t max_keys_per_shard_;
-  std::array<Shard, kShards> shards_;
+  ShardedKeyMap<std::deque<WindowBucket>> keys_;
 };
 
 }  // namespace distkit

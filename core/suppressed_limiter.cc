@@ -85,10 +85,10 @@ Task<Result<SuppressedDecision>> SuppressedLimiter::inc_with_draw(std::string ke
 
 LocalSuppressedLimiter::LocalSuppressedLimiter(const Clock& clock, std::uint64_t seed,
                                                std::size_t max_keys)
-    : clock_(clock), max_keys_per_shard_(std::max<std::size_t>(1, max_keys / kShards)) {
+    : clock_(clock), keys_(max_keys) {
   const std::uint64_t base = seed_or_random(seed);
-  for (std::size_t i = 0; i < kShards; ++i)
-    shards_[i].draws = DrawSource(base + i * 0x9e3779b97f4a7c15ULL);
+  for (std::size_t i = 0; i < ShardedKeyMap<SuppressedState>::kShards; ++i)
+    draws_.emplace_back(base + i * 0x9e3779b97f4a7c15ULL);
 }
 
 Result<SuppressedDecision> LocalSuppressedLimiter::inc(std::string_view key,
@@ -105,22 +105,15 @@ Result<SuppressedDecision> LocalSuppressedLimiter::inc_at(std::string_view key,
                                                           std::int64_t count, std::int64_t now_ms) {
   DISTKIT_RETURN_IF_ERROR(limit.validate());
   if (count < 0) return invalid_argument_error("count must not be negative");
-  Shard& shard = shards_[std::hash<std::string_view>{}(key) % kShards];
-  std::lock_guard<std::mutex> lock(shard.mutex);
-  auto it = shard.keys.find(key);
-  if (it == shard.keys.end()) {
-    if (shard.keys.size() >= max_keys_per_shard_) {
-      std::erase_if(shard.keys, [&](const auto& entry) {
-        return entry.second.buckets.empty() ||
-               entry.second.buckets.back().start_ms < now_ms - limit.window_ms();
+  DrawSource& draws = draws_[ShardedKeyMap<SuppressedState>::shard_of(key)];
+  return keys_.apply(
+      key,
+      [&](SuppressedState& state) {
+        return suppressed_decide(state, limit, now_ms, count, draws.next());
+      },
+      [&](const SuppressedState& state) {
+        return state.buckets.empty() || state.buckets.back().start_ms < now_ms - limit.window_ms();
       });
-      if (shard.keys.size() >= max_keys_per_shard_) {
-        return resource_exhausted_error("the local suppressed limiter is full");
-      }
-    }
-    it = shard.keys.emplace(std::string(key), SuppressedState()).first;
-  }
-  return suppressed_decide(it->second, limit, now_ms, count, shard.draws.next());
 }
 
 }  // namespace distkit

@@ -6,14 +6,12 @@
 #ifndef DISTKIT_CORE_SUPPRESSED_LIMITER_H_
 #define DISTKIT_CORE_SUPPRESSED_LIMITER_H_
 
-#include <array>
-#include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "distkit/core/redis_connection.h"
+#include "distkit/core/sharded_key_map.h"
 #include "distkit/core/suppressed_window.h"
 
 namespace distkit {
@@ -75,19 +73,10 @@ class LocalSuppressedLimiter {
                                                   std::int64_t now_ms);
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
-  };
-  struct Shard {
-    std::mutex mutex;
-    std::unordered_map<std::string, SuppressedState, KeyHash, std::equal_to<>> keys;
-    DrawSource draws{1};
-  };
-  static constexpr std::size_t kShards = 64;
   const Clock& clock_;
-  std::size_t max_keys_per_shard_;
-  std::array<Shard, kShards> shards_;
+  ShardedKeyMap<SuppressedState> keys_;
+  // One generator per shard, used under that shard's lock (inside apply()).
+  std::vector<DrawSource> draws_;
 };
 
 }  // namespace distkit

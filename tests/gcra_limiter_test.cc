@@ -8,6 +8,7 @@
 
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
+#include "distkit/tests/manual_clock.h"
 
 namespace distkit {
 namespace {
@@ -17,21 +18,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using GcraLimiterTest = testing::BackendTest;
 
-// A wall clock the test moves by hand (the limiter's client-clock mode).
-class ManualClock : public Clock {
- public:
-  MonoTime now() const override { return MonoTime(wall_.time_since_epoch()); }
-  WallTime wall_now() const override { return wall_; }
-  void set_us(std::int64_t us) { wall_ = WallTime(microseconds(us)); }
-  void advance(Duration d) { wall_ += d; }
-
- private:
-  WallTime wall_ = WallTime(seconds(1'700'000'000));
-};
-
 TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    ManualClock clock;
+    testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
     GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "cell", .client_clock = &clock});
     const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 4};
     GcraDecision d = *co_await limiter.check("k", rate, 6);
@@ -64,7 +53,7 @@ TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
 // Pacer's multi-rate script advanced earlier rates even when a later one denied.
 TEST_P(GcraLimiterTest, SeveralRatesAreAllOrNothing) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    ManualClock clock;
+    testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
     GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "multi", .client_clock = &clock});
     const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
                                          {.permits = 3, .period = seconds(60), .burst = 2}};
@@ -106,7 +95,7 @@ TEST_P(GcraLimiterTest, TheServerClockByDefaultAndBadInputRejected) {
 // (including none, and jumps past every TAT) and quantities (0 to burst + 2).
 TEST_P(GcraLimiterTest, TheScriptAgreesWithThePureModel) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    ManualClock clock;
+    testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
     GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "model", .client_clock = &clock});
     sim::Rng rng(20261123);
     int checks = 0;
@@ -127,7 +116,7 @@ TEST_P(GcraLimiterTest, TheScriptAgreesWithThePureModel) {
       std::int64_t now = 1'700'000'000'000'000 + sequence;
       for (int step = 0; step < 25; ++step) {
         now += rng.chance(0.2) ? 0 : rng.between(0, rng.chance(0.1) ? 20'000'000 : 300'000);
-        clock.set_us(now);
+        clock.set(microseconds(now));
         const std::int64_t quantity = rng.between(0, rates[0].burst + 2);
         const GcraVerdict expected = gcra_decide_all(rates, tats, now, quantity);
         Result<GcraVerdict> got = co_await limiter.check_all(key, rates, quantity);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "distkit/core/local_gcra.h"
+#include "distkit/tests/manual_clock.h"
 
 namespace distkit {
 namespace {
@@ -120,14 +121,8 @@ TEST(Gcra, HeadersRoundUp) {
   EXPECT_EQ(rate_limit_headers(d).retry_after, "1");
 }
 
-class StoppedClock : public Clock {
- public:
-  MonoTime now() const override { return MonoTime(seconds(100)); }
-  WallTime wall_now() const override { return WallTime(seconds(100)); }
-};
-
 TEST(LocalGcra, KeepsTatsPerRateAndIsAllOrNothing) {
-  StoppedClock clock;
+  testing::ManualClock clock(seconds(100));
   LocalGcraLimiter limiter(clock);
   const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
                                        {.permits = 3, .period = seconds(60), .burst = 2}};
@@ -152,7 +147,7 @@ TEST(LocalGcra, KeepsTatsPerRateAndIsAllOrNothing) {
 // The exactly-N race: many threads on one key, no refill in the test's time: exactly
 // burst + 1 granted, none lost or doubled.
 TEST(LocalGcra, ConcurrentChecksGrantExactlyTheBurst) {
-  StoppedClock clock;
+  testing::ManualClock clock(seconds(100));
   LocalGcraLimiter limiter(clock);
   const GcraRate rate{.permits = 1, .period = std::chrono::hours(1), .burst = 999};
   std::atomic<int> granted{0};
@@ -170,7 +165,7 @@ TEST(LocalGcra, ConcurrentChecksGrantExactlyTheBurst) {
 }
 
 TEST(LocalGcra, ForgetsKeysBackAtFullCapacityAndThenRefuses) {
-  StoppedClock clock;
+  testing::ManualClock clock(seconds(100));
   LocalGcraLimiter limiter(clock, /*max_keys=*/64);  // one key per shard
   const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 0};
   int refused = 0;

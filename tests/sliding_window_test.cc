@@ -14,6 +14,7 @@
 #include "distkit/core/sliding_window_limiter.h"
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
+#include "distkit/tests/manual_clock.h"
 
 namespace distkit {
 namespace {
@@ -124,14 +125,8 @@ RC_GTEST_PROP(SlidingWindow, TheBoundHolds, ()) {
   }
 }
 
-class StoppedClock : public Clock {
- public:
-  MonoTime now() const override { return MonoTime(seconds(5)); }
-  WallTime wall_now() const override { return WallTime(seconds(5)); }
-};
-
 TEST(LocalSlidingWindow, ThreadsGetExactlyTheLimit) {
-  StoppedClock clock;
+  testing::ManualClock clock(seconds(5));
   LocalSlidingWindowLimiter limiter(clock);
   const SlidingWindowLimit limit{.limit = 1000, .window = seconds(10), .bucket = milliseconds(100)};
   std::atomic<int> allowed{0};
@@ -148,21 +143,11 @@ TEST(LocalSlidingWindow, ThreadsGetExactlyTheLimit) {
   EXPECT_EQ(limiter.inc("hot", limit, 0)->total, 1000);
 }
 
-class ManualClock : public Clock {
- public:
-  MonoTime now() const override { return MonoTime(wall_.time_since_epoch()); }
-  WallTime wall_now() const override { return wall_; }
-  void set_ms(std::int64_t ms) { wall_ = WallTime(milliseconds(ms)); }
-
- private:
-  WallTime wall_{};
-};
-
 using SlidingWindowLimiterTest = testing::BackendTest;
 
 TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    ManualClock clock;
+    testing::ManualClock clock;
     SlidingWindowLimiter limiter =
         *SlidingWindowLimiter::create(redis, {.prefix = "sw", .client_clock = &clock});
     sim::Rng rng(11);
@@ -182,7 +167,7 @@ TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
         } else {
           now += rng.chance(0.2) ? 0 : rng.between(0, rng.chance(0.1) ? 20'000 : 400);
         }
-        clock.set_ms(now);
+        clock.set(milliseconds(now));
         const std::int64_t count = rng.between(0, 4);
         const WindowDecision want = sliding_window_decide(model, limit, now, count);
         Result<WindowDecision> got = co_await limiter.inc(key, limit, count);
@@ -210,14 +195,14 @@ TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
 // bounded hash, and the hash has a TTL (trypema's bucket keys had none).
 TEST_P(SlidingWindowLimiterTest, KeysStayBoundedAndExpire) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    ManualClock clock;
+    testing::ManualClock clock;
     SlidingWindowLimiter limiter =
         *SlidingWindowLimiter::create(redis, {.prefix = "bounded", .client_clock = &clock});
     const SlidingWindowLimit limit{
         .limit = 1000, .window = seconds(10), .bucket = milliseconds(100)};
     std::int64_t most = 0;
     for (std::int64_t now = 0; now < 3'600'000; now += 1500) {
-      clock.set_ms(1'700'000'000'000 + now);
+      clock.set(milliseconds(1'700'000'000'000 + now));
       EXPECT_TRUE((*co_await limiter.inc("k", limit)).allowed);
       if (now % 60'000 == 0) {
         Result<RedisReply> len = co_await redis.command("HLEN", limiter.redis_key("k"));

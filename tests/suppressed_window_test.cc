@@ -14,6 +14,7 @@
 #include "distkit/core/suppressed_limiter.h"
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
+#include "distkit/tests/manual_clock.h"
 
 namespace distkit {
 namespace {
@@ -94,14 +95,8 @@ RC_GTEST_PROP(SuppressedWindow, TheAdmittedTotalNeverPassesHard, (std::uint64_t 
   }
 }
 
-class StoppedClock : public Clock {
- public:
-  MonoTime now() const override { return MonoTime(seconds(5)); }
-  WallTime wall_now() const override { return WallTime(seconds(5)); }
-};
-
 TEST(LocalSuppressed, ThreadsNeverPassHard) {
-  StoppedClock clock;
+  testing::ManualClock clock(seconds(5));
   LocalSuppressedLimiter limiter(clock, 3);
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
@@ -117,21 +112,11 @@ TEST(LocalSuppressed, ThreadsNeverPassHard) {
   EXPECT_LE(admitted.load(), 200);
 }
 
-class ManualClock : public Clock {
- public:
-  MonoTime now() const override { return MonoTime(wall_.time_since_epoch()); }
-  WallTime wall_now() const override { return wall_; }
-  void set_ms(std::int64_t ms) { wall_ = WallTime(milliseconds(ms)); }
-
- private:
-  WallTime wall_{};
-};
-
 using SuppressedLimiterTest = testing::BackendTest;
 
 TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    ManualClock clock;
+    testing::ManualClock clock;
     SuppressedLimiter limiter =
         *SuppressedLimiter::create(redis, {.prefix = "sup", .client_clock = &clock, .seed = 1});
     sim::Rng rng(23);
@@ -149,7 +134,7 @@ TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
       const std::string key = "s" + std::to_string(sequence);
       for (int step = 0; step < 60; ++step) {
         now += rng.chance(0.3) ? 0 : rng.between(0, rng.chance(0.05) ? 5000 : 100);
-        clock.set_ms(now);
+        clock.set(milliseconds(now));
         const std::int64_t count = rng.between(0, 3);
         const double draw = rng.unit();
         const SuppressedDecision want = suppressed_decide(model, limit, now, count, draw);
