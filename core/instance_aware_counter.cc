@@ -164,16 +164,17 @@ Task<Status> StrictInstanceAwareCounter::recover() {
       set_owner(incarnation_ + 1);
       needs_new_incarnation_ = false;
     }
-    std::vector<std::pair<std::string, Remembered>> todo(remembered_.begin(), remembered_.end());
+    std::vector<std::pair<std::string, Remembered>> to_restore(remembered_.begin(),
+                                                               remembered_.end());
     bool reaped = false;
     std::size_t done = 0;
     do {
-      const std::size_t end = std::min(todo.size(), done + options_.recovery_batch);
+      const std::size_t end = std::min(to_restore.size(), done + options_.recovery_batch);
       std::vector<std::string> args = {owner_, done == 0 ? "1" : "0"};
       for (std::size_t i = done; i < end; ++i) {
-        args.push_back(todo[i].first);
-        args.push_back(todo[i].second.epoch);
-        args.push_back(std::to_string(todo[i].second.slice));
+        args.push_back(to_restore[i].first);
+        args.push_back(to_restore[i].second.epoch);
+        args.push_back(std::to_string(to_restore[i].second.slice));
       }
       std::vector<std::string> keys = {epochs_key_, instances_key_, cumulative_key_, owner_slices_,
                                        reaping_key_};
@@ -191,12 +192,12 @@ Task<Status> StrictInstanceAwareCounter::recover() {
       for (std::size_t i = done; i < end; ++i) {
         const std::string& state = reply->elements()[i - done].text();
         if (state == "stale" || state == "overflow") {
-          remembered_.erase(todo[i].first);
+          remembered_.erase(to_restore[i].first);
           ++stale_dropped_;
         }
       }
       done = end;
-    } while (done < todo.size());
+    } while (done < to_restore.size());
     if (reaped) {
       needs_new_incarnation_ = true;
       continue;
