@@ -3,7 +3,8 @@
 #include <set>
 #include <utility>
 
-#include "distkit/core/strict_counter.h"
+#include "distkit/core/keys.h"
+#include "distkit/core/limiter_script.h"
 
 namespace distkit {
 namespace {
@@ -43,13 +44,7 @@ Task<Result<GcraVerdict>> GcraLimiter::check_all(std::string key, std::vector<Gc
   if (quantity < 0) co_return invalid_argument_error("quantity must not be negative");
   std::set<std::string> fields;
   std::vector<std::string> args;
-  if (options_.client_clock != nullptr) {
-    args.push_back(std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                                      options_.client_clock->wall_now().time_since_epoch())
-                                      .count()));
-  } else {
-    args.emplace_back();
-  }
+  args.push_back(script_now<std::chrono::microseconds>(options_.client_clock));
   args.push_back(std::to_string(quantity));
   for (const GcraRate& rate : rates) {
     if (Status s = rate.validate(); !s.ok()) co_return s;

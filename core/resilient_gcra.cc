@@ -1,6 +1,6 @@
 #include "distkit/core/resilient_gcra.h"
 
-#include "distkit/core/strict_counter.h"  // validate_key
+#include "distkit/core/keys.h"
 
 namespace distkit {
 

@@ -1,6 +1,7 @@
 #include "distkit/core/sliding_window_limiter.h"
 
-#include "distkit/core/strict_counter.h"  // validate_key
+#include "distkit/core/keys.h"
+#include "distkit/core/limiter_script.h"
 
 namespace distkit {
 namespace {
@@ -30,13 +31,7 @@ Task<Result<WindowDecision>> SlidingWindowLimiter::inc(std::string key, SlidingW
   if (Status s = limit.validate(); !s.ok()) co_return s;
   if (count < 0) co_return invalid_argument_error("count must not be negative");
   std::vector<std::string> args;
-  if (options_.client_clock != nullptr) {
-    args.push_back(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      options_.client_clock->wall_now().time_since_epoch())
-                                      .count()));
-  } else {
-    args.emplace_back();
-  }
+  args.push_back(script_now<std::chrono::milliseconds>(options_.client_clock));
   args.push_back(std::to_string(limit.limit));
   args.push_back(std::to_string(limit.window_ms()));
   args.push_back(std::to_string(limit.bucket_ms()));

@@ -21,15 +21,10 @@
 #include <string_view>
 #include <vector>
 
+#include "distkit/core/keys.h"
 #include "distkit/core/redis_connection.h"
 
 namespace distkit {
-
-// Non-empty, at most 255 bytes, no ':'.
-[[nodiscard]] Status validate_key(std::string_view key, std::string_view what = "key");
-
-// 1-64 letters, digits, '-' or '_' (instance ids appear inside Redis key names).
-[[nodiscard]] Status validate_instance_id(std::string_view id);
 
 // A counter value in a reply: a bulk string holding an exact int64.
 [[nodiscard]] Result<std::int64_t> parse_counter_value(const RedisReply& reply);

@@ -4,7 +4,8 @@
 #include <cstdio>
 #include <random>
 
-#include "distkit/core/strict_counter.h"  // validate_key
+#include "distkit/core/keys.h"
+#include "distkit/core/limiter_script.h"
 
 namespace distkit {
 namespace {
@@ -47,13 +48,7 @@ Task<Result<SuppressedDecision>> SuppressedLimiter::inc_with_draw(std::string ke
   if (Status s = limit.validate(); !s.ok()) co_return s;
   if (count < 0) co_return invalid_argument_error("count must not be negative");
   std::vector<std::string> args;
-  if (options_.client_clock != nullptr) {
-    args.push_back(std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      options_.client_clock->wall_now().time_since_epoch())
-                                      .count()));
-  } else {
-    args.emplace_back();
-  }
+  args.push_back(script_now<std::chrono::milliseconds>(options_.client_clock));
   char draw_text[32];
   std::snprintf(draw_text, sizeof draw_text, "%.17g", draw);
   for (std::int64_t v :
