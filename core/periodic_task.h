@@ -22,11 +22,12 @@ class PeriodicTask {
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
 
-  // `tick` runs on the executor; the loop never runs two ticks at once.
+  // `tick` runs on the executor; the loop never runs two ticks at once. The first
+  // sleep is armed before start() returns, so destroying the owner at once is safe.
   void start(std::function<Task<void>()> tick) {
     tick_ = std::move(tick);
     done_ = false;
-    spawn(executor_, &scope_, loop());
+    start_now(&scope_, loop());
   }
 
   // Returns once no tick runs and none will.

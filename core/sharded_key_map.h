@@ -55,6 +55,19 @@ class ShardedKeyMap {
     if (auto it = shard.keys.find(key); it != shard.keys.end()) shard.keys.erase(it);
   }
 
+  // Runs `fn(key, State&)` on every key, shard by shard under each shard's lock; a key
+  // for which it returns true is forgotten. For background work over all keys (a hybrid
+  // limiter's sync); `fn` must not call back into the map.
+  template <typename Fn>
+  void sweep(Fn&& fn) {
+    for (Shard& shard : shards_) {
+      std::lock_guard<std::mutex> lock(shard.mutex);
+      for (auto it = shard.keys.begin(); it != shard.keys.end();) {
+        it = fn(std::string_view(it->first), it->second) ? shard.keys.erase(it) : std::next(it);
+      }
+    }
+  }
+
   // Shard `i`'s index for a key, for per-shard resources kept by the caller.
   [[nodiscard]] static std::size_t shard_of(std::string_view key) {
     return std::hash<std::string_view>{}(key) % kShards;

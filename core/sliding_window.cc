@@ -28,12 +28,28 @@ Status SlidingWindowLimit::validate() const {
   return Status();
 }
 
+namespace {
+
+// A clock that went back (age < 0) joins the newest bucket: buckets stay in order.
+void add_to_window(std::deque<WindowBucket>& buckets, const SlidingWindowLimit& limit,
+                   std::int64_t now_ms, std::int64_t count) {
+  if (count == 0) return;
+  if (!buckets.empty() && now_ms - buckets.back().start_ms <= limit.bucket_ms()) {
+    buckets.back().count += count;
+  } else {
+    buckets.push_back({now_ms, count});
+  }
+}
+
+}  // namespace
+
 WindowDecision sliding_window_decide(std::deque<WindowBucket>& buckets,
                                      const SlidingWindowLimit& limit, std::int64_t now_ms,
-                                     std::int64_t count) {
+                                     std::int64_t count, std::int64_t committed) {
   const std::int64_t expired_before = now_ms - limit.window_ms();
   while (!buckets.empty() && buckets.front().start_ms < expired_before)
     buckets.pop_front();
+  add_to_window(buckets, limit, now_ms, committed);
   std::int64_t total = 0;
   for (const WindowBucket& b : buckets)
     total += b.count;
@@ -51,14 +67,7 @@ WindowDecision sliding_window_decide(std::deque<WindowBucket>& buckets,
     return d;
   }
   d.allowed = true;
-  if (count > 0) {
-    // A clock that went back (age < 0) joins the newest bucket: buckets stay in order.
-    if (!buckets.empty() && now_ms - buckets.back().start_ms <= limit.bucket_ms()) {
-      buckets.back().count += count;
-    } else {
-      buckets.push_back({now_ms, count});
-    }
-  }
+  add_to_window(buckets, limit, now_ms, count);
   d.total = total + count;
   return d;
 }

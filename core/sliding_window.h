@@ -52,10 +52,12 @@ struct WindowDecision {
 };
 
 // Decides `count` (0: a read) at `now_ms` and updates `buckets` (expired ones dropped;
-// the increment added when allowed). REQUIRES: limit.validate().ok(), count >= 0.
+// the increment added when allowed). `committed` is added first, unconditionally: what
+// a hybrid limiter already granted locally (it happened; it must count).
+// REQUIRES: limit.validate().ok(), count >= 0, committed >= 0.
 WindowDecision sliding_window_decide(std::deque<WindowBucket>& buckets,
                                      const SlidingWindowLimit& limit, std::int64_t now_ms,
-                                     std::int64_t count);
+                                     std::int64_t count, std::int64_t committed = 0);
 
 }  // namespace distkit
 

@@ -31,6 +31,14 @@ class SlidingWindowLimiter {
   // Takes `count` if the window has room (0: reads the live total).
   Task<Result<WindowDecision>> inc(std::string key, SlidingWindowLimit limit,
                                    std::int64_t count = 1);
+  // The same, after adding `committed` unconditionally (grants already made elsewhere:
+  // HybridSlidingWindowLimiter's local ones), in the same script.
+  Task<Result<WindowDecision>> commit_and_inc(std::string key, SlidingWindowLimit limit,
+                                              std::int64_t committed, std::int64_t count);
+  // The script call itself, for callers that pipeline many (arguments validated).
+  [[nodiscard]] ScriptCall script_call(const std::string& key, const SlidingWindowLimit& limit,
+                                       std::int64_t committed, std::int64_t count) const;
+  [[nodiscard]] static Result<WindowDecision> parse_reply(const Result<RedisReply>& reply);
   [[nodiscard]] std::string redis_key(const std::string& key) const;
 
  private:

@@ -189,6 +189,8 @@ class TaskScope {
   friend struct detail::DetachedTask::promise_type;
   template <typename T, typename OnDone>
   friend void spawn(Executor&, TaskScope*, Task<T>, OnDone);
+  template <typename T>
+  friend void start_now(TaskScope*, Task<T>);
 
   std::uint64_t add(std::coroutine_handle<detail::DetachedTask::promise_type> handle) {
     const std::uint64_t id = next_id_++;
@@ -227,6 +229,22 @@ void spawn(Executor& executor, TaskScope* scope, Task<T> task) {
   } else {
     spawn(executor, scope, std::move(task), [](T&&) {});
   }
+}
+
+// Like spawn(), but runs `task` at once on the calling thread until its first
+// suspension, instead of posting its start. For a background loop whose first act is to
+// arm a cancellable timer: once this returns, the timer is armed, so an owner destroyed
+// right away can cancel it (a posted start would resume a destroyed frame).
+template <typename T>
+void start_now(TaskScope* scope, Task<T> task) {
+  detail::DetachedTask detached = [](Task<T> t) -> detail::DetachedTask {
+    co_await std::move(t);
+  }(std::move(task));
+  if (scope != nullptr) {
+    detached.handle.promise().scope = scope;
+    detached.handle.promise().id = scope->add(detached.handle);
+  }
+  detached.handle.resume();
 }
 
 // The blocking form, for callers that do not write coroutines: runs `task` on

@@ -1,20 +1,21 @@
-// GcraLimiter and SlidingWindowLimiter across four instances in the simulator, under
-// generated fault schedules
-// (partitions, loss, resets, crashes, pauses, client clock skew and jumps, script
-// flushes, slow server): on the Redis server's clock, at most
-// burst + 1 + floor((W - 1) / T) permits are granted in any window of W, however
-// skewed the instances' clocks are. A grant is known to have happened within
-// [sent, acknowledged] (true time), so every window [sent_i, acknowledged_j] is
-// checked against the grants that certainly fell inside it. The sliding window's bound:
-// at most `limit` in any (window - bucket).
-// The same run with the limiter on the instances' own clocks breaks the bound once
-// their clocks disagree (GcraSimulation.ClientClocksBreakTheBoundUnderSkew).
+// GcraLimiter, SlidingWindowLimiter and HybridSlidingWindowLimiter across four instances in the
+// simulator, under generated fault schedules (partitions, loss, resets, crashes, pauses, client
+// clock skew and jumps, script flushes, slow server): on the Redis server's clock, at most burst +
+// 1 + floor((W - 1) / T) permits are granted in any window of W, however skewed the instances'
+// clocks are. A grant is known to have happened within [sent, acknowledged] (true time), so every
+// window [sent_i, acknowledged_j] is checked against the grants that certainly fell inside it. The
+// sliding window's bound: at most `limit` in any (window - bucket); the hybrid's: at most limit +
+// (N - 1) x budget in any (window - bucket), N the processes that granted in it. The same run with
+// the limiter on the instances' own clocks breaks the bound once their clocks disagree
+// (GcraSimulation.ClientClocksBreakTheBoundUnderSkew).
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "distkit/core/gcra_limiter.h"
+#include "distkit/core/hybrid_window_limiter.h"
 #include "distkit/core/sliding_window_limiter.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
@@ -38,12 +39,17 @@ const GcraRate kRate{.permits = 50, .period = milliseconds(100), .burst = 4};
 const SlidingWindowLimit kWindow{
     .limit = 20, .window = milliseconds(100), .bucket = milliseconds(10)};
 
-enum class Kind { kGcra, kSlidingWindow };
+// The hybrid window's budget per instance: max(1, floor(20 * 0.1)) = 2.
+constexpr double kHybridFraction = 0.1;
+constexpr std::int64_t kHybridBudget = 2;
+
+enum class Kind { kGcra, kSlidingWindow, kHybridWindow };
 
 struct Grant {
   std::int64_t sent_us;
   std::int64_t acked_us;
   std::int64_t quantity;
+  std::string process;  // instance and incarnation
 };
 
 struct RunResult {
@@ -57,7 +63,7 @@ std::int64_t us(Duration d) {
 }
 
 RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clocks,
-              Kind kind = Kind::kGcra) {
+              Kind kind = Kind::kGcra, double hybrid_fraction = kHybridFraction) {
   World world({.seed = seed,
                .default_link = LinkConfig{
                    .latency = {.min = 100us, .max = 1ms, .tail_probability = 0.02, .tail = 20ms}}});
@@ -72,6 +78,10 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
       GcraLimiter gcra = *GcraLimiter::create(*conn, {.prefix = "sim", .client_clock = own});
       SlidingWindowLimiter window =
           *SlidingWindowLimiter::create(*conn, {.prefix = "sim", .client_clock = own});
+      std::unique_ptr<HybridSlidingWindowLimiter> hybrid = *HybridSlidingWindowLimiter::create(
+          *conn, node.executor(),
+          {.prefix = "sim", .budget_fraction = hybrid_fraction, .sync_interval = milliseconds(10)});
+      const std::string process = node.name() + "." + std::to_string(node.incarnation());
       while (!stop) {
         const std::int64_t quantity = node.rng().between(1, 2);
         const std::int64_t sent = us(world.now());
@@ -79,13 +89,17 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
         if (kind == Kind::kGcra) {
           Result<GcraDecision> d = co_await gcra.check("k", kRate, quantity);
           allowed = d.ok() && d->allowed;
-        } else {
+        } else if (kind == Kind::kSlidingWindow) {
           Result<WindowDecision> d = co_await window.inc("k", kWindow, quantity);
           allowed = d.ok() && d->allowed;
+        } else {
+          Result<WindowDecision> d = co_await hybrid->inc("k", kWindow, quantity);
+          allowed = d.ok() && d->allowed;
         }
-        if (allowed) grants.push_back({sent, us(world.now()), quantity});
+        if (allowed) grants.push_back({sent, us(world.now()), quantity, process});
         co_await sleep_for(node.executor(), microseconds(node.rng().between(0, 3000)));
       }
+      (void)co_await hybrid->shutdown();
     });
   }
   RunResult result;
@@ -100,19 +114,28 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
   std::sort(grants.begin(), grants.end(),
             [](const Grant& a, const Grant& b) { return a.sent_us < b.sent_us; });
   const std::int64_t t_us = us(kRate.period) / kRate.permits;  // 2000: exact here
-  if (kind == Kind::kSlidingWindow) {
-    // Grants certainly executed within [acked_j - span, acked_j] stay within the limit.
+  if (kind != Kind::kGcra) {
+    // Grants certainly executed within [acked_j - span, acked_j] stay within the limit
+    // (the hybrid: plus the budget of every process but one that granted in it).
     const std::int64_t span = us(kWindow.window - kWindow.bucket);
     for (std::size_t j = 0; j < grants.size() && !result.violation; ++j) {
       std::int64_t total = 0;
+      std::set<std::string> processes;
       for (const Grant& g : grants) {
-        if (g.sent_us >= grants[j].acked_us - span && g.acked_us <= grants[j].acked_us)
+        if (g.sent_us >= grants[j].acked_us - span && g.acked_us <= grants[j].acked_us) {
           total += g.quantity;
+          processes.insert(g.process);
+        }
       }
-      if (total > kWindow.limit) {
+      const std::int64_t bound =
+          kWindow.limit + (kind == Kind::kHybridWindow
+                               ? kHybridBudget * static_cast<std::int64_t>(processes.size() - 1)
+                               : 0);
+      if (total > bound) {
         result.violation = std::to_string(total) + " granted within 90 ms before " +
-                           std::to_string(grants[j].acked_us) + " us, limit " +
-                           std::to_string(kWindow.limit);
+                           std::to_string(grants[j].acked_us) + " us by " +
+                           std::to_string(processes.size()) + " processes, bound " +
+                           std::to_string(bound);
       }
     }
   }
@@ -169,6 +192,25 @@ RC_GTEST_PROP(GcraSimulation, TheSlidingWindowBoundHoldsAcrossInstances, (std::u
   RC_ASSERT(!r.violation.has_value());
 }
 
+RC_GTEST_PROP(GcraSimulation, TheHybridWindowBoundHoldsAcrossInstances, (std::uint64_t seed)) {
+  const FaultSchedule schedule =
+      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+  RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kHybridWindow);
+  RC_LOG() << r.report;
+  RC_ASSERT(!r.violation.has_value());
+}
+
+// The budget is what bounds the hybrid's overshoot: trypema gave each instance the whole
+// remaining capacity (budget_fraction 1 here), and four instances then pass
+// limit + 3 x 2 within one window even without faults.
+TEST(GcraSimulation, AWholeRemainingBudgetPerInstanceOvershoots) {
+  RunResult bounded = run(1, FaultSchedule{}, false, Kind::kHybridWindow);
+  EXPECT_FALSE(bounded.violation.has_value()) << bounded.report;
+  EXPECT_GT(bounded.grants, 200u);
+  RunResult whole = run(1, FaultSchedule{}, false, Kind::kHybridWindow, /*hybrid_fraction=*/1.0);
+  EXPECT_TRUE(whole.violation.has_value());
+}
+
 TEST(GcraSimulation, WithoutFaultsTheLimitIsReachedButNotPassed) {
   RunResult r = run(1, FaultSchedule{}, false);
   EXPECT_FALSE(r.violation.has_value()) << r.report;
@@ -192,7 +234,7 @@ TEST(GcraSimulation, ClientClocksBreakTheBoundUnderSkew) {
 TEST(GcraSimulation, ReplayFromEnvironment) {
   std::optional<testing::Replay> replay = testing::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
-  for (Kind kind : {Kind::kGcra, Kind::kSlidingWindow}) {
+  for (Kind kind : {Kind::kGcra, Kind::kSlidingWindow, Kind::kHybridWindow}) {
     RunResult r = run(replay->seed, replay->schedule, false, kind);
     EXPECT_FALSE(r.violation.has_value()) << r.report;
   }

@@ -1,0 +1,201 @@
+#include "distkit/core/hybrid_window_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+#include <vector>
+
+#include "distkit/core/keys.h"
+
+namespace distkit {
+namespace {
+
+bool same_limit(const SlidingWindowLimit& a, const SlidingWindowLimit& b) {
+  return a.limit == b.limit && a.window == b.window && a.bucket == b.bucket;
+}
+
+// Pipelines of at most this many script calls, so one sync never builds an unbounded
+// request.
+constexpr std::size_t kSyncChunk = 256;
+
+}  // namespace
+
+Result<std::unique_ptr<HybridSlidingWindowLimiter>> HybridSlidingWindowLimiter::create(
+    RedisConnection& redis, Executor& executor, HybridWindowOptions options) {
+  if (!(options.budget_fraction > 0 && options.budget_fraction <= 1)) {
+    return invalid_argument_error("budget_fraction must be in (0, 1]");
+  }
+  if (options.sync_interval <= Duration(0)) {
+    return invalid_argument_error("sync_interval must be positive");
+  }
+  if (options.max_keys == 0) return invalid_argument_error("max_keys must be positive");
+  Result<SlidingWindowLimiter> remote = SlidingWindowLimiter::create(redis, {options.prefix});
+  if (!remote.ok()) return remote.status();
+  std::unique_ptr<HybridSlidingWindowLimiter> limiter(
+      new HybridSlidingWindowLimiter(redis, executor, std::move(options), std::move(*remote)));
+  limiter->syncer_.start([self = limiter.get()]() -> Task<void> { (void)co_await self->sync(); });
+  return limiter;
+}
+
+HybridSlidingWindowLimiter::HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor,
+                                                       HybridWindowOptions options,
+                                                       SlidingWindowLimiter remote)
+    : redis_(redis),
+      executor_(executor),
+      options_(std::move(options)),
+      remote_(std::move(remote)),
+      keys_(options_.max_keys),
+      syncer_(executor, options_.sync_interval) {}
+
+HybridSlidingWindowLimiter::~HybridSlidingWindowLimiter() = default;
+
+std::int64_t HybridSlidingWindowLimiter::budget(const SlidingWindowLimit& limit) const {
+  return std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(
+             std::floor(static_cast<double>(limit.limit) * options_.budget_fraction)));
+}
+
+bool HybridSlidingWindowLimiter::idle(const KeyState& state, MonoTime now) const {
+  // Nothing owed to Redis, and unused for a window: forgetting it loses nothing (its
+  // allowance would be refilled by the next sync anyway).
+  return state.pending == 0 && state.in_flight == 0 &&
+         now - state.last_used > state.limit.window + options_.sync_interval;
+}
+
+Result<std::optional<WindowDecision>> HybridSlidingWindowLimiter::try_inc(
+    std::string_view key, const SlidingWindowLimit& limit, std::int64_t count) {
+  DISTKIT_RETURN_IF_ERROR(limit.validate());
+  if (count < 0) return invalid_argument_error("count must not be negative");
+  const MonoTime now = executor_.clock().now();
+  return keys_.apply(
+      key,
+      [&](KeyState& state) -> std::optional<WindowDecision> {
+        if (!same_limit(state.limit, limit)) {
+          // A new limit: what was allowed under the old one says nothing.
+          state.limit = limit;
+          state.allowance = 0;
+          state.rejected_count = 0;
+        }
+        state.last_used = now;
+        if (count == 0) return std::nullopt;  // a read: Redis knows the total
+        if (count <= state.allowance) {
+          state.allowance -= count;
+          state.pending += count;
+          uncommitted_.fetch_add(count);
+          WindowDecision d;
+          d.allowed = true;
+          d.total = state.remote_total + state.pending;
+          return d;
+        }
+        if (state.rejected_count > 0 && count >= state.rejected_count &&
+            now < state.rejected_until) {
+          WindowDecision d;
+          d.total = state.remote_total + state.pending;
+          d.retry_after = state.rejected_until - now;
+          d.remaining_after_waiting = state.rejected_remaining;
+          return d;
+        }
+        return std::nullopt;
+      },
+      [&](const KeyState& state) { return idle(state, now); });
+}
+
+std::int64_t HybridSlidingWindowLimiter::take_unsent(std::string_view key) {
+  Result<std::int64_t> unsent = keys_.apply(
+      key,
+      [](KeyState& state) {
+        const std::int64_t n = state.pending - state.in_flight;
+        state.in_flight += n;
+        return n;
+      },
+      [](const KeyState& state) { return state.pending == 0 && state.in_flight == 0; });
+  return unsent.ok() ? *unsent : 0;
+}
+
+void HybridSlidingWindowLimiter::settle(std::string_view key, const SlidingWindowLimit& limit,
+                                        std::int64_t sent, std::int64_t requested,
+                                        const Result<WindowDecision>& answer) {
+  const MonoTime now = executor_.clock().now();
+  (void)keys_.apply(
+      key,
+      [&](KeyState& state) {
+        state.in_flight -= sent;
+        // Failed or unknown: the grants stay pending and go again with the next sync,
+        // and the allowance is not refilled.
+        if (!answer.ok()) return 0;
+        state.pending -= sent;
+        uncommitted_.fetch_sub(sent);
+        if (!same_limit(state.limit, limit)) return 0;  // changed meanwhile: next sync
+        state.remote_total = answer->total;
+        // Grants made while this sync was out (and any other sync's, still in flight)
+        // were made under the old allowance: they come out of the new one.
+        state.allowance = std::max<std::int64_t>(
+            0, std::min(budget(limit), limit.limit - answer->total) - state.pending);
+        if (answer->allowed || requested == 0) {
+          state.rejected_count = 0;
+        } else if (answer->retry_after != kRetryNever) {
+          state.rejected_count = requested;
+          state.rejected_until = now + answer->retry_after;
+          state.rejected_remaining = answer->remaining_after_waiting;
+        }
+        return 0;
+      },
+      [&](const KeyState& state) { return idle(state, now); });
+}
+
+Task<Result<WindowDecision>> HybridSlidingWindowLimiter::inc(std::string key,
+                                                             SlidingWindowLimit limit,
+                                                             std::int64_t count) {
+  if (Status s = validate_key(key); !s.ok()) co_return s;
+  Result<std::optional<WindowDecision>> local = try_inc(key, limit, count);
+  if (!local.ok()) co_return local.status();
+  if (local->has_value()) co_return **local;
+  const std::int64_t sent = take_unsent(key);
+  redis_calls_.fetch_add(1);
+  Result<WindowDecision> answer = co_await remote_.commit_and_inc(key, limit, sent, count);
+  settle(key, limit, sent, count, answer);
+  co_return answer;
+}
+
+Task<Status> HybridSlidingWindowLimiter::sync() {
+  const MonoTime now = executor_.clock().now();
+  // (key, limit, sent): every key with grants not yet sent, marked in flight.
+  std::vector<std::tuple<std::string, SlidingWindowLimit, std::int64_t>> work;
+  keys_.sweep([&](std::string_view key, KeyState& state) {
+    const std::int64_t unsent = state.pending - state.in_flight;
+    if (unsent > 0) {
+      state.in_flight += unsent;
+      work.emplace_back(std::string(key), state.limit, unsent);
+      return false;
+    }
+    return idle(state, now);
+  });
+  Status first_error;
+  for (std::size_t begin = 0; begin < work.size(); begin += kSyncChunk) {
+    const std::size_t end = std::min(work.size(), begin + kSyncChunk);
+    std::vector<ScriptCall> calls;
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& [key, limit, sent] = work[i];
+      calls.push_back(remote_.script_call(key, limit, sent, 0));
+    }
+    redis_calls_.fetch_add(1);
+    std::vector<Result<RedisReply>> replies = co_await redis_.eval_pipeline(std::move(calls));
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& [key, limit, sent] = work[i];
+      Result<WindowDecision> answer =
+          i - begin < replies.size()
+              ? SlidingWindowLimiter::parse_reply(replies[i - begin])
+              : Result<WindowDecision>(unavailable_error("no reply to a sync"));
+      if (!answer.ok() && first_error.ok()) first_error = answer.status();
+      settle(key, limit, sent, 0, answer);
+    }
+  }
+  co_return first_error;
+}
+
+Task<Status> HybridSlidingWindowLimiter::shutdown() {
+  co_await syncer_.stop();
+  co_return co_await sync();
+}
+
+}  // namespace distkit
