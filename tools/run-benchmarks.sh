@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Builds every benchmark binary of //bench (tag "benchmark") optimised and runs each.
-# Every suite reports ratios to a baseline measured in the same process, so the
-# numbers compare across noisy machines. JSON results go to bench-results/.
+# `make bench`: starts one local redis-server, runs every benchmark binary of //bench
+# (tag "benchmark", optimised) against it with JSON output, runs the npm peer
+# (rate-limiter-flexible with ioredis, bench/peer) against the same server, and writes
+# bench-results/report.md (with SVG plots): every ratio to its baseline from this run,
+# the peer comparison, and the machine's description.
+# Extra arguments go to every benchmark binary (e.g. --benchmark_filter=Gcra).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BAZEL=${BAZEL:-bazel}
 out=bench-results
 mkdir -p "$out"
+rm -f "$out"/*.json "$out"/*.svg "$out"/report.md
 
 targets=$("$BAZEL" query 'attr(tags, "\bbenchmark\b", kind(cc_binary, //bench/...))' 2>/dev/null)
 if [[ -z "$targets" ]]; then
@@ -15,6 +19,24 @@ if [[ -z "$targets" ]]; then
 fi
 "$BAZEL" build --config=opt $targets
 bin=$("$BAZEL" info --config=opt bazel-bin 2>/dev/null)
+
+# One server for the suites and the peer, on a free loopback port, stopped on exit.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis_dir=$(mktemp -d)
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$redis_dir" \
+  --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log"
+stop_redis() {
+  redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$redis_dir"
+}
+trap stop_redis EXIT
+for _ in $(seq 50); do
+  redis-cli -p "$port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+export DISTKIT_BENCH_REDIS_PORT=$port
+echo "run-benchmarks: redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on port $port"
+
 for target in $targets; do
   name=${target##*:}
   path="$bin/${target#//}"
@@ -22,4 +44,16 @@ for target in $targets; do
   echo "== $target"
   "$path" --benchmark_out="$out/$name.json" --benchmark_out_format=json "$@"
 done
-echo "run-benchmarks: results in $out/"
+
+# The npm peer needs Node.js >= 20 (ioredis 6); without it the report says so.
+if command -v node >/dev/null && command -v npm >/dev/null &&
+  node -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)'; then
+  echo "== npm peer: rate-limiter-flexible + ioredis"
+  (cd bench/peer && npm ci --silent --no-audit --no-fund)
+  node bench/peer/rate_limiter_flexible_bench.js --port "$port" --out "$out/peer.json"
+else
+  echo "run-benchmarks: Node.js >= 20 and npm not found: the peer comparison is skipped" >&2
+fi
+
+tools/bench-report.py --dir "$out"
+echo "run-benchmarks: results and report in $out/ (report.md)"

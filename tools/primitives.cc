@@ -1,0 +1,644 @@
+// The built-in primitives of the scenario runner: the four counters and the three
+// Redis-backed limiters, each with the invariant a user may rely on under faults.
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "distkit/core/gcra_limiter.h"
+#include "distkit/core/hybrid_window_limiter.h"
+#include "distkit/core/instance_aware_counter.h"
+#include "distkit/core/lax_counter.h"
+#include "distkit/core/lax_instance_aware_counter.h"
+#include "distkit/core/sliding_window_limiter.h"
+#include "distkit/core/strict_counter.h"
+#include "distkit/tools/scenario.h"
+#include "tools/scenario_internal.h"
+
+namespace distkit::scenario {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string key_name(int i) {
+  return "k" + std::to_string(i);
+}
+
+// "app-3.0" -> "app-3_0": instance ids take letters, digits, '-' and '_'.
+std::string instance_id(const std::string& process) {
+  std::string id = process;
+  std::replace(id.begin(), id.end(), '.', '_');
+  return id;
+}
+
+// Waits for the final read, then returns (the primitive shuts down after).
+Task<void> wait_released(InstanceEnv& env) {
+  while (!*env.released)
+    co_await sleep_for(*env.executor, milliseconds(10));
+}
+
+// ---------------------------------------------------------------- counters
+
+// What every counter scenario records: per process and key, what was acknowledged,
+// what had an unknown outcome, and (lax) what was incremented locally.
+class CounterPrimitive : public Primitive {
+ public:
+  explicit CounterPrimitive(const ScenarioOptions& options) : options_(options) {}
+
+  void sample(double seconds, Timeline& timeline) override {
+    // The views as distances from the truth: a flat 0 is exact, a dip is an instance
+    // that has not heard of others' increments yet (a partition, a flush not yet made).
+    timeline.y_label = "k0: each instance's last view minus the true value";
+    timeline.get("true value (0)", true).points.emplace_back(seconds, 0);
+    for (const auto& [index, view] : views_)
+      timeline.get("app-" + std::to_string(index))
+          .points.emplace_back(seconds, view - static_cast<double>(truth_k0_));
+  }
+  [[nodiscard]] std::uint64_t operations() const override { return operations_; }
+
+  struct Tally {
+    std::int64_t acked = 0;
+    std::int64_t unknown = 0;
+    std::int64_t made = 0;  // lax: incremented locally
+  };
+
+ protected:
+  // Sums over the processes `only` (all when null).
+  [[nodiscard]] Tally sum(const std::string& key, const std::set<std::string>* only) const {
+    Tally t;
+    for (const auto& [process, keys] : tallies_) {
+      if (only != nullptr && !only->contains(process)) continue;
+      if (auto it = keys.find(key); it != keys.end()) {
+        t.acked += it->second.acked;
+        t.unknown += it->second.unknown;
+        t.made += it->second.made;
+      }
+    }
+    return t;
+  }
+  Tally& tally(const std::string& process, const std::string& key) {
+    return tallies_[process][key];
+  }
+  // Reads every key's final value through `read` (retried: the run has healed).
+  template <typename Read>
+  Task<void> read_finals(InstanceEnv& env, Read read) {
+    for (int k = 0; k < options_.keys; ++k) {
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        Result<std::int64_t> v = co_await read(key_name(k));
+        if (v.ok()) {
+          finals_[key_name(k)] = *v;
+          break;
+        }
+        co_await sleep_for(*env.executor, milliseconds(100));
+      }
+    }
+  }
+  std::optional<Violation> missing_final(const std::string& key) const {
+    if (finals_.contains(key)) return std::nullopt;
+    return Violation{"could not read " + key + " after healing", -1};
+  }
+
+  const ScenarioOptions& options_;
+  std::map<std::string, std::map<std::string, Tally>> tallies_;
+  std::map<std::string, std::int64_t> finals_;
+  std::map<int, double> views_;  // each instance's last view of k0
+  std::int64_t truth_k0_ = 0;
+  std::uint64_t operations_ = 0;
+};
+
+std::int64_t next_delta(InstanceEnv& env) {
+  return env.rng->between(1, 3);
+}
+int next_key(InstanceEnv& env) {
+  return static_cast<int>(env.rng->below(static_cast<std::uint64_t>(env.options->keys)));
+}
+
+// Records an operation's outcome: acknowledged, unknown (may or may not have counted),
+// or certainly not applied.
+void record_outcome(CounterPrimitive::Tally& t, StatusCode code, std::int64_t delta) {
+  if (code == StatusCode::kOk) {
+    t.acked += delta;
+  } else if (code == StatusCode::kUnknownOutcome) {
+    t.unknown += delta;
+  }
+}
+
+class StrictCounterPrimitive final : public CounterPrimitive {
+ public:
+  using CounterPrimitive::CounterPrimitive;
+  Task<void> run(InstanceEnv& env) override {
+    Result<StrictCounter> counter = StrictCounter::create(*env.redis, env.options->key_prefix);
+    if (!counter.ok()) co_return;
+    while (!*env.stop) {
+      const std::int64_t delta = next_delta(env);
+      const int k = next_key(env);
+      ++operations_;
+      Tally& t = tally(env.process, key_name(k));
+      t.unknown += delta;  // until the reply says otherwise (a crash keeps it unknown)
+      Result<std::int64_t> v = co_await counter->inc(key_name(k), delta);
+      t.unknown -= delta;
+      record_outcome(t, v.status().code(), delta);
+      if (k == 0 && v.ok()) {
+        views_[env.index] = static_cast<double>(*v);
+        truth_k0_ += delta;
+      }
+      co_await pace(env);
+    }
+    settled(env.process);
+    co_await wait_released(env);
+  }
+  Task<void> observe(InstanceEnv& env) override {
+    StrictCounter counter = *StrictCounter::create(*env.redis, env.options->key_prefix);
+    co_await read_finals(env, [&](std::string key) { return counter.get(std::move(key)); });
+  }
+  std::optional<Violation> check() override {
+    for (int k = 0; k < options_.keys; ++k) {
+      const std::string key = key_name(k);
+      if (auto m = missing_final(key)) return m;
+      const Tally all = sum(key, nullptr);
+      const std::int64_t final_value = finals_.at(key);
+      if (final_value < all.acked || final_value > all.acked + all.unknown) {
+        return Violation{key + " = " + std::to_string(final_value) + ", outside [acknowledged " +
+                             std::to_string(all.acked) + ", acknowledged + unknown " +
+                             std::to_string(all.acked + all.unknown) + "]",
+                         -1};
+      }
+    }
+    return std::nullopt;
+  }
+  std::string invariant() const override {
+    return "acknowledged <= final value <= acknowledged + unknown-outcome, for every key";
+  }
+};
+
+class LaxCounterPrimitive final : public CounterPrimitive {
+ public:
+  using CounterPrimitive::CounterPrimitive;
+  Task<void> run(InstanceEnv& env) override {
+    Result<std::unique_ptr<LaxCounter>> counter =
+        LaxCounter::create(*env.redis, *env.executor,
+                           {.prefix = env.options->key_prefix,
+                            .instance_id = instance_id(env.process),
+                            .session = env.rng->next_u64() | 1,
+                            .flush_interval = milliseconds(50)});
+    if (!counter.ok()) co_return;
+    while (!*env.stop) {
+      const std::int64_t delta = next_delta(env);
+      const int k = next_key(env);
+      ++operations_;
+      Result<std::int64_t> v = (*counter)->inc(key_name(k), delta);
+      if (v.ok()) {
+        tally(env.process, key_name(k)).made += delta;
+        if (k == 0) {
+          views_[env.index] = static_cast<double>(*v);
+          truth_k0_ += delta;
+        }
+      }
+      co_await pace(env);
+    }
+    // Everything made here reaches Redis before the final read (retried: healed).
+    for (int attempt = 0; attempt < 100 && (*counter)->unacknowledged() != 0; ++attempt) {
+      (void)co_await (*counter)->flush();
+      if ((*counter)->unacknowledged() != 0) co_await sleep_for(*env.executor, milliseconds(50));
+    }
+    if ((*counter)->unacknowledged() == 0) settled(env.process);
+    co_await wait_released(env);
+    (void)co_await (*counter)->shutdown();
+  }
+  Task<void> observe(InstanceEnv& env) override {
+    StrictCounter counter = *StrictCounter::create(*env.redis, env.options->key_prefix);
+    co_await read_finals(env, [&](std::string key) { return counter.get(std::move(key)); });
+  }
+  std::optional<Violation> check() override {
+    for (int k = 0; k < options_.keys; ++k) {
+      const std::string key = key_name(k);
+      if (auto m = missing_final(key)) return m;
+      const std::int64_t lower = sum(key, &survivors()).made;
+      const std::int64_t upper = sum(key, nullptr).made;
+      const std::int64_t final_value = finals_.at(key);
+      if (final_value < lower || final_value > upper) {
+        return Violation{key + " = " + std::to_string(final_value) +
+                             ", outside [made by survivors " + std::to_string(lower) +
+                             ", made by all " + std::to_string(upper) +
+                             "]: " + (final_value > upper ? "counted twice" : "lost increments"),
+                         -1};
+      }
+    }
+    return std::nullopt;
+  }
+  std::string invariant() const override {
+    return "increments of surviving processes <= final value <= all increments made "
+           "(a crash may lose unflushed ones; nothing counts twice)";
+  }
+};
+
+// Instance-aware: a dead process's slice leaves the total; survivors' stay exact.
+class InstanceAwarePrimitive final : public CounterPrimitive {
+ public:
+  InstanceAwarePrimitive(const ScenarioOptions& options, bool lax)
+      : CounterPrimitive(options), lax_(lax) {}
+
+  [[nodiscard]] Duration settle_time() const override { return kThreshold + kThreshold; }
+
+  Task<void> run(InstanceEnv& env) override {
+    InstanceAwareCounterOptions base{.prefix = env.options->key_prefix,
+                                     .instance_id = instance_id(env.process),
+                                     .session = (env.rng->next_u64() >> 2) | 1,
+                                     .dead_instance_threshold = kThreshold};
+    if (lax_) {
+      LaxInstanceAwareCounterOptions o;
+      static_cast<InstanceAwareCounterOptions&>(o) = base;
+      o.flush_interval = milliseconds(50);
+      auto counter = LaxInstanceAwareCounter::create(*env.redis, *env.executor, o);
+      if (!counter.ok()) co_return;
+      while (!*env.stop) {
+        const std::int64_t delta = next_delta(env);
+        const int k = next_key(env);
+        ++operations_;
+        Result<SliceValue> v = (*counter)->inc(key_name(k), delta);
+        if (v.ok()) {
+          tally(env.process, key_name(k)).made += delta;
+          if (k == 0) {
+            views_[env.index] = static_cast<double>(v->cumulative);
+            truth_k0_ += delta;
+          }
+        }
+        co_await pace(env);
+      }
+      for (int attempt = 0; attempt < 100 && (*counter)->unacknowledged() != 0; ++attempt) {
+        (void)co_await (*counter)->flush();
+        if ((*counter)->unacknowledged() != 0) co_await sleep_for(*env.executor, milliseconds(50));
+      }
+      if ((*counter)->unacknowledged() == 0) settled(env.process);
+      co_await wait_released(env);
+      (void)co_await (*counter)->shutdown();
+      co_return;
+    }
+    auto counter = StrictInstanceAwareCounter::create(*env.redis, *env.executor, base);
+    if (!counter.ok()) co_return;
+    while (!*env.stop) {
+      const std::int64_t delta = next_delta(env);
+      const int k = next_key(env);
+      ++operations_;
+      Tally& t = tally(env.process, key_name(k));
+      t.unknown += delta;
+      Result<SliceValue> v = co_await (*counter)->inc(key_name(k), delta);
+      t.unknown -= delta;
+      record_outcome(t, v.status().code(), delta);
+      if (k == 0 && v.ok()) {
+        views_[env.index] = static_cast<double>(v->cumulative);
+        truth_k0_ += delta;
+      }
+      co_await pace(env);
+    }
+    settled(env.process);
+    co_await wait_released(env);
+    (void)co_await (*counter)->shutdown();
+  }
+
+  Task<void> observe(InstanceEnv& env) override {
+    // The lax counters are a family of their own in Redis: read it as one of them.
+    InstanceAwareCounterOptions base{.prefix = env.options->key_prefix,
+                                     .instance_id = "observer",
+                                     .session = 1,
+                                     .dead_instance_threshold = kThreshold};
+    if (lax_) {
+      LaxInstanceAwareCounterOptions o;
+      static_cast<InstanceAwareCounterOptions&>(o) = base;
+      auto counter = LaxInstanceAwareCounter::create(*env.redis, *env.executor, o);
+      if (!counter.ok()) co_return;
+      co_await read_finals(env, [&](std::string key) -> Task<Result<std::int64_t>> {
+        Result<SliceValue> v = co_await (*counter)->get(std::move(key));
+        if (!v.ok()) co_return v.status();
+        co_return v->cumulative;
+      });
+      (void)co_await (*counter)->shutdown();
+      co_return;
+    }
+    auto counter = StrictInstanceAwareCounter::create(*env.redis, *env.executor, base);
+    if (!counter.ok()) co_return;
+    co_await read_finals(env, [&](std::string key) -> Task<Result<std::int64_t>> {
+      Result<SliceValue> v = co_await (*counter)->get(std::move(key));
+      if (!v.ok()) co_return v.status();
+      co_return v->cumulative;
+    });
+    (void)co_await (*counter)->shutdown();
+  }
+
+  std::optional<Violation> check() override {
+    for (int k = 0; k < options_.keys; ++k) {
+      const std::string key = key_name(k);
+      if (auto m = missing_final(key)) return m;
+      const Tally live = sum(key, &survivors());
+      const std::int64_t final_value = finals_.at(key);
+      const std::int64_t lower = lax_ ? live.made : live.acked;
+      const std::int64_t upper = lax_ ? live.made : live.acked + live.unknown;
+      if (final_value < lower || final_value > upper) {
+        return Violation{key + " = " + std::to_string(final_value) +
+                             ", but the surviving processes hold [" + std::to_string(lower) + ", " +
+                             std::to_string(upper) + "]",
+                         -1};
+      }
+    }
+    return std::nullopt;
+  }
+  std::string invariant() const override {
+    return lax_ ? "final cumulative == increments of the surviving processes (dead ones reaped)"
+                : "final cumulative within [acknowledged, + unknown] of the surviving processes";
+  }
+
+ private:
+  static constexpr Duration kThreshold = seconds(2);
+  bool lax_;
+};
+
+// ---------------------------------------------------------------- limiters
+
+struct Grant {
+  std::int64_t sent_us;
+  std::int64_t acked_us;
+  std::string process;
+};
+
+class LimiterPrimitive : public Primitive {
+ public:
+  explicit LimiterPrimitive(const ScenarioOptions& options)
+      : options_(options),
+        // Each key gets half of what the instances ask of it: the limiter is busy.
+        limit_(std::max<std::int64_t>(
+            1, static_cast<std::int64_t>(options.rate * options.instances / options.keys / 2))) {}
+
+  Task<void> run(InstanceEnv& env) override {
+    // Owned by this frame: a crash destroys it with the process's connection.
+    std::unique_ptr<Decider> decider = make_decider(env);
+    if (decider == nullptr) co_return;
+    while (!*env.stop) {
+      const int k = next_key(env);
+      ++operations_;
+      const std::int64_t sent = env.true_us();
+      const bool allowed = co_await decider->decide(key_name(k));
+      if (allowed) {
+        grants_[key_name(k)].push_back({sent, env.true_us(), env.process});
+        if (k == 0) ++allowed_by_[env.index];
+      }
+      co_await pace(env);
+    }
+    settled(env.process);
+    co_await wait_released(env);
+    co_await decider->finish();
+  }
+
+  void sample(double seconds, Timeline& timeline) override {
+    timeline.y_label = "grants of k0 in the last second";
+    const std::int64_t now = static_cast<std::int64_t>(seconds * 1e6);
+    std::int64_t in_window = 0;
+    const auto& g = grants_["k0"];
+    for (auto it = g.rbegin(); it != g.rend() && it->acked_us > now - 1'000'000; ++it)
+      ++in_window;
+    timeline.get("granted (all instances)", true).points.emplace_back(seconds, in_window);
+    timeline.get("bound").points.emplace_back(seconds, static_cast<double>(per_second_bound()));
+    for (auto& [index, allowed] : allowed_by_) {
+      auto& last = last_allowed_[index];
+      const double dt = seconds - last_sample_;
+      timeline.get("app-" + std::to_string(index))
+          .points.emplace_back(seconds, dt > 0 ? (allowed - last) / dt : 0);
+      last = allowed;
+    }
+    last_sample_ = seconds;
+  }
+  [[nodiscard]] std::uint64_t operations() const override { return operations_; }
+
+  // One process's limiter.
+  class Decider {
+   public:
+    virtual ~Decider() = default;
+    virtual Task<bool> decide(std::string key) = 0;
+    virtual Task<void> finish() { co_return; }
+  };
+
+ protected:
+  virtual std::unique_ptr<Decider> make_decider(InstanceEnv& env) = 0;
+  [[nodiscard]] virtual std::int64_t per_second_bound() const = 0;
+
+  // Sliding windows: grants certainly inside every span ending at a grant's ack.
+  std::optional<Violation> check_spans(std::int64_t span_us,
+                                       const std::function<std::int64_t(std::size_t)>& bound) {
+    for (auto& [key, grants] : grants_) {
+      std::sort(grants.begin(), grants.end(),
+                [](const Grant& a, const Grant& b) { return a.acked_us < b.acked_us; });
+      std::size_t lo = 0;
+      for (std::size_t j = 0; j < grants.size(); ++j) {
+        const std::int64_t from = grants[j].acked_us - span_us;
+        while (grants[lo].acked_us < from)
+          ++lo;
+        std::int64_t total = 0;
+        std::set<std::string> processes;
+        for (std::size_t i = lo; i <= j; ++i) {
+          if (grants[i].sent_us < from) continue;
+          ++total;
+          processes.insert(grants[i].process);
+        }
+        if (total > bound(processes.size())) {
+          return Violation{std::to_string(total) + " grants of " + key + " within " +
+                               std::to_string(span_us / 1000) + " ms by " +
+                               std::to_string(processes.size()) + " processes, bound " +
+                               std::to_string(bound(processes.size())),
+                           grants[j].acked_us / 1e6};
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  const ScenarioOptions& options_;
+  std::int64_t limit_;  // per key and second
+  std::map<std::string, std::vector<Grant>> grants_;
+  std::map<int, double> allowed_by_, last_allowed_;
+  double last_sample_ = 0;
+  std::uint64_t operations_ = 0;
+};
+
+class GcraPrimitive final : public LimiterPrimitive {
+ public:
+  explicit GcraPrimitive(const ScenarioOptions& options)
+      : LimiterPrimitive(options),
+        rate_{.permits = limit_,
+              .period = seconds(1),
+              .burst = std::max<std::int64_t>(0, limit_ / 10)} {}
+
+  std::optional<Violation> check() override {
+    const std::int64_t t_us = 1'000'000 / rate_.permits;  // floor: a looser bound, never tighter
+    // Windows [sent_i, acked_j] up to a few bursts long (longer ones add T per T).
+    const std::int64_t horizon = 4 * (rate_.burst + 1) * (t_us + 1) + 100'000;
+    for (auto& [key, grants] : grants_) {
+      std::vector<Grant> by_sent = grants;
+      std::sort(by_sent.begin(), by_sent.end(),
+                [](const Grant& a, const Grant& b) { return a.sent_us < b.sent_us; });
+      std::sort(grants.begin(), grants.end(),
+                [](const Grant& a, const Grant& b) { return a.acked_us < b.acked_us; });
+      std::size_t first = 0;
+      for (const Grant& start : by_sent) {
+        while (first < grants.size() && grants[first].acked_us < start.sent_us)
+          ++first;
+        std::int64_t total = 0;
+        for (std::size_t j = first;
+             j < grants.size() && grants[j].acked_us - start.sent_us < horizon; ++j) {
+          if (grants[j].sent_us < start.sent_us) continue;
+          ++total;
+          const std::int64_t w = grants[j].acked_us - start.sent_us + 1;
+          const std::int64_t bound = rate_.burst + 1 + (w - 1) / std::max<std::int64_t>(1, t_us);
+          if (total > bound) {
+            return Violation{std::to_string(total) + " grants of " + key + " within " +
+                                 std::to_string(w) + " us, bound " + std::to_string(bound),
+                             grants[j].acked_us / 1e6};
+          }
+        }
+      }
+    }
+    return std::nullopt;
+  }
+  std::string invariant() const override {
+    return "at most burst + 1 + floor((W - 1) / T) grants in any window W (T = 1 s / " +
+           std::to_string(rate_.permits) + ", burst " + std::to_string(rate_.burst) + ")";
+  }
+
+ private:
+  class GcraDecider final : public Decider {
+   public:
+    GcraDecider(GcraLimiter limiter, const GcraRate& rate)
+        : limiter_(std::move(limiter)), rate_(rate) {}
+    Task<bool> decide(std::string key) override {
+      Result<GcraDecision> d = co_await limiter_.check(std::move(key), rate_);
+      co_return d.ok() && d->allowed;
+    }
+
+   private:
+    GcraLimiter limiter_;
+    const GcraRate& rate_;
+  };
+  std::unique_ptr<Decider> make_decider(InstanceEnv& env) override {
+    Result<GcraLimiter> limiter =
+        GcraLimiter::create(*env.redis, {.prefix = env.options->key_prefix});
+    if (!limiter.ok()) return nullptr;
+    return std::make_unique<GcraDecider>(std::move(*limiter), rate_);
+  }
+  std::int64_t per_second_bound() const override { return rate_.permits + rate_.burst; }
+
+  GcraRate rate_;
+};
+
+// The Redis sliding window, and the hybrid one (local grants within a budget).
+class WindowPrimitive final : public LimiterPrimitive {
+ public:
+  WindowPrimitive(const ScenarioOptions& options, bool hybrid)
+      : LimiterPrimitive(options),
+        hybrid_(hybrid),
+        window_{.limit = limit_, .window = seconds(1), .bucket = milliseconds(100)} {}
+
+  std::optional<Violation> check() override {
+    const std::int64_t budget = std::max<std::int64_t>(1, window_.limit / 20);  // fraction 0.05
+    return check_spans(900'000, [&](std::size_t processes) {
+      return window_.limit +
+             (hybrid_ ? budget * static_cast<std::int64_t>(processes > 0 ? processes - 1 : 0) : 0);
+    });
+  }
+  std::string invariant() const override {
+    return hybrid_ ? "at most limit + (processes - 1) x budget grants in any 900 ms (limit " +
+                         std::to_string(window_.limit) + ")"
+                   : "at most limit grants in any 900 ms (window 1 s - bucket 100 ms, limit " +
+                         std::to_string(window_.limit) + ")";
+  }
+
+ private:
+  class RemoteDecider final : public Decider {
+   public:
+    RemoteDecider(SlidingWindowLimiter limiter, const SlidingWindowLimit& window)
+        : limiter_(std::move(limiter)), window_(window) {}
+    Task<bool> decide(std::string key) override {
+      Result<WindowDecision> d = co_await limiter_.inc(std::move(key), window_);
+      co_return d.ok() && d->allowed;
+    }
+
+   private:
+    SlidingWindowLimiter limiter_;
+    const SlidingWindowLimit& window_;
+  };
+  class HybridDecider final : public Decider {
+   public:
+    HybridDecider(std::unique_ptr<HybridSlidingWindowLimiter> limiter,
+                  const SlidingWindowLimit& window)
+        : limiter_(std::move(limiter)), window_(window) {}
+    Task<bool> decide(std::string key) override {
+      Result<WindowDecision> d = co_await limiter_->inc(std::move(key), window_);
+      co_return d.ok() && d->allowed;
+    }
+    Task<void> finish() override { (void)co_await limiter_->shutdown(); }
+
+   private:
+    std::unique_ptr<HybridSlidingWindowLimiter> limiter_;
+    const SlidingWindowLimit& window_;
+  };
+  std::unique_ptr<Decider> make_decider(InstanceEnv& env) override {
+    if (hybrid_) {
+      auto limiter = HybridSlidingWindowLimiter::create(
+          *env.redis, *env.executor, {.prefix = env.options->key_prefix, .budget_fraction = 0.05});
+      if (!limiter.ok()) return nullptr;
+      return std::make_unique<HybridDecider>(std::move(*limiter), window_);
+    }
+    Result<SlidingWindowLimiter> limiter =
+        SlidingWindowLimiter::create(*env.redis, {.prefix = env.options->key_prefix});
+    if (!limiter.ok()) return nullptr;
+    return std::make_unique<RemoteDecider>(std::move(*limiter), window_);
+  }
+  std::int64_t per_second_bound() const override { return window_.limit; }
+
+  bool hybrid_;
+  SlidingWindowLimit window_;
+};
+
+}  // namespace
+
+Task<void> pace(InstanceEnv& env) {
+  const ScenarioOptions& o = *env.options;
+  double rate = o.rate;
+  if (o.workload == WorkloadShape::kBursty) {
+    // One second in five at five times the rate, a quarter of it otherwise.
+    const bool burst = (env.true_us() / 1'000'000) % 5 == 0;
+    rate = burst ? rate * 5 : rate / 4;
+  }
+  // Uniform gaps around 1 / rate: deterministic, never a zero-length busy loop.
+  const double mean_us = 1e6 / std::max(rate, 1e-3);
+  const std::int64_t gap = env.rng->between(static_cast<std::int64_t>(mean_us / 2),
+                                            static_cast<std::int64_t>(mean_us * 3 / 2));
+  co_await sleep_for(*env.executor, std::chrono::microseconds(std::max<std::int64_t>(gap, 1)));
+}
+
+std::vector<PrimitiveInfo> builtin_primitives() {
+  std::vector<PrimitiveInfo> list;
+  list.push_back(
+      {"strict-counter", "StrictCounter: every increment one script in Redis",
+       [](const ScenarioOptions& o) { return std::make_unique<StrictCounterPrimitive>(o); }});
+  list.push_back(
+      {"lax-counter", "LaxCounter: local increments, idempotent batched flushes",
+       [](const ScenarioOptions& o) { return std::make_unique<LaxCounterPrimitive>(o); }});
+  list.push_back({"strict-ia-counter",
+                  "StrictInstanceAwareCounter: per-instance slices, dead ones reaped",
+                  [](const ScenarioOptions& o) {
+                    return std::make_unique<InstanceAwarePrimitive>(o, false);
+                  }});
+  list.push_back(
+      {"lax-ia-counter", "LaxInstanceAwareCounter: local increments into slices",
+       [](const ScenarioOptions& o) { return std::make_unique<InstanceAwarePrimitive>(o, true); }});
+  list.push_back({"gcra", "GcraLimiter: GCRA in one script, on the Redis server's clock",
+                  [](const ScenarioOptions& o) { return std::make_unique<GcraPrimitive>(o); }});
+  list.push_back(
+      {"sliding-window", "SlidingWindowLimiter: absolute strategy in Redis",
+       [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, false); }});
+  list.push_back(
+      {"hybrid-window", "HybridSlidingWindowLimiter: local grants within a budget, synced",
+       [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, true); }});
+  return list;
+}
+
+}  // namespace distkit::scenario

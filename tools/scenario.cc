@@ -1,0 +1,550 @@
+#include "distkit/tools/scenario.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <map>
+
+#include "distkit/sim/in_memory_redis.h"
+#include "distkit/sim/world.h"
+#include "tools/scenario_internal.h"
+
+namespace distkit::scenario {
+namespace {
+
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr std::pair<FaultProfile, std::string_view> kProfiles[] = {
+    {FaultProfile::kNone, "none"},
+    {FaultProfile::kPartitions, "partitions"},
+    {FaultProfile::kLossyNetwork, "lossy-network"},
+    {FaultProfile::kDeadInstances, "dead-instances"},
+    {FaultProfile::kClockSkew, "clock-skew"},
+    {FaultProfile::kRedisRestarts, "redis-restarts"},
+    {FaultProfile::kAll, "all"},
+};
+
+// After the chaos phase: every fault lifted, then this long for the system to converge.
+constexpr Duration kHealing = seconds(5);
+
+std::vector<PrimitiveInfo>& registry() {
+  static std::vector<PrimitiveInfo> list = builtin_primitives();
+  return list;
+}
+
+double to_seconds(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
+
+std::string profile_name(FaultProfile profile) {
+  if (profile == FaultProfile::kNone) return "none";
+  if (profile == FaultProfile::kAll) return "all";
+  std::string names;
+  for (const auto& [p, name] : kProfiles) {
+    if (p != FaultProfile::kNone && p != FaultProfile::kAll && has(profile, p))
+      names += (names.empty() ? "" : ",") + std::string(name);
+  }
+  return names;
+}
+
+Result<FaultProfile> parse_profile(std::string_view names) {
+  FaultProfile set = FaultProfile::kNone;
+  if (names.empty()) return invalid_argument_error("empty fault profile");
+  while (!names.empty()) {
+    const std::size_t comma = names.find(',');
+    const std::string_view name = names.substr(0, comma);
+    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 1);
+    bool found = false;
+    for (const auto& [p, n] : kProfiles) {
+      if (n == name) {
+        set = set | p;
+        found = true;
+      }
+    }
+    if (!found) {
+      std::string known;
+      for (const auto& [p, n] : kProfiles)
+        known += (known.empty() ? "" : ", ") + std::string(n);
+      return invalid_argument_error("unknown fault profile '" + std::string(name) +
+                                    "' (one or more of " + known + ", comma-separated)");
+    }
+  }
+  return set;
+}
+
+std::string_view workload_name(WorkloadShape shape) {
+  return shape == WorkloadShape::kSteady ? "steady" : "bursty";
+}
+
+Result<WorkloadShape> parse_workload(std::string_view name) {
+  if (name == "steady") return WorkloadShape::kSteady;
+  if (name == "bursty") return WorkloadShape::kBursty;
+  return invalid_argument_error("unknown workload '" + std::string(name) + "' (steady or bursty)");
+}
+
+Result<Duration> parse_duration(std::string_view text) {
+  const std::string original(text);
+  if (text.empty()) return invalid_argument_error("empty duration");
+  std::int64_t total_ms = 0;
+  while (!text.empty()) {
+    std::int64_t n = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (error != std::errc() || end == text.data() || n < 0) {
+      return invalid_argument_error("bad duration '" + original +
+                                    "' (like 250ms, 90s, 5m, 1h, 1h30m)");
+    }
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    std::int64_t unit = 0;
+    for (auto [suffix, ms] : {std::pair<std::string_view, std::int64_t>{"ms", 1},
+                              {"s", 1000},
+                              {"m", 60'000},
+                              {"h", 3'600'000}}) {
+      if (text.starts_with(suffix) && !(suffix == "m" && text.starts_with("ms"))) {
+        unit = ms;
+        text.remove_prefix(suffix.size());
+        break;
+      }
+    }
+    if (unit == 0 || n > (std::int64_t{1} << 40) / unit) {
+      return invalid_argument_error("bad duration '" + original +
+                                    "' (like 250ms, 90s, 5m, 1h, 1h30m)");
+    }
+    total_ms += n * unit;
+  }
+  if (total_ms <= 0)
+    return invalid_argument_error("a duration must be positive: '" + original + "'");
+  return Duration(milliseconds(total_ms));
+}
+
+std::string format_duration(Duration d) {
+  const std::int64_t ms = std::chrono::duration_cast<milliseconds>(d).count();
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+Status ScenarioOptions::validate() const {
+  if (find_primitive(primitive) == nullptr) {
+    std::string known;
+    for (const PrimitiveInfo& p : primitives())
+      known += (known.empty() ? "" : ", ") + p.name;
+    return invalid_argument_error("unknown primitive '" + primitive + "' (one of " + known + ")");
+  }
+  if (instances < 1 || instances > 64) {
+    return invalid_argument_error("instances must be in [1, 64], not " + std::to_string(instances));
+  }
+  if (!(rate > 0 && rate <= 10'000)) {
+    return invalid_argument_error("rate must be in (0, 10000] operations per second per instance");
+  }
+  if (keys < 1 || keys > 1000) return invalid_argument_error("keys must be in [1, 1000]");
+  if (duration < milliseconds(100) || duration > std::chrono::hours(24 * 7)) {
+    return invalid_argument_error("duration must be between 100ms and 168h");
+  }
+  if (samples < 2 || samples > 100'000)
+    return invalid_argument_error("samples must be in [2, 100000]");
+  return Status();
+}
+
+Series& Timeline::get(const std::string& name, bool truth) {
+  for (Series& s : series) {
+    if (s.name == name) return s;
+  }
+  series.push_back({name, {}, truth});
+  return series.back();
+}
+
+const std::vector<PrimitiveInfo>& primitives() {
+  return registry();
+}
+
+void register_primitive(PrimitiveInfo info) {
+  auto& list = registry();
+  std::erase_if(list, [&](const PrimitiveInfo& p) { return p.name == info.name; });
+  list.push_back(std::move(info));
+}
+
+const PrimitiveInfo* find_primitive(std::string_view name) {
+  for (const PrimitiveInfo& p : registry()) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+// Node ids: 0 is the Redis server, 1..instances the instances (the order run_scenario
+// adds them in).
+sim::FaultSchedule generate_faults(FaultProfile profile, int instances, Duration duration,
+                                   std::uint64_t seed) {
+  using sim::FaultEvent;
+  using sim::FaultKind;
+  sim::FaultSchedule schedule;
+  if (profile == FaultProfile::kNone) return schedule;
+  sim::Rng rng = sim::Rng(seed).derive("faults");
+  const bool all = profile == FaultProfile::kAll;
+  const auto want = [&](FaultProfile p) { return has(profile, p); };
+  const std::int64_t total_ms = std::chrono::duration_cast<milliseconds>(duration).count();
+  // About one episode per 5 s of a kind (at least 3 in a run), each lasting 0.2-4 s.
+  const int episodes = static_cast<int>(std::max<std::int64_t>(3, total_ms / 5000));
+  const auto instance = [&] { return static_cast<NodeId>(rng.between(1, instances)); };
+  const auto at = [&](std::int64_t ms) { return Duration(milliseconds(ms)); };
+  const auto episode = [&](auto&& begin, auto&& end) {
+    const std::int64_t start = rng.between(0, std::max<std::int64_t>(0, total_ms - 1));
+    const std::int64_t length = rng.between(200, 4000);
+    begin(at(start));
+    if (start + length < total_ms) end(at(start + length));
+  };
+  const auto add = [&](Duration t, FaultKind kind, NodeId a, NodeId b, std::int64_t value) {
+    schedule.events.push_back(FaultEvent{t, kind, a, b, value});
+  };
+  for (int i = 0; i < episodes; ++i) {
+    if (want(FaultProfile::kPartitions)) {
+      const NodeId a = instance();
+      const bool one_way = rng.chance(0.3);
+      episode(
+          [&](Duration t) {
+            if (one_way) {
+              const bool outbound = rng.chance(0.5);
+              add(t, FaultKind::kPartitionOneWay, outbound ? a : 0, outbound ? 0 : a, 0);
+            } else {
+              add(t, FaultKind::kPartition, a, 0, 0);
+            }
+          },
+          [&](Duration t) { add(t, FaultKind::kHeal, a, 0, 0); });
+    }
+    if (want(FaultProfile::kLossyNetwork)) {
+      const NodeId a = instance();
+      const std::int64_t loss = rng.between(20, 400);
+      episode([&](Duration t) { add(t, FaultKind::kLoss, a, 0, loss); },
+              [&](Duration t) { add(t, FaultKind::kLoss, a, 0, 0); });
+      if (rng.chance(0.5)) {
+        const NodeId b = instance();
+        const std::int64_t extra = rng.between(1000, 50'000);
+        episode([&](Duration t) { add(t, FaultKind::kSlowLink, b, 0, extra); },
+                [&](Duration t) { add(t, FaultKind::kSlowLink, b, 0, 0); });
+      }
+      if (rng.chance(0.3))
+        add(at(rng.between(0, total_ms - 1)), FaultKind::kResetConnections, instance(), 0, 0);
+    }
+    if (want(FaultProfile::kDeadInstances)) {
+      const NodeId a = instance();
+      if (rng.chance(0.6)) {
+        const bool fresh = rng.chance(0.3);
+        episode([&](Duration t) { add(t, FaultKind::kCrash, a, 0, 0); },
+                [&](Duration t) {
+                  add(t, fresh ? FaultKind::kRestartNewIdentity : FaultKind::kRestart, a, 0, 0);
+                });
+      } else {
+        episode([&](Duration t) { add(t, FaultKind::kPause, a, 0, 0); },
+                [&](Duration t) { add(t, FaultKind::kResume, a, 0, 0); });
+      }
+    }
+    if (want(FaultProfile::kClockSkew)) {
+      // Instances only: the Redis server's clock is the one the limiters trust.
+      const NodeId a = instance();
+      const std::int64_t t = rng.between(0, total_ms - 1);
+      switch (rng.below(3)) {
+        case 0:
+          add(at(t), FaultKind::kClockOffset, a, 0, rng.between(-2000, 2000));
+          break;
+        case 1:
+          add(at(t), FaultKind::kClockDrift, a, 0, rng.between(-500, 500));
+          break;
+        default:
+          add(at(t), FaultKind::kClockJump, a, 0, rng.between(-1000, 1000));
+      }
+    }
+    if (want(FaultProfile::kRedisRestarts) && (i % 3 == 0 || !all)) {
+      const std::int64_t t = rng.between(0, total_ms - 1);
+      switch (rng.below(3)) {
+        case 0:
+          // Data kept (an AOF-backed Redis): losing acknowledged data is the deployment's
+          // choice, not something a client library can make up for.
+          add(at(t), FaultKind::kRedisRestart, 0, 0, 0);
+          break;
+        case 1:
+          add(at(t), FaultKind::kScriptFlush, 0, 0, 0);
+          break;
+        default:
+          episode([&](Duration s) { add(s, FaultKind::kSlowServer, 0, 0, rng.between(100, 5000)); },
+                  [&](Duration s) { add(s, FaultKind::kSlowServer, 0, 0, 0); });
+      }
+    }
+  }
+  std::stable_sort(schedule.events.begin(), schedule.events.end(),
+                   [](const FaultEvent& a, const FaultEvent& b) { return a.at < b.at; });
+  return schedule;
+}
+
+namespace {
+
+// The fault timeline for the report: intervals per node, from the schedule.
+std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
+                                   const std::vector<std::string>& names, double chaos_s) {
+  using sim::FaultKind;
+  std::vector<FaultMark> marks;
+  std::map<std::pair<std::string, std::string>, double> open;  // (node, what) -> since
+  const auto name = [&](NodeId id) {
+    return id < names.size() ? names[id] : "node " + std::to_string(id);
+  };
+  const auto begin = [&](const std::string& node, const std::string& what, double t) {
+    open.emplace(std::make_pair(node, what), t);
+  };
+  const auto end = [&](const std::string& node, const std::string& what, double t) {
+    auto it = open.find({node, what});
+    if (it == open.end()) return;
+    marks.push_back({node, what, it->second, t});
+    open.erase(it);
+  };
+  for (const sim::FaultEvent& e : schedule.events) {
+    const double t = to_seconds(e.at);
+    if (t >= chaos_s) continue;
+    const std::string a = name(e.a);
+    switch (e.kind) {
+      case FaultKind::kPartition:
+      case FaultKind::kPartitionOneWay:
+        begin(e.a == 0 ? name(e.b) : a, "partition", t);
+        break;
+      case FaultKind::kIsolate:
+        begin(a, "partition", t);
+        break;
+      case FaultKind::kHeal:
+        end(e.a == 0 ? name(e.b) : a, "partition", t);
+        break;
+      case FaultKind::kHealAll:
+        for (auto it = open.begin(); it != open.end();) {
+          if (it->first.second == "partition" || it->first.second == "loss") {
+            marks.push_back({it->first.first, it->first.second, it->second, t});
+            it = open.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        break;
+      case FaultKind::kLoss:
+        if (e.value > 0) {
+          end(a, "loss", t);
+          begin(a, "loss", t);
+        } else {
+          end(a, "loss", t);
+        }
+        break;
+      case FaultKind::kSlowLink:
+        if (e.value > 0) {
+          begin(a, "slow link", t);
+        } else {
+          end(a, "slow link", t);
+        }
+        break;
+      case FaultKind::kCrash:
+        begin(a, "crashed", t);
+        break;
+      case FaultKind::kRestart:
+      case FaultKind::kRestartNewIdentity:
+        end(a, "crashed", t);
+        break;
+      case FaultKind::kPause:
+        begin(a, "paused", t);
+        break;
+      case FaultKind::kResume:
+        end(a, "paused", t);
+        break;
+      case FaultKind::kSlowServer:
+        if (e.value > 0) {
+          begin(a, "slow server", t);
+        } else {
+          end(a, "slow server", t);
+        }
+        break;
+      case FaultKind::kResetConnections:
+        marks.push_back({a, "connections reset", t, t});
+        break;
+      case FaultKind::kClockOffset:
+        marks.push_back({a, "clock offset " + std::to_string(e.value) + " ms", t, t});
+        break;
+      case FaultKind::kClockDrift:
+        marks.push_back({a, "clock drift " + std::to_string(e.value) + " ppm", t, t});
+        break;
+      case FaultKind::kClockJump:
+        marks.push_back({a, "clock jump " + std::to_string(e.value) + " ms", t, t});
+        break;
+      case FaultKind::kRedisRestart:
+        marks.push_back({a, "redis restart", t, t});
+        break;
+      case FaultKind::kScriptFlush:
+        marks.push_back({a, "script flush", t, t});
+        break;
+    }
+  }
+  for (const auto& [key, since] : open)
+    marks.push_back({key.first, key.second, since, chaos_s});
+  return marks;
+}
+
+}  // namespace
+
+Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
+  DISTKIT_RETURN_IF_ERROR(options.validate());
+  const auto wall_start = std::chrono::steady_clock::now();
+  ScenarioResult result;
+  result.options = options;
+  result.options.progress = nullptr;
+  const PrimitiveInfo& info = *find_primitive(options.primitive);
+  std::unique_ptr<Primitive> primitive = info.make(options);
+  result.invariant = primitive->invariant();
+
+  sim::World world({.seed = options.seed,
+                    .default_link = {.latency = {.min = microseconds(200),
+                                                 .max = milliseconds(2),
+                                                 .tail_probability = 0.01,
+                                                 .tail = milliseconds(50)}},
+                    .record_trace = options.record_trace});
+  const NodeId redis = world.add_redis_server("redis", std::make_unique<sim::InMemoryRedis>());
+  bool stop = false;
+  bool released = false;
+  const auto true_us = [&world] {
+    return std::chrono::duration_cast<microseconds>(world.now()).count();
+  };
+  for (int i = 0; i < options.instances; ++i) {
+    world.add_instance(
+        "app-" + std::to_string(i), [&, i, redis](sim::NodeContext& node) -> Task<void> {
+          auto conn = node.connect_redis(
+              redis, {.request_timeout = milliseconds(200), .connect_timeout = milliseconds(200)});
+          sim::Rng rng = node.rng().derive("workload");
+          InstanceEnv env{.process = node.name() + "." + std::to_string(node.incarnation()),
+                          .index = i,
+                          .executor = &node.executor(),
+                          .redis = conn.get(),
+                          .rng = &rng,
+                          .options = &options,
+                          .true_us = true_us,
+                          .stop = &stop,
+                          .released = &released};
+          co_await primitive->run(env);
+        });
+  }
+  for (NodeId id : world.nodes())
+    result.nodes.push_back(world.name(id));
+
+  result.schedule = options.schedule ? *options.schedule
+                                     : generate_faults(options.faults, options.instances,
+                                                       options.duration, options.seed);
+  if (Status valid = sim::validate(result.schedule, world); !valid.ok()) return valid;
+  result.schedule_description = sim::describe(result.schedule, world);
+  result.faults = fault_marks(result.schedule, result.nodes, to_seconds(options.duration));
+
+  // Chaos, then healing, sampled for the report; progress in steps of 1%.
+  sim::FaultSchedule during_chaos;
+  for (const sim::FaultEvent& e : result.schedule.events) {
+    if (e.at < options.duration) during_chaos.events.push_back(e);
+  }
+  sim::apply(during_chaos, world);
+  const Duration total = options.duration + kHealing;
+  const Duration sample_every = total / options.samples;
+  for (int s = 0; s <= options.samples; ++s) {
+    world.schedule(world.now() + sample_every * s,
+                   [&, s] { primitive->sample(to_seconds(sample_every * s), result.timeline); });
+  }
+  const sim::SimTime start = world.now();
+  for (int step = 1; step <= 100; ++step) {
+    const sim::SimTime until = start + total * step / 100;
+    if (until > start + options.duration && world.now() <= start + options.duration) {
+      world.run_until(start + options.duration);
+      sim::heal_everything(world);
+    }
+    world.run_until(until);
+    if (options.progress) options.progress(step / 100.0);
+  }
+  // The workload stops; the processes settle (flush), then a fresh one reads.
+  stop = true;
+  const std::size_t instances = static_cast<std::size_t>(options.instances);
+  world.run_until([&] { return primitive->survivors().size() >= instances; },
+                  world.now() + seconds(30));
+  world.run_for(primitive->settle_time());
+  bool observed = false;
+  world.add_instance("observer", [&, redis](sim::NodeContext& node) -> Task<void> {
+    auto conn = node.connect_redis(redis);
+    sim::Rng rng = node.rng().derive("observer");
+    InstanceEnv env{.process = "observer",
+                    .index = -1,
+                    .executor = &node.executor(),
+                    .redis = conn.get(),
+                    .rng = &rng,
+                    .options = &options,
+                    .true_us = true_us,
+                    .stop = &stop,
+                    .released = &released};
+    co_await primitive->observe(env);
+    observed = true;
+  });
+  world.run_until([&] { return observed; }, world.now() + seconds(60));
+  released = true;
+  world.run_for(seconds(1));
+
+  result.violation = primitive->check();
+  if (!observed && !result.violation)
+    result.violation = Violation{"the final read never finished", -1};
+  result.operations = primitive->operations();
+  result.events = world.events_run();
+  result.trace_hash = world.trace_hash();
+  if (options.record_trace) result.trace = world.trace_lines();
+  result.simulated_seconds = to_seconds(world.now());
+  result.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return result;
+}
+
+sim::FaultSchedule shrink_schedule(const ScenarioOptions& options, sim::FaultSchedule failing,
+                                   int max_runs,
+                                   const std::function<void(int, std::size_t)>& step) {
+  ScenarioOptions o = options;
+  o.progress = nullptr;
+  o.record_trace = false;
+  int runs = 0;
+  const auto fails = [&](const sim::FaultSchedule& candidate) {
+    o.schedule = candidate;
+    ++runs;
+    Result<ScenarioResult> r = run_scenario(o);
+    return r.ok() && r->violation.has_value();
+  };
+  // Halves first (big steps), then single events, until nothing more can go.
+  for (std::size_t chunk = std::max<std::size_t>(1, failing.events.size() / 2); runs < max_runs;) {
+    bool removed = false;
+    for (std::size_t i = 0; i < failing.events.size() && runs < max_runs;) {
+      sim::FaultSchedule candidate = failing;
+      const std::size_t n = std::min(chunk, candidate.events.size() - i);
+      candidate.events.erase(candidate.events.begin() + static_cast<std::ptrdiff_t>(i),
+                             candidate.events.begin() + static_cast<std::ptrdiff_t>(i + n));
+      if (fails(candidate)) {
+        failing = std::move(candidate);
+        removed = true;
+        if (step) step(runs, failing.events.size());
+      } else {
+        i += n;
+      }
+    }
+    if (chunk == 1 && !removed) break;
+    if (!removed) chunk = std::max<std::size_t>(1, chunk / 2);
+  }
+  return failing;
+}
+
+std::string replay_command(const ScenarioResult& result) {
+  const ScenarioOptions& o = result.options;
+  std::string rate = std::to_string(o.rate);
+  rate.erase(rate.find_last_not_of('0') + 1);
+  if (!rate.empty() && rate.back() == '.') rate.pop_back();
+  std::string cmd = "bazel run //tools:distkit-sim -- --primitive " + o.primitive +
+                    " --instances " + std::to_string(o.instances) + " --workload " +
+                    std::string(workload_name(o.workload)) + " --rate " + rate + " --keys " +
+                    std::to_string(o.keys) + " --faults " + profile_name(o.faults) +
+                    " --duration " + format_duration(o.duration) + " --seed " +
+                    std::to_string(o.seed);
+  if (o.schedule) cmd += " --schedule '" + sim::to_string(result.schedule) + "'";
+  return cmd;
+}
+
+}  // namespace distkit::scenario

@@ -1,0 +1,198 @@
+// Scenarios: one primitive (a counter or a limiter) used by several instances under a
+// workload and a fault profile, in the simulator (or against a real Redis, without
+// faults), judged by that primitive's invariant. The engine of tools/distkit-sim.
+//
+//   ScenarioOptions o{.primitive = "lax-counter", .instances = 10, .faults = kAll};
+//   ScenarioResult r = run_scenario(o);   // deterministic: same options, same result
+//   if (r.violation) { FaultSchedule small = shrink_schedule(o, r.schedule); ... }
+//
+// A primitive is a Primitive: it runs the workload on each instance, records what
+// each operation returned, and at the end checks its invariant. Tests register broken
+// variants of their own (register_primitive) to show the runner catches them.
+#ifndef DISTKIT_TOOLS_SCENARIO_H_
+#define DISTKIT_TOOLS_SCENARIO_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "distkit/core/redis_connection.h"
+#include "distkit/core/status.h"
+#include "distkit/core/task.h"
+#include "distkit/sim/fault_schedule.h"
+#include "distkit/sim/rng.h"
+
+namespace distkit::scenario {
+
+// A set of fault kinds (bits), e.g. kPartitions | kClockSkew.
+enum class FaultProfile : std::uint8_t {
+  kNone = 0,
+  kPartitions = 1,
+  kLossyNetwork = 2,
+  kDeadInstances = 4,
+  kClockSkew = 8,
+  kRedisRestarts = 16,
+  kAll = 31,
+};
+[[nodiscard]] constexpr FaultProfile operator|(FaultProfile a, FaultProfile b) {
+  return static_cast<FaultProfile>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+[[nodiscard]] constexpr bool has(FaultProfile set, FaultProfile kind) {
+  return (static_cast<unsigned>(set) & static_cast<unsigned>(kind)) != 0;
+}
+// "none", "all", or the kinds joined by commas ("partitions,clock-skew").
+[[nodiscard]] std::string profile_name(FaultProfile profile);
+// The inverse: one name or a comma-separated list of them.
+[[nodiscard]] Result<FaultProfile> parse_profile(std::string_view names);
+
+enum class WorkloadShape : std::uint8_t { kSteady, kBursty };
+[[nodiscard]] std::string_view workload_name(WorkloadShape shape);
+[[nodiscard]] Result<WorkloadShape> parse_workload(std::string_view name);
+
+// "250ms", "90s", "5m", "1h", "1h30m": whole milliseconds, positive.
+[[nodiscard]] Result<Duration> parse_duration(std::string_view text);
+[[nodiscard]] std::string format_duration(Duration d);
+
+struct ScenarioOptions {
+  std::string primitive = "lax-counter";
+  int instances = 3;
+  WorkloadShape workload = WorkloadShape::kSteady;
+  double rate = 20;  // operations per second per instance (bursts: 5x, a fifth of the time)
+  int keys = 4;
+  FaultProfile faults = FaultProfile::kAll;
+  Duration duration = std::chrono::seconds(60);  // the chaos phase (healing follows)
+  std::uint64_t seed = 1;
+  // Replay: this schedule instead of the one the seed generates.
+  std::optional<sim::FaultSchedule> schedule;
+  bool record_trace = false;
+  // Redis keys of the run start with it (a real Redis gets a fresh one per run).
+  std::string key_prefix = "scenario";
+  int samples = 240;  // timeline points for the report
+  // Called now and then with the fraction of the run done (progress line).
+  std::function<void(double)> progress;
+
+  [[nodiscard]] Status validate() const;
+};
+
+// One instance's part: what a primitive's workload runs with.
+struct InstanceEnv {
+  std::string process;  // "<instance>.<incarnation>": a restarted process is another
+  int index = 0;
+  Executor* executor = nullptr;
+  RedisConnection* redis = nullptr;
+  sim::Rng* rng = nullptr;
+  const ScenarioOptions* options = nullptr;
+  std::function<std::int64_t()> true_us;  // true time since the start, microseconds
+  const bool* stop = nullptr;             // the workload ends: settle (flush), then wait
+  const bool* released = nullptr;         // the final read is done: shut down
+};
+
+// A series of (seconds, value) points of the report's chart.
+struct Series {
+  std::string name;
+  std::vector<std::pair<double, double>> points;
+  bool truth = false;  // the true value (drawn bold), not one instance's view
+};
+struct Timeline {
+  std::string y_label;
+  std::vector<Series> series;
+  Series& get(const std::string& name, bool truth = false);
+};
+
+struct Violation {
+  std::string message;
+  double at_seconds = -1;  // where in the run, when it has a time
+};
+
+class Primitive {
+ public:
+  virtual ~Primitive() = default;
+  // The workload on one process until *env.stop; then it settles (flushes what it
+  // holds), calls settled(env.process), waits for *env.released and shuts down.
+  virtual Task<void> run(InstanceEnv& env) = 0;
+  // After every process settled: reads the final state (a fresh process).
+  virtual Task<void> observe(InstanceEnv& env) {
+    (void)env;
+    co_return;
+  }
+  // How long the observer waits after the processes settled (the instance-aware
+  // counters' dead-instance threshold: dead slices must be gone first).
+  [[nodiscard]] virtual Duration settle_time() const { return std::chrono::milliseconds(100); }
+  virtual void sample(double seconds, Timeline& timeline) = 0;
+  [[nodiscard]] virtual std::optional<Violation> check() = 0;
+  [[nodiscard]] virtual std::uint64_t operations() const = 0;
+  // The invariant in words, for the summary and the report.
+  [[nodiscard]] virtual std::string invariant() const = 0;
+
+  void settled(const std::string& process) { survivors_.insert(process); }
+  [[nodiscard]] const std::set<std::string>& survivors() const { return survivors_; }
+
+ private:
+  std::set<std::string> survivors_;
+};
+
+using PrimitiveFactory = std::function<std::unique_ptr<Primitive>(const ScenarioOptions&)>;
+struct PrimitiveInfo {
+  std::string name;
+  std::string description;
+  PrimitiveFactory make;
+};
+// The built-in primitives, then any registered ones.
+[[nodiscard]] const std::vector<PrimitiveInfo>& primitives();
+void register_primitive(PrimitiveInfo info);
+[[nodiscard]] const PrimitiveInfo* find_primitive(std::string_view name);
+
+// A fault interval or instant, for the report's timeline.
+struct FaultMark {
+  std::string node;
+  std::string what;
+  double from_seconds = 0;
+  double to_seconds = 0;  // == from for an instant
+};
+
+struct ScenarioResult {
+  ScenarioOptions options;
+  sim::FaultSchedule schedule;
+  std::string schedule_description;  // with node names
+  std::vector<std::string> nodes;    // names by node id
+  double simulated_seconds = 0;
+  double wall_seconds = 0;
+  std::uint64_t events = 0;
+  std::uint64_t operations = 0;
+  std::uint64_t trace_hash = 0;
+  std::vector<std::string> trace;  // when options.record_trace
+  std::optional<Violation> violation;
+  std::string invariant;
+  Timeline timeline;
+  std::vector<FaultMark> faults;
+  std::string backend = "simulator";
+};
+
+// The schedule a seed gives for a profile (events within `duration`).
+[[nodiscard]] sim::FaultSchedule generate_faults(FaultProfile profile, int instances,
+                                                 Duration duration, std::uint64_t seed);
+
+// Runs one seed in the simulator. kInvalidArgument for bad options or schedules.
+[[nodiscard]] Result<ScenarioResult> run_scenario(const ScenarioOptions& options);
+
+// Removes events from a failing schedule while the run still fails (at most
+// `max_runs` runs); returns the smallest failing schedule found.
+[[nodiscard]] sim::FaultSchedule shrink_schedule(
+    const ScenarioOptions& options, sim::FaultSchedule failing, int max_runs,
+    const std::function<void(int, std::size_t)>& step = {});
+
+// The same workload against a real Redis ("redis://host:port"), in real time, without
+// faults.
+[[nodiscard]] Result<ScenarioResult> run_on_redis(const ScenarioOptions& options,
+                                                  std::string_view url);
+
+// The one-line command that replays `result` (with its schedule).
+[[nodiscard]] std::string replay_command(const ScenarioResult& result);
+
+}  // namespace distkit::scenario
+
+#endif  // DISTKIT_TOOLS_SCENARIO_H_
