@@ -4,8 +4,8 @@
 // fault schedule, prints the seed and the one-line replay command, and writes the
 // trace. Exit status: 0 every invariant held, 1 a violation, 2 bad input.
 //
-//   bazel run //tools:distkit-sim -- --primitive lax-counter --instances 10 \
-//       --faults partitions --duration 1h --seeds 3
+//   bazel run //tools:distkit-sim -- --primitive lax-counter --instances 10
+//       --faults partitions --duration 1h --seeds 3   (one line)
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
