@@ -40,6 +40,24 @@ Task<void> wait_released(InstanceEnv& env) {
 
 // ---------------------------------------------------------------- counters
 
+std::int64_t next_delta(InstanceEnv& env) {
+  return env.rng->between(1, 3);
+}
+int next_key(InstanceEnv& env) {
+  return static_cast<int>(env.rng->below(static_cast<std::uint64_t>(env.options->keys)));
+}
+
+// Records an operation's outcome: acknowledged, unknown (may or may not have counted),
+// or certainly not applied.
+template <typename Tally>
+void record_outcome(Tally& t, StatusCode code, std::int64_t delta) {
+  if (code == StatusCode::kOk) {
+    t.acked += delta;
+  } else if (code == StatusCode::kUnknownOutcome) {
+    t.unknown += delta;
+  }
+}
+
 // What every counter scenario records: per process and key, what was acknowledged,
 // what had an unknown outcome, and (lax) what was incremented locally.
 class CounterPrimitive : public Primitive {
@@ -99,6 +117,71 @@ class CounterPrimitive : public Primitive {
     return Violation{"could not read " + key + " after healing", -1};
   }
 
+  // What an increment's result says k0 is: the value, or the cumulative of the slices.
+  static double view_of(std::int64_t value) { return static_cast<double>(value); }
+  static double view_of(const SliceValue& value) { return static_cast<double>(value.cumulative); }
+
+  // Strict counters: each increment a round trip, its outcome recorded (unknown until
+  // the reply says otherwise: a crash keeps it unknown).
+  template <typename Counter>
+  Task<void> run_strict(InstanceEnv& env, Counter& counter) {
+    while (!*env.stop) {
+      const std::int64_t delta = next_delta(env);
+      const int k = next_key(env);
+      ++operations_;
+      Tally& t = tally(env.process, key_name(k));
+      t.unknown += delta;
+      auto v = co_await counter.inc(key_name(k), delta);
+      t.unknown -= delta;
+      record_outcome(t, v.status().code(), delta);
+      if (k == 0 && v.ok()) {
+        views_[env.index] = view_of(*v);
+        truth_k0_ += delta;
+      }
+      co_await pace(env);
+    }
+    settled(env.process);
+    co_await wait_released(env);
+  }
+
+  // Lax counters: local increments; everything made here reaches Redis before the
+  // final read (flushes retried: the run has healed), then the counter shuts down.
+  template <typename Counter>
+  Task<void> run_lax(InstanceEnv& env, Counter& counter) {
+    while (!*env.stop) {
+      const std::int64_t delta = next_delta(env);
+      const int k = next_key(env);
+      ++operations_;
+      auto v = counter.inc(key_name(k), delta);
+      if (v.ok()) {
+        tally(env.process, key_name(k)).made += delta;
+        if (k == 0) {
+          views_[env.index] = view_of(*v);
+          truth_k0_ += delta;
+        }
+      }
+      co_await pace(env);
+    }
+    for (int attempt = 0; attempt < 100 && counter.unacknowledged() != 0; ++attempt) {
+      (void)co_await counter.flush();
+      if (counter.unacknowledged() != 0) co_await sleep_for(*env.executor, milliseconds(50));
+    }
+    if (counter.unacknowledged() == 0) settled(env.process);
+    co_await wait_released(env);
+    (void)co_await counter.shutdown();
+  }
+
+  // Every key's final cumulative, read through an instance-aware counter.
+  template <typename Counter>
+  Task<void> read_cumulatives(InstanceEnv& env, Counter& counter) {
+    co_await read_finals(env, [&](std::string key) -> Task<Result<std::int64_t>> {
+      Result<SliceValue> v = co_await counter.get(std::move(key));
+      if (!v.ok()) co_return v.status();
+      co_return v->cumulative;
+    });
+    (void)co_await counter.shutdown();
+  }
+
   const ScenarioOptions& options_;
   std::map<std::string, std::map<std::string, Tally>> tallies_;
   std::map<std::string, std::int64_t> finals_;
@@ -107,46 +190,13 @@ class CounterPrimitive : public Primitive {
   std::uint64_t operations_ = 0;
 };
 
-std::int64_t next_delta(InstanceEnv& env) {
-  return env.rng->between(1, 3);
-}
-int next_key(InstanceEnv& env) {
-  return static_cast<int>(env.rng->below(static_cast<std::uint64_t>(env.options->keys)));
-}
-
-// Records an operation's outcome: acknowledged, unknown (may or may not have counted),
-// or certainly not applied.
-void record_outcome(CounterPrimitive::Tally& t, StatusCode code, std::int64_t delta) {
-  if (code == StatusCode::kOk) {
-    t.acked += delta;
-  } else if (code == StatusCode::kUnknownOutcome) {
-    t.unknown += delta;
-  }
-}
-
 class StrictCounterPrimitive final : public CounterPrimitive {
  public:
   using CounterPrimitive::CounterPrimitive;
   Task<void> run(InstanceEnv& env) override {
     Result<StrictCounter> counter = StrictCounter::create(*env.redis, env.options->key_prefix);
     if (!counter.ok()) co_return;
-    while (!*env.stop) {
-      const std::int64_t delta = next_delta(env);
-      const int k = next_key(env);
-      ++operations_;
-      Tally& t = tally(env.process, key_name(k));
-      t.unknown += delta;  // until the reply says otherwise (a crash keeps it unknown)
-      Result<std::int64_t> v = co_await counter->inc(key_name(k), delta);
-      t.unknown -= delta;
-      record_outcome(t, v.status().code(), delta);
-      if (k == 0 && v.ok()) {
-        views_[env.index] = static_cast<double>(*v);
-        truth_k0_ += delta;
-      }
-      co_await pace(env);
-    }
-    settled(env.process);
-    co_await wait_released(env);
+    co_await run_strict(env, *counter);
   }
   Task<void> observe(InstanceEnv& env) override {
     StrictCounter counter = *StrictCounter::create(*env.redis, env.options->key_prefix);
@@ -183,28 +233,7 @@ class LaxCounterPrimitive final : public CounterPrimitive {
                             .session = env.rng->next_u64() | 1,
                             .flush_interval = milliseconds(50)});
     if (!counter.ok()) co_return;
-    while (!*env.stop) {
-      const std::int64_t delta = next_delta(env);
-      const int k = next_key(env);
-      ++operations_;
-      Result<std::int64_t> v = (*counter)->inc(key_name(k), delta);
-      if (v.ok()) {
-        tally(env.process, key_name(k)).made += delta;
-        if (k == 0) {
-          views_[env.index] = static_cast<double>(*v);
-          truth_k0_ += delta;
-        }
-      }
-      co_await pace(env);
-    }
-    // Everything made here reaches Redis before the final read (retried: healed).
-    for (int attempt = 0; attempt < 100 && (*counter)->unacknowledged() != 0; ++attempt) {
-      (void)co_await (*counter)->flush();
-      if ((*counter)->unacknowledged() != 0) co_await sleep_for(*env.executor, milliseconds(50));
-    }
-    if ((*counter)->unacknowledged() == 0) settled(env.process);
-    co_await wait_released(env);
-    (void)co_await (*counter)->shutdown();
+    co_await run_lax(env, **counter);
   }
   Task<void> observe(InstanceEnv& env) override {
     StrictCounter counter = *StrictCounter::create(*env.redis, env.options->key_prefix);
@@ -252,48 +281,12 @@ class InstanceAwarePrimitive final : public CounterPrimitive {
       o.flush_interval = milliseconds(50);
       auto counter = LaxInstanceAwareCounter::create(*env.redis, *env.executor, o);
       if (!counter.ok()) co_return;
-      while (!*env.stop) {
-        const std::int64_t delta = next_delta(env);
-        const int k = next_key(env);
-        ++operations_;
-        Result<SliceValue> v = (*counter)->inc(key_name(k), delta);
-        if (v.ok()) {
-          tally(env.process, key_name(k)).made += delta;
-          if (k == 0) {
-            views_[env.index] = static_cast<double>(v->cumulative);
-            truth_k0_ += delta;
-          }
-        }
-        co_await pace(env);
-      }
-      for (int attempt = 0; attempt < 100 && (*counter)->unacknowledged() != 0; ++attempt) {
-        (void)co_await (*counter)->flush();
-        if ((*counter)->unacknowledged() != 0) co_await sleep_for(*env.executor, milliseconds(50));
-      }
-      if ((*counter)->unacknowledged() == 0) settled(env.process);
-      co_await wait_released(env);
-      (void)co_await (*counter)->shutdown();
+      co_await run_lax(env, **counter);
       co_return;
     }
     auto counter = StrictInstanceAwareCounter::create(*env.redis, *env.executor, base);
     if (!counter.ok()) co_return;
-    while (!*env.stop) {
-      const std::int64_t delta = next_delta(env);
-      const int k = next_key(env);
-      ++operations_;
-      Tally& t = tally(env.process, key_name(k));
-      t.unknown += delta;
-      Result<SliceValue> v = co_await (*counter)->inc(key_name(k), delta);
-      t.unknown -= delta;
-      record_outcome(t, v.status().code(), delta);
-      if (k == 0 && v.ok()) {
-        views_[env.index] = static_cast<double>(v->cumulative);
-        truth_k0_ += delta;
-      }
-      co_await pace(env);
-    }
-    settled(env.process);
-    co_await wait_released(env);
+    co_await run_strict(env, **counter);
     (void)co_await (*counter)->shutdown();
   }
 
@@ -308,22 +301,12 @@ class InstanceAwarePrimitive final : public CounterPrimitive {
       static_cast<InstanceAwareCounterOptions&>(o) = base;
       auto counter = LaxInstanceAwareCounter::create(*env.redis, *env.executor, o);
       if (!counter.ok()) co_return;
-      co_await read_finals(env, [&](std::string key) -> Task<Result<std::int64_t>> {
-        Result<SliceValue> v = co_await (*counter)->get(std::move(key));
-        if (!v.ok()) co_return v.status();
-        co_return v->cumulative;
-      });
-      (void)co_await (*counter)->shutdown();
+      co_await read_cumulatives(env, **counter);
       co_return;
     }
     auto counter = StrictInstanceAwareCounter::create(*env.redis, *env.executor, base);
     if (!counter.ok()) co_return;
-    co_await read_finals(env, [&](std::string key) -> Task<Result<std::int64_t>> {
-      Result<SliceValue> v = co_await (*counter)->get(std::move(key));
-      if (!v.ok()) co_return v.status();
-      co_return v->cumulative;
-    });
-    (void)co_await (*counter)->shutdown();
+    co_await read_cumulatives(env, **counter);
   }
 
   std::optional<Violation> check() override {

@@ -325,20 +325,13 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
         }
         break;
       case FaultKind::kLoss:
-        if (e.value > 0) {
-          end(a, "loss", t);
-          begin(a, "loss", t);
-        } else {
-          end(a, "loss", t);
-        }
+      case FaultKind::kSlowLink: {
+        // A new value replaces the interval; 0 ends it.
+        const std::string what = e.kind == FaultKind::kLoss ? "loss" : "slow link";
+        end(a, what, t);
+        if (e.value > 0) begin(a, what, t);
         break;
-      case FaultKind::kSlowLink:
-        if (e.value > 0) {
-          begin(a, "slow link", t);
-        } else {
-          end(a, "slow link", t);
-        }
-        break;
+      }
       case FaultKind::kCrash:
         begin(a, "crashed", t);
         break;
@@ -353,11 +346,8 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
         end(a, "paused", t);
         break;
       case FaultKind::kSlowServer:
-        if (e.value > 0) {
-          begin(a, "slow server", t);
-        } else {
-          end(a, "slow server", t);
-        }
+        end(a, "slow server", t);
+        if (e.value > 0) begin(a, "slow server", t);
         break;
       case FaultKind::kResetConnections:
         marks.push_back({a, "connections reset", t, t});
