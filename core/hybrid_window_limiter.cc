@@ -5,6 +5,7 @@
 #include <tuple>
 #include <vector>
 
+#include "distkit/core/hybrid_sync.h"
 #include "distkit/core/keys.h"
 
 namespace distkit {
@@ -14,21 +15,12 @@ bool same_limit(const SlidingWindowLimit& a, const SlidingWindowLimit& b) {
   return a.limit == b.limit && a.window == b.window && a.bucket == b.bucket;
 }
 
-// Pipelines of at most this many script calls, so one sync never builds an unbounded
-// request.
-constexpr std::size_t kSyncChunk = 256;
-
 }  // namespace
 
 Result<std::unique_ptr<HybridSlidingWindowLimiter>> HybridSlidingWindowLimiter::create(
     RedisConnection& redis, Executor& executor, HybridWindowOptions options) {
-  if (!(options.budget_fraction > 0 && options.budget_fraction <= 1)) {
-    return invalid_argument_error("budget_fraction must be in (0, 1]");
-  }
-  if (options.sync_interval <= Duration(0)) {
-    return invalid_argument_error("sync_interval must be positive");
-  }
-  if (options.max_keys == 0) return invalid_argument_error("max_keys must be positive");
+  DISTKIT_RETURN_IF_ERROR(
+      validate_hybrid_options(options.budget_fraction, options.sync_interval, options.max_keys));
   Result<SlidingWindowLimiter> remote = SlidingWindowLimiter::create(redis, {options.prefix});
   if (!remote.ok()) return remote.status();
   std::unique_ptr<HybridSlidingWindowLimiter> limiter(
@@ -50,9 +42,7 @@ HybridSlidingWindowLimiter::HybridSlidingWindowLimiter(RedisConnection& redis, E
 HybridSlidingWindowLimiter::~HybridSlidingWindowLimiter() = default;
 
 std::int64_t HybridSlidingWindowLimiter::budget(const SlidingWindowLimit& limit) const {
-  return std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(
-             std::floor(static_cast<double>(limit.limit) * options_.budget_fraction)));
+  return hybrid_budget(limit.limit, options_.budget_fraction);
 }
 
 bool HybridSlidingWindowLimiter::idle(const KeyState& state, MonoTime now) const {
@@ -170,27 +160,17 @@ Task<Status> HybridSlidingWindowLimiter::sync() {
     }
     return idle(state, now);
   });
-  Status first_error;
-  for (std::size_t begin = 0; begin < work.size(); begin += kSyncChunk) {
-    const std::size_t end = std::min(work.size(), begin + kSyncChunk);
-    std::vector<ScriptCall> calls;
-    for (std::size_t i = begin; i < end; ++i) {
-      const auto& [key, limit, sent] = work[i];
-      calls.push_back(remote_.script_call(key, limit, sent, 0));
-    }
-    redis_calls_.fetch_add(1);
-    std::vector<Result<RedisReply>> replies = co_await redis_.eval_pipeline(std::move(calls));
-    for (std::size_t i = begin; i < end; ++i) {
-      const auto& [key, limit, sent] = work[i];
-      Result<WindowDecision> answer =
-          i - begin < replies.size()
-              ? SlidingWindowLimiter::parse_reply(replies[i - begin])
-              : Result<WindowDecision>(unavailable_error("no reply to a sync"));
-      if (!answer.ok() && first_error.ok()) first_error = answer.status();
-      settle(key, limit, sent, 0, answer);
-    }
-  }
-  co_return first_error;
+  std::vector<ScriptCall> calls;
+  calls.reserve(work.size());
+  for (const auto& [key, limit, sent] : work)
+    calls.push_back(remote_.script_call(key, limit, sent, 0));
+  co_return co_await send_commits(
+      redis_, std::move(calls), &SlidingWindowLimiter::parse_reply,
+      [&](std::size_t i, const auto& answer) {
+        const auto& [key, limit, sent] = work[i];
+        settle(key, limit, sent, 0, answer);
+      },
+      redis_calls_);
 }
 
 Task<Status> HybridSlidingWindowLimiter::shutdown() {

@@ -1,7 +1,9 @@
 #include "distkit/core/redis_connection.h"
 
+#include <algorithm>
 #include <boost/uuid/detail/sha1.hpp>
 #include <cstdio>
+#include <iterator>
 
 namespace distkit {
 
@@ -72,6 +74,25 @@ Task<std::vector<Result<RedisReply>>> RedisConnection::eval_pipeline(
     std::vector<Result<RedisReply>> retried = co_await execute_pipeline(std::move(retry_commands));
     for (std::size_t j = 0; j < retry.size(); ++j)
       outcomes[retry[j]] = std::move(retried[j]);
+  }
+  co_return outcomes;
+}
+
+Task<std::vector<Result<RedisReply>>> RedisConnection::eval_pipelines(std::vector<ScriptCall> calls,
+                                                                      std::size_t per_pipeline) {
+  per_pipeline = std::max<std::size_t>(1, per_pipeline);
+  std::vector<Result<RedisReply>> outcomes;
+  outcomes.reserve(calls.size());
+  for (std::size_t begin = 0; begin < calls.size(); begin += per_pipeline) {
+    const std::size_t end = std::min(calls.size(), begin + per_pipeline);
+    std::vector<ScriptCall> chunk(std::make_move_iterator(calls.begin() + begin),
+                                  std::make_move_iterator(calls.begin() + end));
+    std::vector<Result<RedisReply>> replies = co_await eval_pipeline(std::move(chunk));
+    for (std::size_t i = 0; i < end - begin; ++i) {
+      outcomes.push_back(i < replies.size() ? std::move(replies[i])
+                                            : Result<RedisReply>(unavailable_error(
+                                                  "the pipeline left a script unanswered")));
+    }
   }
   co_return outcomes;
 }

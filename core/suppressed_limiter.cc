@@ -20,6 +20,14 @@ std::uint64_t seed_or_random(std::uint64_t seed) {
 
 }  // namespace
 
+std::vector<DrawSource> draws_per_shard(std::uint64_t seed) {
+  const std::uint64_t base = seed_or_random(seed);
+  std::vector<DrawSource> draws;
+  for (std::size_t i = 0; i < ShardedKeyMap<SuppressedState>::kShards; ++i)
+    draws.emplace_back(base + i * 0x9e3779b97f4a7c15ULL);
+  return draws;
+}
+
 const RedisScript& SuppressedLimiter::script() {
   static const RedisScript script(kSuppressedWindowLua);
   return script;
@@ -44,13 +52,14 @@ Task<Result<SuppressedDecision>> SuppressedLimiter::inc(std::string key, Suppres
 Task<Result<SuppressedDecision>> SuppressedLimiter::inc_with_draw(std::string key,
                                                                   SuppressedLimit limit,
                                                                   std::int64_t count, double draw) {
-  if (Status s = validate_key(key); !s.ok()) co_return s;
-  if (Status s = limit.validate(); !s.ok()) co_return s;
-  if (count < 0) co_return invalid_argument_error("count must not be negative");
+  co_return co_await commit_and_inc(std::move(key), limit, SuppressedCommit(), count, draw);
+}
+
+ScriptCall SuppressedLimiter::script_call(const std::string& key, const SuppressedLimit& limit,
+                                          SuppressedCommit committed, std::int64_t count,
+                                          double draw) const {
   std::vector<std::string> args;
   args.push_back(script_now<std::chrono::milliseconds>(options_.client_clock));
-  char draw_text[32];
-  std::snprintf(draw_text, sizeof draw_text, "%.17g", draw);
   for (std::int64_t v :
        {limit.soft_limit, limit.hard_limit, limit.window_ms(), limit.bucket_ms(),
         static_cast<std::int64_t>(
@@ -58,33 +67,57 @@ Task<Result<SuppressedDecision>> SuppressedLimiter::inc_with_draw(std::string ke
         count}) {
     args.push_back(std::to_string(v));
   }
+  char draw_text[32];
+  std::snprintf(draw_text, sizeof draw_text, "%.17g", draw);
   args.emplace_back(draw_text);
-  std::vector<std::string> keys = {redis_key(key)};
-  Result<RedisReply> reply = co_await redis_->eval(script(), std::move(keys), std::move(args));
-  if (!reply.ok()) co_return reply.status();
+  args.push_back(std::to_string(committed.observed));
+  args.push_back(std::to_string(committed.declined));
+  return ScriptCall{&script(), {redis_key(key)}, std::move(args)};
+}
+
+Result<SuppressedDecision> SuppressedLimiter::parse_reply(const Result<RedisReply>& reply) {
+  if (!reply.ok()) return reply.status();
   const auto* e = reply->is_array() ? &reply->elements() : nullptr;
   if (e == nullptr || e->size() != 5 || !(*e)[0].is_integer() || !(*e)[1].is_integer() ||
       !(*e)[2].is_bulk_string() || !(*e)[3].is_integer() || !(*e)[4].is_integer()) {
-    co_return protocol_error("unexpected suppressed-window reply " + reply->to_string());
+    return protocol_error("unexpected suppressed-window reply " + reply->to_string());
   }
   SuppressedDecision d;
   d.allowed = (*e)[0].integer_value() == 1;
   d.suppressing = (*e)[1].integer_value() == 1;
   const std::string& factor = (*e)[2].text();
   auto [end, error] = std::from_chars(factor.data(), factor.data() + factor.size(), d.factor);
-  if (error != std::errc()) co_return protocol_error("unexpected factor " + factor);
+  if (error != std::errc() || end != factor.data() + factor.size() || !(d.factor >= 0) ||
+      d.factor > 1) {
+    return protocol_error("unexpected suppression factor " + factor);
+  }
   d.observed = (*e)[3].integer_value();
   d.declined = (*e)[4].integer_value();
-  co_return d;
+  return d;
+}
+
+Task<Result<SuppressedDecision>> SuppressedLimiter::commit_and_inc(std::string key,
+                                                                   SuppressedLimit limit,
+                                                                   SuppressedCommit committed,
+                                                                   std::int64_t count,
+                                                                   double draw) {
+  if (Status s = validate_key(key); !s.ok()) co_return s;
+  if (Status s = limit.validate(); !s.ok()) co_return s;
+  constexpr std::int64_t kMax = std::int64_t{1} << 53;
+  if (count < 0 || count >= kMax || committed.observed < 0 || committed.observed >= kMax ||
+      committed.declined < 0 || committed.declined > committed.observed) {
+    co_return invalid_argument_error(
+        "counts must be in [0, 2^53) and committed declines at most committed observations");
+  }
+  if (!(draw >= 0 && draw < 1)) co_return invalid_argument_error("draw must be in [0, 1)");
+  ScriptCall call = script_call(key, limit, committed, count, draw);
+  co_return parse_reply(
+      co_await redis_->eval(*call.script, std::move(call.keys), std::move(call.args)));
 }
 
 LocalSuppressedLimiter::LocalSuppressedLimiter(const Clock& clock, std::uint64_t seed,
                                                std::size_t max_keys)
-    : clock_(clock), keys_(max_keys) {
-  const std::uint64_t base = seed_or_random(seed);
-  for (std::size_t i = 0; i < ShardedKeyMap<SuppressedState>::kShards; ++i)
-    draws_.emplace_back(base + i * 0x9e3779b97f4a7c15ULL);
-}
+    : clock_(clock), keys_(max_keys), draws_(draws_per_shard(seed)) {}
 
 Result<SuppressedDecision> LocalSuppressedLimiter::inc(std::string_view key,
                                                        const SuppressedLimit& limit,

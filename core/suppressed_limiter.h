@@ -34,6 +34,10 @@ class DrawSource {
   std::uint64_t state_;
 };
 
+// One generator per ShardedKeyMap shard, derived from `seed` (0: a random one), for
+// limiters that draw under a shard's lock.
+[[nodiscard]] std::vector<DrawSource> draws_per_shard(std::uint64_t seed);
+
 struct SuppressedLimiterOptions {
   std::string prefix;
   const Clock* client_clock = nullptr;  // nullptr: the Redis server's clock
@@ -51,6 +55,18 @@ class SuppressedLimiter {
   // The same with the draw given (for tests comparing with the pure decision).
   Task<Result<SuppressedDecision>> inc_with_draw(std::string key, SuppressedLimit limit,
                                                  std::int64_t count, double draw);
+  // The same, after recording `committed` unconditionally (requests decided elsewhere:
+  // HybridSuppressedLimiter's local ones), in the same script.
+  Task<Result<SuppressedDecision>> commit_and_inc(std::string key, SuppressedLimit limit,
+                                                  SuppressedCommit committed, std::int64_t count,
+                                                  double draw);
+  // The script call itself, for callers that pipeline many (arguments validated).
+  [[nodiscard]] ScriptCall script_call(const std::string& key, const SuppressedLimit& limit,
+                                       SuppressedCommit committed, std::int64_t count,
+                                       double draw) const;
+  [[nodiscard]] static Result<SuppressedDecision> parse_reply(const Result<RedisReply>& reply);
+  // A draw from this limiter's generator (not thread-safe, like inc()).
+  [[nodiscard]] double next_draw() { return draws_.next(); }
   [[nodiscard]] std::string redis_key(const std::string& key) const;
 
  private:

@@ -36,8 +36,16 @@ Status SuppressedLimit::validate() const {
 }
 
 SuppressedDecision suppressed_decide(SuppressedState& state, const SuppressedLimit& limit,
-                                     std::int64_t now_ms, std::int64_t count, double draw) {
+                                     std::int64_t now_ms, std::int64_t count, double draw,
+                                     SuppressedCommit committed) {
   auto& buckets = state.buckets;
+  // Into the newest bucket if it is still open, else a new one starting now.
+  const auto record = [&](std::int64_t observed, std::int64_t declined) {
+    if (buckets.empty() || now_ms - buckets.back().start_ms > limit.bucket_ms())
+      buckets.push_back({now_ms, 0, 0});
+    buckets.back().observed += observed;
+    buckets.back().declined += declined;
+  };
   bool evicted = false;
   while (!buckets.empty() && buckets.front().start_ms < now_ms - limit.window_ms()) {
     buckets.pop_front();
@@ -47,6 +55,7 @@ SuppressedDecision suppressed_decide(SuppressedState& state, const SuppressedLim
       (state.cached_factor && now_ms - state.factor_cached_at_ms >= whole_ms(limit.factor_cache))) {
     state.cached_factor.reset();
   }
+  if (committed.observed > 0) record(committed.observed, committed.declined);
   std::int64_t observed = 0, declined = 0, last_second = 0;
   for (const SuppressedBucket& b : buckets) {
     observed += b.observed;
@@ -79,12 +88,7 @@ SuppressedDecision suppressed_decide(SuppressedState& state, const SuppressedLim
     d.factor = *state.cached_factor;
     d.allowed = d.factor <= 0 || (d.factor < 1 && draw < 1 - d.factor);
   }
-  if (count > 0) {
-    if (buckets.empty() || now_ms - buckets.back().start_ms > limit.bucket_ms())
-      buckets.push_back({now_ms, 0, 0});
-    buckets.back().observed += count;
-    if (!d.allowed) buckets.back().declined += count;
-  }
+  if (count > 0) record(count, d.allowed ? 0 : count);
   d.observed = observed + count;
   d.declined = declined + (d.allowed ? 0 : count);
   return d;

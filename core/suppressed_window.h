@@ -61,9 +61,19 @@ struct SuppressedDecision {
   friend bool operator==(const SuppressedDecision&, const SuppressedDecision&) = default;
 };
 
-// REQUIRES: limit.validate().ok(), count >= 0, 0 <= draw < 1.
+// Requests decided elsewhere (HybridSuppressedLimiter's local decisions), recorded
+// before the decision.
+struct SuppressedCommit {
+  std::int64_t observed = 0;
+  std::int64_t declined = 0;  // of `observed`
+};
+
+// `committed` is added first, unconditionally (to the newest bucket, or a new one).
+// REQUIRES: limit.validate().ok(), count >= 0, 0 <= draw < 1,
+// 0 <= committed.declined <= committed.observed.
 SuppressedDecision suppressed_decide(SuppressedState& state, const SuppressedLimit& limit,
-                                     std::int64_t now_ms, std::int64_t count, double draw);
+                                     std::int64_t now_ms, std::int64_t count, double draw,
+                                     SuppressedCommit committed = {});
 
 }  // namespace distkit
 

@@ -5,8 +5,9 @@
 // clocks are. A grant is known to have happened within [sent, acknowledged] (true time), so every
 // window [sent_i, acknowledged_j] is checked against the grants that certainly fell inside it. The
 // sliding window's bound: at most `limit` in any (window - bucket); the hybrid's: at most limit +
-// (N - 1) x budget in any (window - bucket), N the processes that granted in it. The same run with
-// the limiter on the instances' own clocks breaks the bound once their clocks disagree
+// (N - 1) x budget in any (window - bucket), N the processes that granted in it. The suppressed
+// strategy's (SuppressedLimiter, HybridSuppressedLimiter): the same with its hard limit. The same
+// run with the limiter on the instances' own clocks breaks the bound once their clocks disagree
 // (GcraSimulation.ClientClocksBreakTheBoundUnderSkew).
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -15,8 +16,10 @@
 #include <set>
 
 #include "distkit/core/gcra_limiter.h"
+#include "distkit/core/hybrid_suppressed_limiter.h"
 #include "distkit/core/hybrid_window_limiter.h"
 #include "distkit/core/sliding_window_limiter.h"
+#include "distkit/core/suppressed_limiter.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/testing.h"
@@ -39,11 +42,20 @@ const GcraRate kRate{.permits = 50, .period = milliseconds(100), .burst = 4};
 const SlidingWindowLimit kWindow{
     .limit = 20, .window = milliseconds(100), .bucket = milliseconds(10)};
 
-// The hybrid window's budget per instance: max(1, floor(20 * 0.1)) = 2.
+// Shedding from 10, never past 20 in any 90 ms.
+const SuppressedLimit kSuppressed{.soft_limit = 10,
+                                  .hard_limit = 20,
+                                  .window = milliseconds(100),
+                                  .bucket = milliseconds(10),
+                                  .factor_cache = milliseconds(20)};
+
+// The hybrids' budget per instance: max(1, floor(20 * 0.1)) = 2.
 constexpr double kHybridFraction = 0.1;
 constexpr std::int64_t kHybridBudget = 2;
 
-enum class Kind { kGcra, kSlidingWindow, kHybridWindow };
+enum class Kind { kGcra, kSlidingWindow, kHybridWindow, kSuppressed, kHybridSuppressed };
+constexpr Kind kKinds[] = {Kind::kGcra, Kind::kSlidingWindow, Kind::kHybridWindow,
+                           Kind::kSuppressed, Kind::kHybridSuppressed};
 
 struct Grant {
   std::int64_t sent_us;
@@ -78,9 +90,26 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
       GcraLimiter gcra = *GcraLimiter::create(*conn, {.prefix = "sim", .client_clock = own});
       SlidingWindowLimiter window =
           *SlidingWindowLimiter::create(*conn, {.prefix = "sim", .client_clock = own});
-      std::unique_ptr<HybridSlidingWindowLimiter> hybrid = *HybridSlidingWindowLimiter::create(
-          *conn, node.executor(),
-          {.prefix = "sim", .budget_fraction = hybrid_fraction, .sync_interval = milliseconds(10)});
+      // The hybrids only when tested: their sync tasks are events.
+      std::unique_ptr<HybridSlidingWindowLimiter> hybrid;
+      if (kind == Kind::kHybridWindow) {
+        hybrid = *HybridSlidingWindowLimiter::create(*conn, node.executor(),
+                                                     {.prefix = "sim",
+                                                      .budget_fraction = hybrid_fraction,
+                                                      .sync_interval = milliseconds(10)});
+      }
+      // Seeded draws: a replay makes the same ones.
+      SuppressedLimiter suppressed = *SuppressedLimiter::create(
+          *conn, {.prefix = "sim", .client_clock = own, .seed = node.rng().next_u64() | 1});
+      const std::uint64_t hybrid_seed = node.rng().next_u64() | 1;
+      std::unique_ptr<HybridSuppressedLimiter> hybrid_suppressed;
+      if (kind == Kind::kHybridSuppressed) {
+        hybrid_suppressed = *HybridSuppressedLimiter::create(*conn, node.executor(),
+                                                             {.prefix = "sim",
+                                                              .budget_fraction = hybrid_fraction,
+                                                              .sync_interval = milliseconds(10),
+                                                              .seed = hybrid_seed});
+      }
       const std::string process = node.name() + "." + std::to_string(node.incarnation());
       while (!stop) {
         const std::int64_t quantity = node.rng().between(1, 2);
@@ -92,14 +121,22 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
         } else if (kind == Kind::kSlidingWindow) {
           Result<WindowDecision> d = co_await window.inc("k", kWindow, quantity);
           allowed = d.ok() && d->allowed;
-        } else {
+        } else if (kind == Kind::kHybridWindow) {
           Result<WindowDecision> d = co_await hybrid->inc("k", kWindow, quantity);
+          allowed = d.ok() && d->allowed;
+        } else if (kind == Kind::kSuppressed) {
+          Result<SuppressedDecision> d = co_await suppressed.inc("k", kSuppressed, quantity);
+          allowed = d.ok() && d->allowed;
+        } else {
+          Result<SuppressedDecision> d =
+              co_await hybrid_suppressed->inc("k", kSuppressed, quantity);
           allowed = d.ok() && d->allowed;
         }
         if (allowed) grants.push_back({sent, us(world.now()), quantity, process});
         co_await sleep_for(node.executor(), microseconds(node.rng().between(0, 3000)));
       }
-      (void)co_await hybrid->shutdown();
+      if (hybrid) (void)co_await hybrid->shutdown();
+      if (hybrid_suppressed) (void)co_await hybrid_suppressed->shutdown();
     });
   }
   RunResult result;
@@ -116,7 +153,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
   const std::int64_t t_us = us(kRate.period) / kRate.permits;  // 2000: exact here
   if (kind != Kind::kGcra) {
     // Grants certainly executed within [acked_j - span, acked_j] stay within the limit
-    // (the hybrid: plus the budget of every process but one that granted in it).
+    // (the hybrids: plus the budget of every process but one that granted in it).
+    // kSuppressed's window and hard limit are kWindow's.
     const std::int64_t span = us(kWindow.window - kWindow.bucket);
     for (std::size_t j = 0; j < grants.size() && !result.violation; ++j) {
       std::int64_t total = 0;
@@ -128,7 +166,7 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
         }
       }
       const std::int64_t bound =
-          kWindow.limit + (kind == Kind::kHybridWindow
+          kWindow.limit + (kind == Kind::kHybridWindow || kind == Kind::kHybridSuppressed
                                ? kHybridBudget * static_cast<std::int64_t>(processes.size() - 1)
                                : 0);
       if (total > bound) {
@@ -200,6 +238,22 @@ RC_GTEST_PROP(GcraSimulation, TheHybridWindowBoundHoldsAcrossInstances, (std::ui
   RC_ASSERT(!r.violation.has_value());
 }
 
+RC_GTEST_PROP(GcraSimulation, TheSuppressedBoundHoldsAcrossInstances, (std::uint64_t seed)) {
+  const FaultSchedule schedule =
+      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+  RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kSuppressed);
+  RC_LOG() << r.report;
+  RC_ASSERT(!r.violation.has_value());
+}
+
+RC_GTEST_PROP(GcraSimulation, TheHybridSuppressedBoundHoldsAcrossInstances, (std::uint64_t seed)) {
+  const FaultSchedule schedule =
+      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+  RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kHybridSuppressed);
+  RC_LOG() << r.report;
+  RC_ASSERT(!r.violation.has_value());
+}
+
 // The budget is what bounds the hybrid's overshoot: trypema gave each instance the whole
 // remaining capacity (budget_fraction 1 here), and four instances then pass
 // limit + 3 x 2 within one window even without faults.
@@ -209,6 +263,12 @@ TEST(GcraSimulation, AWholeRemainingBudgetPerInstanceOvershoots) {
   EXPECT_GT(bounded.grants, 200u);
   RunResult whole = run(1, FaultSchedule{}, false, Kind::kHybridWindow, /*hybrid_fraction=*/1.0);
   EXPECT_TRUE(whole.violation.has_value());
+  RunResult suppressed = run(1, FaultSchedule{}, false, Kind::kHybridSuppressed);
+  EXPECT_FALSE(suppressed.violation.has_value()) << suppressed.report;
+  EXPECT_GT(suppressed.grants, 200u);
+  RunResult whole_suppressed =
+      run(1, FaultSchedule{}, false, Kind::kHybridSuppressed, /*hybrid_fraction=*/1.0);
+  EXPECT_TRUE(whole_suppressed.violation.has_value());
 }
 
 TEST(GcraSimulation, WithoutFaultsTheLimitIsReachedButNotPassed) {
@@ -219,6 +279,9 @@ TEST(GcraSimulation, WithoutFaultsTheLimitIsReachedButNotPassed) {
   RunResult w = run(1, FaultSchedule{}, false, Kind::kSlidingWindow);
   EXPECT_FALSE(w.violation.has_value()) << w.report;
   EXPECT_GT(w.grants, 200u);
+  RunResult s = run(1, FaultSchedule{}, false, Kind::kSuppressed);
+  EXPECT_FALSE(s.violation.has_value()) << s.report;
+  EXPECT_GT(s.grants, 200u);
 }
 
 TEST(GcraSimulation, ClientClocksBreakTheBoundUnderSkew) {
@@ -234,7 +297,7 @@ TEST(GcraSimulation, ClientClocksBreakTheBoundUnderSkew) {
 TEST(GcraSimulation, ReplayFromEnvironment) {
   std::optional<testing::Replay> replay = testing::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
-  for (Kind kind : {Kind::kGcra, Kind::kSlidingWindow, Kind::kHybridWindow}) {
+  for (Kind kind : kKinds) {
     RunResult r = run(replay->seed, replay->schedule, false, kind);
     EXPECT_FALSE(r.violation.has_value()) << r.report;
   }

@@ -137,8 +137,16 @@ TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
         clock.set(milliseconds(now));
         const std::int64_t count = rng.between(0, 3);
         const double draw = rng.unit();
-        const SuppressedDecision want = suppressed_decide(model, limit, now, count, draw);
-        Result<SuppressedDecision> got = co_await limiter.inc_with_draw(key, limit, count, draw);
+        // Sometimes with requests a hybrid limiter decided elsewhere.
+        SuppressedCommit committed;
+        if (rng.chance(0.3)) {
+          committed.observed = rng.between(0, 6);
+          committed.declined = rng.between(0, committed.observed);
+        }
+        const SuppressedDecision want =
+            suppressed_decide(model, limit, now, count, draw, committed);
+        Result<SuppressedDecision> got =
+            co_await limiter.commit_and_inc(key, limit, committed, count, draw);
         if (!got.ok() || !(*got == want)) {
           ADD_FAILURE() << "sequence " << sequence << " step " << step
                         << ": model allowed=" << want.allowed << " factor=" << want.factor

@@ -3,7 +3,8 @@
 -- script is a pure function of its inputs). KEYS[1] = the key's hash: "<start ms>" ->
 -- "<observed>:<declined>", ':factor' and ':factor_at' the cached factor.
 -- ARGV = {now_ms ('' = the server's TIME), soft, hard, window_ms, bucket_ms,
--- factor_cache_ms, count, draw}. Returns {allowed, suppressing, factor (string),
+-- factor_cache_ms, count, draw, committed_observed, committed_declined}: the committed
+-- requests (decided by a hybrid limiter) are recorded first, unconditionally. Returns {allowed, suppressing, factor (string),
 -- observed, declined}.
 local now
 if ARGV[1] == '' then
@@ -15,6 +16,8 @@ end
 local soft, hard = tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, bucket, cache_ms = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local count, draw = tonumber(ARGV[7]), tonumber(ARGV[8])
+local committed_observed = tonumber(ARGV[9] or '0')
+local committed_declined = tonumber(ARGV[10] or '0')
 local flat = redis.call('HGETALL', KEYS[1])
 local observed, declined, last_second = 0, 0, 0
 local newest, evicted, any = nil, false, false
@@ -43,6 +46,24 @@ if cached and (evicted or now - cached_at >= cache_ms) then
   cached = nil
   redis.call('HDEL', KEYS[1], ':factor', ':factor_at')
 end
+-- Adds to the newest bucket if it is still open, else to a new one starting now.
+local function record(add_observed, add_declined)
+  local start, o, d = now, 0, 0
+  if newest and now - newest <= bucket then
+    start = newest
+    local v = redis.call('HGET', KEYS[1], string.format('%.0f', newest))
+    local sep = v:find(':', 1, true)
+    o, d = tonumber(v:sub(1, sep - 1)), tonumber(v:sub(sep + 1))
+  end
+  redis.call('HSET', KEYS[1], string.format('%.0f', start), string.format('%.0f', o + add_observed) ..
+             ':' .. string.format('%.0f', d + add_declined))
+  newest = start
+end
+if committed_observed > 0 then
+  record(committed_observed, committed_declined)
+  observed, declined, any = observed + committed_observed, declined + committed_declined, true
+  if now - newest <= 1000 then last_second = last_second + committed_observed end
+end
 local admitted = observed - declined
 local function computed_factor()
   if not any or admitted < soft then return 0 end
@@ -68,20 +89,7 @@ else
   factor = cached
   allowed = factor <= 0 or (factor < 1 and draw < 1 - factor)
 end
-if count > 0 then
-  local start = now
-  local o, d = 0, 0
-  if newest and now - newest <= bucket then
-    start = newest
-    local v = redis.call('HGET', KEYS[1], string.format('%.0f', newest))
-    local sep = v:find(':', 1, true)
-    o, d = tonumber(v:sub(1, sep - 1)), tonumber(v:sub(sep + 1))
-  end
-  o = o + count
-  if not allowed then d = d + count end
-  redis.call('HSET', KEYS[1], string.format('%.0f', start), string.format('%.0f', o) .. ':' ..
-             string.format('%.0f', d))
-end
+if count > 0 then record(count, allowed and 0 or count) end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('PEXPIRE', KEYS[1], math.max(newest or now, now) + window + 1 - now)
 end
