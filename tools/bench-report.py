@@ -31,6 +31,11 @@ PEER_FILE = "peer.json"
 PEER_DISTKIT_BENCHMARK = "BM_GcraLimiter_RedisCheck"
 PEER_DISTKIT_FILE = "gcra_bench.json"
 PEER_TARGET = 2.5  # distkit throughput / peer throughput the issue asks for
+# distkit's local-first limiter on the same workload: a row of its own (not the same
+# guarantee as GCRA: a bounded overshoot per instance).
+PEER_HYBRID_BENCHMARK = "BM_HybridWindow_RedisCheck"
+# redis-benchmark's server-side ceiling for one script per check (run-benchmarks.sh).
+CEILING_FILE = "redis_ceiling.json"
 
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -154,7 +159,7 @@ def load_json(path):
 
 
 def load_results(directory):
-    suites, peer = [], None
+    suites, peer, ceiling = [], None, None
     names = sorted(n for n in os.listdir(directory) if n.endswith(".json"))
     for name in names:
         path = os.path.join(directory, name)
@@ -170,12 +175,19 @@ def load_results(directory):
             else:
                 warn(f"skipping {path}: no positive items_per_second in it")
             continue
+        if name == CEILING_FILE:
+            keys = ("empty_script_per_second", "gcra_script_per_second")
+            if isinstance(data, dict) and all(is_number(data.get(k)) and data[k] > 0 for k in keys):
+                ceiling = data
+            else:
+                warn(f"skipping {path}: wants positive {' and '.join(keys)}")
+            continue
         if not (isinstance(data, dict) and "context" in data
                 and isinstance(data.get("benchmarks"), list)):
             warn(f"skipping {path}: not Google Benchmark JSON (no context and benchmarks)")
             continue
         suites.append(Suite(path, data))
-    return suites, peer
+    return suites, peer, ceiling
 
 
 # ------------------------------------------------------------------ machine section
@@ -404,10 +416,11 @@ def suite_chart(suite, rows):
         lambda v, axis: (f"{v:g}" if axis else ratio_text(v)))
 
 
-def peer_chart(distkit_ips, peer):
+def peer_chart(distkit_bars, peer):
+    """distkit_bars: (label, checks per second) pairs."""
     peer_ips = peer["items_per_second"]
-    bars = [
-        ("distkit GcraLimiter", distkit_ips, FASTER, f"GcraLimiter::check: {rate_text(distkit_ips)}"),
+    bars = [(label, ips, FASTER, f"{label}: {rate_text(ips)}") for label, ips in distkit_bars]
+    bars += [
         (f"rate-limiter-flexible {peer.get('rate_limiter_flexible_version', '?')} + ioredis "
          f"{peer.get('ioredis_version', '?')}", peer_ips,
          "#6b7fa8", f"RateLimiterRedis.consume via ioredis {peer.get('ioredis_version', '?')}: "
@@ -463,7 +476,7 @@ def suite_section(suite, directory, written):
     return lines
 
 
-def peer_section(suites, peer, directory, written):
+def peer_section(suites, peer, ceiling, directory, written):
     lines = ["## Peer: rate-limiter-flexible", ""]
     if peer is None:
         return lines + [f"No `{PEER_FILE}`: run bench/peer/rate_limiter_flexible_bench.js "
@@ -493,23 +506,67 @@ def peer_section(suites, peer, directory, written):
                         f"- distkit: `{PEER_DISTKIT_BENCHMARK}` {why}, so there is no ratio.", ""]
     ratio = distkit.items_per_second / peer_ips
     verdict = "meets" if ratio >= PEER_TARGET else "misses"
-    write(os.path.join(directory, "peer.svg"), peer_chart(distkit.items_per_second, peer))
+    hybrid = next((m for m in (s.find(PEER_HYBRID_BENCHMARK) for s in ordered) if m), None)
+    if hybrid is not None and not hybrid.items_per_second:
+        hybrid = None
+    bars = [("distkit GcraLimiter", distkit.items_per_second)]
+    if hybrid:
+        bars.append(("distkit HybridSlidingWindowLimiter", hybrid.items_per_second))
+    write(os.path.join(directory, "peer.svg"), peer_chart(bars, peer))
     written.append("peer.svg")
     lines += [
-        "![distkit GcraLimiter vs rate-limiter-flexible checks per second](peer.svg)",
+        "![distkit vs rate-limiter-flexible checks per second](peer.svg)",
         "",
-        "| Side | Checks per second | Time per check |",
-        "|---|---:|---:|",
+        "| Side | Checks per second | Time per check | / peer |",
+        "|---|---:|---:|---:|",
         f"| distkit `{md(distkit.name)}` | {rate_text(distkit.items_per_second)} | "
-        f"{time_text(1e9 / distkit.items_per_second)} |",
-        f"| rate-limiter-flexible + ioredis | {rate_text(peer_ips)} | {time_text(1e9 / peer_ips)} |",
+        f"{time_text(1e9 / distkit.items_per_second)} | {ratio:.2f}x |",
+    ]
+    if hybrid:
+        lines.append(
+            f"| distkit `{md(hybrid.name)}` (local-first, bounded overshoot) | "
+            f"{rate_text(hybrid.items_per_second)} | {time_text(1e9 / hybrid.items_per_second)} | "
+            f"{hybrid.items_per_second / peer_ips:.2f}x |")
+    lines += [
+        f"| rate-limiter-flexible + ioredis | {rate_text(peer_ips)} | {time_text(1e9 / peer_ips)} "
+        "| 1x |",
         "",
-        f"**distkit / peer throughput: {ratio:.2f}x** — {verdict} the target of at least "
+        f"**GcraLimiter / peer throughput: {ratio:.2f}x** — {verdict} the target of at least "
         f"{PEER_TARGET:g}x.",
         "",
         f"Peer run: {md(shape)}.",
         "",
     ]
+    if hybrid:
+        lines += [
+            "The hybrid limiter decides most checks in the process (within a budget of 5% of "
+            "its limit per instance, committing every 10 ms): the same job, a weaker guarantee "
+            "(at most limit + (N - 1) x budget per window across N instances).",
+            "",
+        ]
+    if ceiling:
+        gcra_cap, empty_cap = ceiling["gcra_script_per_second"], ceiling["empty_script_per_second"]
+        lines += [
+            "### What one redis-server can execute",
+            "",
+            "`redis-benchmark` against the same server in the same run (4 connections, 16-deep "
+            "pipelines), so the client is not the limit:",
+            "",
+            "| Script per call | Calls per second | / peer's end-to-end |",
+            "|---|---:|---:|",
+            f"| distkit's GCRA script (`core/lua/gcra.lua`) | {rate_text(gcra_cap)} | "
+            f"{gcra_cap / peer_ips:.2f}x |",
+            f"| an empty script (`return 1`) | {rate_text(empty_cap)} | "
+            f"{empty_cap / peer_ips:.2f}x |",
+            "",
+            f"A limiter that runs one script per check cannot pass its script's row, whatever "
+            f"the client does. At {PEER_TARGET:g}x the peer a check could cost the server at "
+            f"most {time_text(1e9 / (PEER_TARGET * peer_ips))}; the GCRA script costs "
+            f"{time_text(1e9 / gcra_cap)} and an empty one {time_text(1e9 / empty_cap)}. "
+            f"`GcraLimiter` reaches {distkit.items_per_second / gcra_cap:.2f} of its script's "
+            "ceiling.",
+            "",
+        ]
     if peer.get("errors"):
         lines += [f"The peer run had {peer['errors']} errors; its number is suspect.", ""]
     return lines
@@ -531,7 +588,7 @@ def main():
     directory = args.dir
     if not os.path.isdir(directory):
         die(f"{directory} is not a directory; run `make bench` first")
-    suites, peer = load_results(directory)
+    suites, peer, ceiling = load_results(directory)
     if not suites:
         die(f"no Google Benchmark JSON files in {directory}; run `make bench` first")
 
@@ -555,7 +612,7 @@ def main():
     lines.append("")
     for suite in suites:
         lines += suite_section(suite, directory, written)
-    lines += peer_section(suites, peer, directory, written)
+    lines += peer_section(suites, peer, ceiling, directory, written)
     write(os.path.join(directory, "report.md"), "\n".join(lines).rstrip("\n") + "\n")
     print(f"bench-report: wrote {os.path.join(directory, 'report.md')}"
           + (f" and {', '.join(written)}" if written else ""))

@@ -45,6 +45,28 @@ for target in $targets; do
   "$path" --benchmark_out="$out/$name.json" --benchmark_out_format=json "$@"
 done
 
+# What one redis-server can execute, whatever the client: the GCRA script (as
+# BM_GcraLimiter_RedisCheck sends it) and an empty script, 16-deep pipelined from 4
+# redis-benchmark connections. Bounds every one-script-per-check limiter on this machine.
+ceiling() {
+  local sha
+  sha=$(redis-cli -p "$port" SCRIPT LOAD "$1")
+  shift
+  redis-benchmark -p "$port" -q --csv -n 200000 -P 16 -c 4 -r 64 EVALSHA "$sha" "$@" |
+    python3 -c 'import csv, sys; rows = list(csv.reader(sys.stdin)); print(rows[-1][1])'
+}
+echo "== redis-server ceiling (redis-benchmark)"
+if command -v redis-benchmark >/dev/null; then
+  empty=$(ceiling "return 1" 0)
+  gcra=$(ceiling "$(cat core/lua/gcra.lua)" 1 '{bench:__rand_int__}:gcra' '' 1 \
+    1000000/1000000 1000000 1000000 1000)
+  echo "  EVALSHA of an empty script: $empty/s; of the GCRA script: $gcra/s"
+  printf '{"empty_script_per_second": %s, "gcra_script_per_second": %s}\n' "$empty" "$gcra" \
+    >"$out/redis_ceiling.json"
+else
+  echo "run-benchmarks: redis-benchmark not found: the server ceiling is not measured" >&2
+fi
+
 # The npm peer needs Node.js >= 20 (ioredis 6); without it the report says so.
 if command -v node >/dev/null && command -v npm >/dev/null &&
   node -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)'; then
