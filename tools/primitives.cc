@@ -4,14 +4,18 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "distkit/core/gcra_limiter.h"
+#include "distkit/core/hybrid_suppressed_limiter.h"
+#include "distkit/core/hybrid_sync.h"
 #include "distkit/core/hybrid_window_limiter.h"
 #include "distkit/core/instance_aware_counter.h"
 #include "distkit/core/lax_counter.h"
 #include "distkit/core/lax_instance_aware_counter.h"
 #include "distkit/core/sliding_window_limiter.h"
 #include "distkit/core/strict_counter.h"
+#include "distkit/core/suppressed_limiter.h"
 #include "distkit/tools/scenario.h"
 #include "tools/scenario_internal.h"
 
@@ -511,73 +515,106 @@ class GcraPrimitive final : public LimiterPrimitive {
   GcraRate rate_;
 };
 
-// The Redis sliding window, and the hybrid one (local grants within a budget).
+// The limiter behind a Decider: a value, or a unique_ptr for the hybrids (which are
+// shut down, committing what is left, when the process finishes).
+template <typename T>
+T& limiter_of(T& limiter) {
+  return limiter;
+}
+template <typename T>
+T& limiter_of(std::unique_ptr<T>& limiter) {
+  return *limiter;
+}
+
+// A Redis or hybrid sliding-window limiter: `inc(key, limit)` decides.
+template <typename Handle, typename Limit>
+class IncDecider final : public LimiterPrimitive::Decider {
+ public:
+  IncDecider(Handle limiter, const Limit& limit) : limiter_(std::move(limiter)), limit_(limit) {}
+  Task<bool> decide(std::string key) override {
+    auto d = co_await limiter_of(limiter_).inc(std::move(key), limit_);
+    co_return d.ok() && d->allowed;
+  }
+  Task<void> finish() override {
+    if constexpr (!std::is_same_v<decltype(limiter_of(limiter_)), Handle&>) {
+      (void)co_await limiter_->shutdown();
+    }
+  }
+
+ private:
+  Handle limiter_;
+  const Limit& limit_;
+};
+
+template <typename Limit, typename Handle>
+std::unique_ptr<LimiterPrimitive::Decider> decider_for(Result<Handle> limiter, const Limit& limit) {
+  if (!limiter.ok()) return nullptr;
+  return std::make_unique<IncDecider<Handle, Limit>>(std::move(*limiter), limit);
+}
+
+// The sliding windows: absolute or suppressed, in Redis or hybrid (local decisions
+// within a budget of 5% of the limit per process). The suppressed ones shed from half
+// the limit and never pass it (their hard limit).
 class WindowPrimitive final : public LimiterPrimitive {
  public:
-  WindowPrimitive(const ScenarioOptions& options, bool hybrid)
+  WindowPrimitive(const ScenarioOptions& options, bool suppressed, bool hybrid)
       : LimiterPrimitive(options),
+        suppressed_(suppressed),
         hybrid_(hybrid),
-        window_{.limit = limit_, .window = seconds(1), .bucket = milliseconds(100)} {}
+        window_{.limit = limit_, .window = seconds(1), .bucket = milliseconds(100)},
+        shedding_{.soft_limit = limit_ / 2,
+                  .hard_limit = limit_,
+                  .window = seconds(1),
+                  .bucket = milliseconds(100),
+                  .factor_cache = milliseconds(100)} {}
 
   std::optional<Violation> check() override {
-    const std::int64_t budget = std::max<std::int64_t>(1, window_.limit / 20);  // fraction 0.05
+    const std::int64_t budget = hybrid_budget(limit_, kBudgetFraction);
     return check_spans(900'000, [&](std::size_t processes) {
-      return window_.limit +
+      return limit_ +
              (hybrid_ ? budget * static_cast<std::int64_t>(processes > 0 ? processes - 1 : 0) : 0);
     });
   }
   std::string invariant() const override {
-    return hybrid_ ? "at most limit + (processes - 1) x budget grants in any 900 ms (limit " +
-                         std::to_string(window_.limit) + ")"
-                   : "at most limit grants in any 900 ms (window 1 s - bucket 100 ms, limit " +
-                         std::to_string(window_.limit) + ")";
+    const std::string limit = suppressed_ ? "hard limit" : "limit";
+    return (hybrid_ ? "at most " + limit + " + (processes - 1) x budget " : "at most " + limit) +
+           " grants in any 900 ms (window 1 s - bucket 100 ms, " + limit + " " +
+           std::to_string(limit_) +
+           (hybrid_ ? ", budget " + std::to_string(hybrid_budget(limit_, kBudgetFraction)) : "") +
+           ")";
   }
 
  private:
-  class RemoteDecider final : public Decider {
-   public:
-    RemoteDecider(SlidingWindowLimiter limiter, const SlidingWindowLimit& window)
-        : limiter_(std::move(limiter)), window_(window) {}
-    Task<bool> decide(std::string key) override {
-      Result<WindowDecision> d = co_await limiter_.inc(std::move(key), window_);
-      co_return d.ok() && d->allowed;
-    }
+  static constexpr double kBudgetFraction = 0.05;
 
-   private:
-    SlidingWindowLimiter limiter_;
-    const SlidingWindowLimit& window_;
-  };
-  class HybridDecider final : public Decider {
-   public:
-    HybridDecider(std::unique_ptr<HybridSlidingWindowLimiter> limiter,
-                  const SlidingWindowLimit& window)
-        : limiter_(std::move(limiter)), window_(window) {}
-    Task<bool> decide(std::string key) override {
-      Result<WindowDecision> d = co_await limiter_->inc(std::move(key), window_);
-      co_return d.ok() && d->allowed;
-    }
-    Task<void> finish() override { (void)co_await limiter_->shutdown(); }
-
-   private:
-    std::unique_ptr<HybridSlidingWindowLimiter> limiter_;
-    const SlidingWindowLimit& window_;
-  };
   std::unique_ptr<Decider> make_decider(InstanceEnv& env) override {
-    if (hybrid_) {
-      auto limiter = HybridSlidingWindowLimiter::create(
-          *env.redis, *env.executor, {.prefix = env.options->key_prefix, .budget_fraction = 0.05});
-      if (!limiter.ok()) return nullptr;
-      return std::make_unique<HybridDecider>(std::move(*limiter), window_);
+    const std::string& prefix = env.options->key_prefix;
+    // Seeded from the process's stream: a replay draws the same.
+    const std::uint64_t seed = suppressed_ ? env.rng->next_u64() | 1 : 0;
+    if (suppressed_ && hybrid_) {
+      return decider_for(HybridSuppressedLimiter::create(
+                             *env.redis, *env.executor,
+                             {.prefix = prefix, .budget_fraction = kBudgetFraction, .seed = seed}),
+                         shedding_);
     }
-    Result<SlidingWindowLimiter> limiter =
-        SlidingWindowLimiter::create(*env.redis, {.prefix = env.options->key_prefix});
-    if (!limiter.ok()) return nullptr;
-    return std::make_unique<RemoteDecider>(std::move(*limiter), window_);
+    if (suppressed_) {
+      return decider_for(SuppressedLimiter::create(*env.redis, {.prefix = prefix, .seed = seed}),
+                         shedding_);
+    }
+    if (hybrid_) {
+      return decider_for(
+          HybridSlidingWindowLimiter::create(
+              *env.redis, *env.executor, {.prefix = prefix, .budget_fraction = kBudgetFraction}),
+          window_);
+    }
+    return decider_for(SlidingWindowLimiter::create(*env.redis, {.prefix = prefix}), window_);
   }
-  std::int64_t per_second_bound() const override { return window_.limit; }
+  std::int64_t per_second_bound() const override { return limit_; }
 
+  bool suppressed_;
   bool hybrid_;
   SlidingWindowLimit window_;
+  SuppressedLimit shedding_;
 };
 
 }  // namespace
@@ -615,12 +652,20 @@ std::vector<PrimitiveInfo> builtin_primitives() {
        [](const ScenarioOptions& o) { return std::make_unique<InstanceAwarePrimitive>(o, true); }});
   list.push_back({"gcra", "GcraLimiter: GCRA in one script, on the Redis server's clock",
                   [](const ScenarioOptions& o) { return std::make_unique<GcraPrimitive>(o); }});
-  list.push_back(
-      {"sliding-window", "SlidingWindowLimiter: absolute strategy in Redis",
-       [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, false); }});
+  list.push_back({"sliding-window", "SlidingWindowLimiter: absolute strategy in Redis",
+                  [](const ScenarioOptions& o) {
+                    return std::make_unique<WindowPrimitive>(o, false, false);
+                  }});
   list.push_back(
       {"hybrid-window", "HybridSlidingWindowLimiter: local grants within a budget, synced",
-       [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, true); }});
+       [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, false, true); }});
+  list.push_back(
+      {"suppressed", "SuppressedLimiter: probabilistic shedding in Redis",
+       [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, true, false); }});
+  list.push_back(
+      {"hybrid-suppressed",
+       "HybridSuppressedLimiter: shedding decided locally within a budget, synced",
+       [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, true, true); }});
   return list;
 }
 
