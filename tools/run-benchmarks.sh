@@ -67,14 +67,25 @@ else
   echo "run-benchmarks: redis-benchmark not found: the server ceiling is not measured" >&2
 fi
 
-# The npm peer needs Node.js >= 20 (ioredis 6); without it the report says so.
+# The npm peer needs Node.js >= 18 and npm: Debian 12's nodejs and npm packages are
+# enough, and are installed here (only for the benchmarks) when missing.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "run-benchmarks: installing Debian's nodejs and npm for the peer"
+  sudo=()
+  [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null && sudo=(sudo)
+  if ! { DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq \
+      --no-install-recommends nodejs npm >/dev/null; }; then
+    echo "run-benchmarks: could not install nodejs and npm" >&2
+  fi
+fi
 if command -v node >/dev/null && command -v npm >/dev/null &&
-  node -e 'process.exit(parseInt(process.versions.node) >= 20 ? 0 : 1)'; then
+  node -e 'process.exit(parseInt(process.versions.node) >= 18 ? 0 : 1)'; then
   echo "== npm peer: rate-limiter-flexible + ioredis"
   (cd bench/peer && npm ci --silent --no-audit --no-fund)
   node bench/peer/rate_limiter_flexible_bench.js --port "$port" --out "$out/peer.json"
 else
-  echo "run-benchmarks: Node.js >= 20 and npm not found: the peer comparison is skipped" >&2
+  echo "run-benchmarks: Node.js >= 18 and npm not found: the peer comparison is skipped" >&2
 fi
 
 tools/bench-report.py --dir "$out"
