@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 
 #include "distkit/core/hybrid_sync.h"
 #include "distkit/core/keys.h"
@@ -17,15 +16,6 @@ bool same_limit(const SuppressedLimit& a, const SuppressedLimit& b) {
 
 std::int64_t admitted(const SuppressedCommit& c) {
   return c.observed - c.declined;
-}
-
-// Marks the requests of `pending` not yet sent as in flight; returns them.
-SuppressedCommit mark_unsent(const SuppressedCommit& pending, SuppressedCommit& in_flight) {
-  const SuppressedCommit unsent{pending.observed - in_flight.observed,
-                                pending.declined - in_flight.declined};
-  in_flight.observed += unsent.observed;
-  in_flight.declined += unsent.declined;
-  return unsent;
 }
 
 }  // namespace
@@ -70,7 +60,10 @@ bool HybridSuppressedLimiter::idle(const KeyState& state, MonoTime now) const {
 Result<HybridSuppressedLimiter::LocalOutcome> HybridSuppressedLimiter::decide_here(
     std::string_view key, const SuppressedLimit& limit, std::int64_t count) {
   DISTKIT_RETURN_IF_ERROR(limit.validate());
-  if (count < 0) return invalid_argument_error("count must not be negative");
+  // Bounded like the Redis limiter's, before anything is recorded here.
+  if (count < 0 || count >= (std::int64_t{1} << 53)) {
+    return invalid_argument_error("count must be in [0, 2^53)");
+  }
   const MonoTime now = executor_.clock().now();
   DrawSource& draws = draws_[ShardedKeyMap<KeyState>::shard_of(key)];
   return keys_.apply(
@@ -128,39 +121,57 @@ Result<std::optional<SuppressedDecision>> HybridSuppressedLimiter::try_inc(
   return local->decision;
 }
 
-SuppressedCommit HybridSuppressedLimiter::take_unsent(std::string_view key) {
-  Result<SuppressedCommit> unsent = keys_.apply(
-      key, [](KeyState& state) { return mark_unsent(state.pending, state.in_flight); },
-      [](const KeyState& state) { return state.pending.observed == 0; });
-  return unsent.ok() ? *unsent : SuppressedCommit{};
+std::optional<HybridSuppressedLimiter::Send> HybridSuppressedLimiter::take_unsent(
+    std::string_view key, bool always) {
+  const MonoTime now = executor_.clock().now();
+  Result<std::optional<Send>> send = keys_.apply(
+      key,
+      [&](KeyState& state) -> std::optional<Send> {
+        const SuppressedCommit unsent{state.pending.observed - state.in_flight.observed,
+                                      state.pending.declined - state.in_flight.declined};
+        if (unsent.observed == 0 && !always) return std::nullopt;
+        state.in_flight.observed += unsent.observed;
+        state.in_flight.declined += unsent.declined;
+        return Send{state.limit, unsent, ++state.sends};
+      },
+      [&](const KeyState& state) { return idle(state, now); });
+  return send.ok() ? *send : std::nullopt;
 }
 
-void HybridSuppressedLimiter::settle(std::string_view key, const SuppressedLimit& limit,
-                                     SuppressedCommit sent,
+void HybridSuppressedLimiter::settle(std::string_view key, const Send& send, std::int64_t requested,
                                      const Result<SuppressedDecision>& answer) {
   const MonoTime now = executor_.clock().now();
+  const SuppressedLimit& limit = send.limit;
   (void)keys_.apply(
       key,
       [&](KeyState& state) {
-        state.in_flight.observed -= sent.observed;
-        state.in_flight.declined -= sent.declined;
+        state.in_flight.observed -= send.sent.observed;
+        state.in_flight.declined -= send.sent.declined;
         // Failed or unknown: the requests stay pending and go again with the next sync,
         // and neither the view nor the allowance is refreshed.
         if (!answer.ok()) return 0;
-        state.pending.observed -= sent.observed;
-        state.pending.declined -= sent.declined;
-        uncommitted_.fetch_sub(sent.observed);
+        state.pending.observed -= send.sent.observed;
+        state.pending.declined -= send.sent.declined;
+        uncommitted_.fetch_sub(send.sent.observed);
+        // A newer send was answered first: its view already counts these requests.
+        if (send.seq <= state.applied) return 0;
+        state.applied = send.seq;
         if (!same_limit(state.limit, limit)) return 0;  // changed meanwhile: next sync
+        const std::int64_t admitted_there = answer->observed - answer->declined;
         state.remote_observed = answer->observed;
         state.remote_declined = answer->declined;
-        state.suppressing = answer->suppressing;
-        state.factor = answer->factor;
+        // A request refused for passing hard comes back with factor 1, which is not
+        // Redis's factor: smaller requests in the shedding zone are then Redis's to draw.
+        const bool past_hard =
+            requested > 0 && !answer->allowed && admitted_there + requested > limit.hard_limit;
+        state.suppressing = answer->suppressing && !past_hard;
+        state.factor = past_hard ? 0 : answer->factor;
         state.view_until = now + limit.factor_cache;
-        // Admissions made while this sync was out (and any other sync's, still in
+        // Admissions made while this send was out (and any other send's, still in
         // flight) were made under the old allowance: they come out of the new one.
-        state.allowance = std::max<std::int64_t>(
-            0, std::min(budget(limit), limit.hard_limit - (answer->observed - answer->declined)) -
-                   admitted(state.pending));
+        state.allowance =
+            std::max<std::int64_t>(0, std::min(budget(limit), limit.hard_limit - admitted_there) -
+                                          admitted(state.pending));
         return 0;
       },
       [&](const KeyState& state) { return idle(state, now); });
@@ -173,35 +184,36 @@ Task<Result<SuppressedDecision>> HybridSuppressedLimiter::inc(std::string key,
   Result<LocalOutcome> local = decide_here(key, limit, count);
   if (!local.ok()) co_return local.status();
   if (local->decision) co_return *local->decision;
-  const SuppressedCommit sent = take_unsent(key);
+  std::optional<Send> taken = take_unsent(key, /*always=*/true);
+  Send send = taken ? *taken : Send{limit, SuppressedCommit{}, 0};
+  send.limit = limit;  // the request's own (the key's, unless changed meanwhile)
   redis_calls_.fetch_add(1);
   Result<SuppressedDecision> answer =
-      co_await remote_.commit_and_inc(key, limit, sent, count, local->draw);
-  settle(key, limit, sent, answer);
+      co_await remote_.commit_and_inc(key, limit, send.sent, count, local->draw);
+  settle(key, send, count, answer);
   co_return answer;
 }
 
 Task<Status> HybridSuppressedLimiter::sync() {
   const MonoTime now = executor_.clock().now();
-  // (key, limit, sent): every key with requests not yet sent, marked in flight.
-  std::vector<std::tuple<std::string, SuppressedLimit, SuppressedCommit>> work;
+  // Every key with requests not yet sent; they are taken when their chunk goes out.
+  std::vector<std::string> keys;
   keys_.sweep([&](std::string_view key, KeyState& state) {
-    const SuppressedCommit unsent = mark_unsent(state.pending, state.in_flight);
-    if (unsent.observed > 0) {
-      work.emplace_back(std::string(key), state.limit, unsent);
+    if (state.pending.observed > state.in_flight.observed) {
+      keys.emplace_back(key);
       return false;
     }
     return idle(state, now);
   });
-  std::vector<ScriptCall> calls;
-  calls.reserve(work.size());
-  for (const auto& [key, limit, sent] : work)
-    calls.push_back(remote_.script_call(key, limit, sent, 0, 0));
   co_return co_await send_commits(
-      redis_, std::move(calls), &SuppressedLimiter::parse_reply,
-      [&](std::size_t i, const auto& answer) {
-        const auto& [key, limit, sent] = work[i];
-        settle(key, limit, sent, answer);
+      redis_, std::move(keys),
+      [this](const std::string& key) { return take_unsent(key, /*always=*/false); },
+      [this](const std::string& key, const Send& send) {
+        return remote_.script_call(key, send.limit, send.sent, 0, 0);
+      },
+      &SuppressedLimiter::parse_reply,
+      [this](const std::string& key, const Send& send, const Result<SuppressedDecision>& answer) {
+        settle(key, send, 0, answer);
       },
       redis_calls_);
 }

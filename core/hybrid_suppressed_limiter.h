@@ -27,8 +27,12 @@
 //
 // Bound (tests/gcra_simulation_test.cc checks it under faults): in any (window - bucket)
 // at most hard_limit + (N - 1) * budget are admitted, N counting the processes (a
-// restarted one again) that admitted within it. The soft limit and the factor are as
-// approximate as their inputs: each process admits up to its budget past a stale view.
+// restarted one again) that admitted within it. It rests on Redis running one process's
+// sends in the order they were sent (one connection, FIFO): a sync's chunk takes its
+// keys' requests only as it goes out, so a later request to Redis for the same key
+// follows that commit, and an answer older than the view in place is not applied.
+// The soft limit and the factor are as approximate as their inputs: each process
+// admits up to its budget past a stale view.
 // A crash loses at most `budget` admitted and any declined uncommitted requests per key.
 //
 // Lifetime: create() starts the sync task on `executor`; call shutdown() (it commits)
@@ -44,6 +48,7 @@
 #include <string_view>
 #include <vector>
 
+#include "distkit/core/hybrid_sync.h"
 #include "distkit/core/periodic_task.h"
 #include "distkit/core/redis_connection.h"
 #include "distkit/core/sharded_key_map.h"
@@ -101,9 +106,12 @@ class HybridSuppressedLimiter {
     std::int64_t remote_declined = 0;
     bool suppressing = false;
     double factor = 0;
-    MonoTime view_until{};  // no view after this
+    MonoTime view_until{};      // no view after this
+    std::uint64_t sends = 0;    // sends to Redis so far (the last one's seq)
+    std::uint64_t applied = 0;  // the seq of the send whose answer set the view
     MonoTime last_used{};
   };
+  using Send = HybridSend<SuppressedLimit, SuppressedCommit>;
   struct LocalOutcome {
     std::optional<SuppressedDecision> decision;
     double draw = 0;  // the draw made, for Redis to decide with when there is no decision
@@ -112,8 +120,12 @@ class HybridSuppressedLimiter {
                           HybridSuppressedOptions options, SuppressedLimiter remote);
   [[nodiscard]] Result<LocalOutcome> decide_here(std::string_view key, const SuppressedLimit& limit,
                                                  std::int64_t count);
-  SuppressedCommit take_unsent(std::string_view key);
-  void settle(std::string_view key, const SuppressedLimit& limit, SuppressedCommit sent,
+  // Marks the unsent requests of `key` as in flight and numbers the send; nothing when
+  // there are none, unless `always` (a request goes to Redis anyway).
+  std::optional<Send> take_unsent(std::string_view key, bool always);
+  // Applies an answer to `requested` (0: a sync): the send's requests acknowledged (or
+  // not), and, unless a newer send's answer came first, the view and allowance refreshed.
+  void settle(std::string_view key, const Send& send, std::int64_t requested,
               const Result<SuppressedDecision>& answer);
   [[nodiscard]] bool idle(const KeyState& state, MonoTime now) const;
 

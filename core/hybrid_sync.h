@@ -1,6 +1,6 @@
 // What the hybrid limiters (hybrid_window_limiter.h, hybrid_suppressed_limiter.h) share:
 // the checks of their options, the budget rule, and the commit of every key's pending
-// requests in bounded pipelines.
+// requests in bounded pipelines, in order per key.
 #ifndef DISTKIT_CORE_HYBRID_SYNC_H_
 #define DISTKIT_CORE_HYBRID_SYNC_H_
 
@@ -8,6 +8,9 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -35,23 +38,49 @@ inline constexpr std::size_t kHybridSyncChunk = 256;
       1, static_cast<std::int64_t>(std::floor(static_cast<double>(limit) * budget_fraction)));
 }
 
-// Sends `calls` (one per key with pending requests) in pipelines of kHybridSyncChunk,
-// counting each pipeline in `round_trips`, and hands every answer, parsed by
-// `parse(const Result<RedisReply>&)`, to `settle(index, answer)`. Returns the first
-// error (the failed keys' requests stay pending with their settle()).
-template <typename Parse, typename Settle>
-Task<Status> send_commits(RedisConnection& redis, std::vector<ScriptCall> calls, Parse parse,
-                          Settle settle, std::atomic<std::uint64_t>& round_trips) {
-  const std::size_t n = calls.size();
-  if (n == 0) co_return Status();
-  round_trips.fetch_add((n + kHybridSyncChunk - 1) / kHybridSyncChunk);
-  std::vector<Result<RedisReply>> replies =
-      co_await redis.eval_pipelines(std::move(calls), kHybridSyncChunk);
+// One key's send to Redis: the requests taken from its pending ones (`Counts`), the limit
+// they were decided under, and the send's place in the key's order of sends, so that
+// the answer to an older send never overwrites the view a newer one left.
+template <typename Limit, typename Counts>
+struct HybridSend {
+  Limit limit;
+  Counts sent{};
+  std::uint64_t seq = 0;
+};
+
+// Commits the pending requests of `keys` in pipelines of at most kHybridSyncChunk:
+// a key's unsent requests are taken (`take(key)`, marking them in flight; nothing when
+// none are left) only when its chunk goes out, and each chunk is settled
+// (`settle(key, send, answer)`) as soon as it is answered, so no request waits in
+// flight behind another chunk. `call(key, send)` builds the script call, `parse` reads
+// its reply. Counts each pipeline in `round_trips`; returns the first error (the failed
+// keys' requests stay pending, by their settle()).
+template <typename Take, typename Call, typename Parse, typename Settle>
+Task<Status> send_commits(RedisConnection& redis, std::vector<std::string> keys, Take take,
+                          Call call, Parse parse, Settle settle,
+                          std::atomic<std::uint64_t>& round_trips) {
+  using Send = typename std::invoke_result_t<Take&, const std::string&>::value_type;
   Status first_error;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto answer = parse(replies[i]);
-    if (!answer.ok() && first_error.ok()) first_error = answer.status();
-    settle(i, answer);
+  for (std::size_t begin = 0; begin < keys.size(); begin += kHybridSyncChunk) {
+    const std::size_t end = std::min(keys.size(), begin + kHybridSyncChunk);
+    std::vector<std::pair<const std::string*, Send>> sends;
+    std::vector<ScriptCall> calls;
+    for (std::size_t i = begin; i < end; ++i) {
+      std::optional<Send> send = take(keys[i]);
+      if (!send) continue;
+      calls.push_back(call(keys[i], *send));
+      sends.emplace_back(&keys[i], std::move(*send));
+    }
+    if (calls.empty()) continue;
+    round_trips.fetch_add(1);
+    std::vector<Result<RedisReply>> replies = co_await redis.eval_pipeline(std::move(calls));
+    for (std::size_t i = 0; i < sends.size(); ++i) {
+      auto answer = parse(i < replies.size() ? replies[i]
+                                             : Result<RedisReply>(unavailable_error(
+                                                   "the pipeline left a script unanswered")));
+      if (!answer.ok() && first_error.ok()) first_error = answer.status();
+      settle(*sends[i].first, sends[i].second, answer);
+    }
   }
   co_return first_error;
 }

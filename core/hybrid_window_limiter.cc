@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 #include <vector>
 
 #include "distkit/core/hybrid_sync.h"
@@ -90,34 +89,41 @@ Result<std::optional<WindowDecision>> HybridSlidingWindowLimiter::try_inc(
       [&](const KeyState& state) { return idle(state, now); });
 }
 
-std::int64_t HybridSlidingWindowLimiter::take_unsent(std::string_view key) {
-  Result<std::int64_t> unsent = keys_.apply(
+std::optional<HybridSlidingWindowLimiter::Send> HybridSlidingWindowLimiter::take_unsent(
+    std::string_view key, bool always) {
+  const MonoTime now = executor_.clock().now();
+  Result<std::optional<Send>> send = keys_.apply(
       key,
-      [](KeyState& state) {
-        const std::int64_t n = state.pending - state.in_flight;
-        state.in_flight += n;
-        return n;
+      [&](KeyState& state) -> std::optional<Send> {
+        const std::int64_t unsent = state.pending - state.in_flight;
+        if (unsent == 0 && !always) return std::nullopt;
+        state.in_flight += unsent;
+        return Send{state.limit, unsent, ++state.sends};
       },
-      [](const KeyState& state) { return state.pending == 0 && state.in_flight == 0; });
-  return unsent.ok() ? *unsent : 0;
+      [&](const KeyState& state) { return idle(state, now); });
+  return send.ok() ? *send : std::nullopt;
 }
 
-void HybridSlidingWindowLimiter::settle(std::string_view key, const SlidingWindowLimit& limit,
-                                        std::int64_t sent, std::int64_t requested,
+void HybridSlidingWindowLimiter::settle(std::string_view key, const Send& send,
+                                        std::int64_t requested,
                                         const Result<WindowDecision>& answer) {
   const MonoTime now = executor_.clock().now();
+  const SlidingWindowLimit& limit = send.limit;
   (void)keys_.apply(
       key,
       [&](KeyState& state) {
-        state.in_flight -= sent;
+        state.in_flight -= send.sent;
         // Failed or unknown: the grants stay pending and go again with the next sync,
         // and the allowance is not refilled.
         if (!answer.ok()) return 0;
-        state.pending -= sent;
-        uncommitted_.fetch_sub(sent);
+        state.pending -= send.sent;
+        uncommitted_.fetch_sub(send.sent);
+        // A newer send was answered first: its total already counts these grants.
+        if (send.seq <= state.applied) return 0;
+        state.applied = send.seq;
         if (!same_limit(state.limit, limit)) return 0;  // changed meanwhile: next sync
         state.remote_total = answer->total;
-        // Grants made while this sync was out (and any other sync's, still in flight)
+        // Grants made while this send was out (and any other send's, still in flight)
         // were made under the old allowance: they come out of the new one.
         state.allowance = std::max<std::int64_t>(
             0, std::min(budget(limit), limit.limit - answer->total) - state.pending);
@@ -140,35 +146,35 @@ Task<Result<WindowDecision>> HybridSlidingWindowLimiter::inc(std::string key,
   Result<std::optional<WindowDecision>> local = try_inc(key, limit, count);
   if (!local.ok()) co_return local.status();
   if (local->has_value()) co_return **local;
-  const std::int64_t sent = take_unsent(key);
+  std::optional<Send> taken = take_unsent(key, /*always=*/true);
+  Send send = taken ? *taken : Send{limit, 0, 0};
+  send.limit = limit;  // the request's own (the key's, unless changed meanwhile)
   redis_calls_.fetch_add(1);
-  Result<WindowDecision> answer = co_await remote_.commit_and_inc(key, limit, sent, count);
-  settle(key, limit, sent, count, answer);
+  Result<WindowDecision> answer = co_await remote_.commit_and_inc(key, limit, send.sent, count);
+  settle(key, send, count, answer);
   co_return answer;
 }
 
 Task<Status> HybridSlidingWindowLimiter::sync() {
   const MonoTime now = executor_.clock().now();
-  // (key, limit, sent): every key with grants not yet sent, marked in flight.
-  std::vector<std::tuple<std::string, SlidingWindowLimit, std::int64_t>> work;
+  // Every key with grants not yet sent; they are taken when their chunk goes out.
+  std::vector<std::string> keys;
   keys_.sweep([&](std::string_view key, KeyState& state) {
-    const std::int64_t unsent = state.pending - state.in_flight;
-    if (unsent > 0) {
-      state.in_flight += unsent;
-      work.emplace_back(std::string(key), state.limit, unsent);
+    if (state.pending > state.in_flight) {
+      keys.emplace_back(key);
       return false;
     }
     return idle(state, now);
   });
-  std::vector<ScriptCall> calls;
-  calls.reserve(work.size());
-  for (const auto& [key, limit, sent] : work)
-    calls.push_back(remote_.script_call(key, limit, sent, 0));
   co_return co_await send_commits(
-      redis_, std::move(calls), &SlidingWindowLimiter::parse_reply,
-      [&](std::size_t i, const auto& answer) {
-        const auto& [key, limit, sent] = work[i];
-        settle(key, limit, sent, 0, answer);
+      redis_, std::move(keys),
+      [this](const std::string& key) { return take_unsent(key, /*always=*/false); },
+      [this](const std::string& key, const Send& send) {
+        return remote_.script_call(key, send.limit, send.sent, 0);
+      },
+      &SlidingWindowLimiter::parse_reply,
+      [this](const std::string& key, const Send& send, const Result<WindowDecision>& answer) {
+        settle(key, send, 0, answer);
       },
       redis_calls_);
 }

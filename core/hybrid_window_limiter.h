@@ -23,8 +23,12 @@
 //   limit + (N - 1) * budget
 //
 // are granted, where N counts the processes (a crashed and restarted one counts again)
-// that granted within it. trypema's hybrid gave every instance the whole remaining
-// capacity: N instances could overshoot by N x remaining per sync interval.
+// that granted within it. It rests on Redis running one process's sends in the order
+// they were sent (one connection, FIFO): a sync's chunk takes its keys' grants only as
+// it goes out, so a later request to Redis for the same key follows that commit, and an
+// answer older than the allowance in place is not applied. trypema's hybrid gave every
+// instance the whole remaining capacity: N instances could overshoot by N x remaining
+// per sync interval.
 // A crash loses at most `budget` uncommitted grants per key (Redis under-counts them).
 //
 // Lifetime: create() starts the sync task on `executor`; call shutdown() (it commits)
@@ -39,6 +43,7 @@
 #include <string>
 #include <string_view>
 
+#include "distkit/core/hybrid_sync.h"
 #include "distkit/core/periodic_task.h"
 #include "distkit/core/redis_connection.h"
 #include "distkit/core/sharded_key_map.h"
@@ -92,6 +97,8 @@ class HybridSlidingWindowLimiter {
     std::int64_t pending = 0;    // granted here, not acknowledged (in flight included)
     std::int64_t in_flight = 0;  // the part of `pending` being sent now
     std::int64_t remote_total = 0;
+    std::uint64_t sends = 0;    // sends to Redis so far (the last one's seq)
+    std::uint64_t applied = 0;  // the seq of the send whose answer set the allowance
     MonoTime last_used{};
     // A remembered rejection: requests of at least `rejected_count` until then.
     MonoTime rejected_until{};
@@ -100,11 +107,14 @@ class HybridSlidingWindowLimiter {
   };
   HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor,
                              HybridWindowOptions options, SlidingWindowLimiter remote);
-  // Marks the unsent grants of `key` as in flight; returns how many.
-  std::int64_t take_unsent(std::string_view key);
-  // Applies a sync's answer: `sent` acknowledged (or not), the allowance refreshed.
-  void settle(std::string_view key, const SlidingWindowLimit& limit, std::int64_t sent,
-              std::int64_t requested, const Result<WindowDecision>& answer);
+  using Send = HybridSend<SlidingWindowLimit, std::int64_t>;
+  // Marks the unsent grants of `key` as in flight and numbers the send; nothing when
+  // there are none, unless `always` (a request goes to Redis anyway).
+  std::optional<Send> take_unsent(std::string_view key, bool always);
+  // Applies an answer: the send's grants acknowledged (or not), and, unless a newer
+  // send's answer came first, the allowance refreshed.
+  void settle(std::string_view key, const Send& send, std::int64_t requested,
+              const Result<WindowDecision>& answer);
   [[nodiscard]] bool idle(const KeyState& state, MonoTime now) const;
 
   RedisConnection& redis_;

@@ -78,23 +78,4 @@ Task<std::vector<Result<RedisReply>>> RedisConnection::eval_pipeline(
   co_return outcomes;
 }
 
-Task<std::vector<Result<RedisReply>>> RedisConnection::eval_pipelines(std::vector<ScriptCall> calls,
-                                                                      std::size_t per_pipeline) {
-  per_pipeline = std::max<std::size_t>(1, per_pipeline);
-  std::vector<Result<RedisReply>> outcomes;
-  outcomes.reserve(calls.size());
-  for (std::size_t begin = 0; begin < calls.size(); begin += per_pipeline) {
-    const std::size_t end = std::min(calls.size(), begin + per_pipeline);
-    std::vector<ScriptCall> chunk(std::make_move_iterator(calls.begin() + begin),
-                                  std::make_move_iterator(calls.begin() + end));
-    std::vector<Result<RedisReply>> replies = co_await eval_pipeline(std::move(chunk));
-    for (std::size_t i = 0; i < end - begin; ++i) {
-      outcomes.push_back(i < replies.size() ? std::move(replies[i])
-                                            : Result<RedisReply>(unavailable_error(
-                                                  "the pipeline left a script unanswered")));
-    }
-  }
-  co_return outcomes;
-}
-
 }  // namespace distkit

@@ -97,11 +97,6 @@ class RedisConnection {
   // as EVAL, in one second pipeline, in their original relative order. Results are in
   // input order.
   Task<std::vector<Result<RedisReply>>> eval_pipeline(std::vector<ScriptCall> calls);
-  // The same in pipelines of at most `per_pipeline` calls, one after another, so one
-  // batch never builds an unbounded request. Exactly one result per call, in input
-  // order (kUnavailable for a call a pipeline left unanswered).
-  Task<std::vector<Result<RedisReply>>> eval_pipelines(std::vector<ScriptCall> calls,
-                                                       std::size_t per_pipeline);
 };
 
 // {"EVALSHA", sha, numkeys, keys..., args...} (or "EVAL" with the source).

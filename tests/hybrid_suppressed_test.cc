@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "distkit/core/hybrid_suppressed_limiter.h"
 #include "distkit/core/suppressed_limiter.h"
@@ -138,6 +139,37 @@ TEST_P(HybridSuppressedTest, SheddingDecidedHereReachesRedisExactlyOnce) {
   });
 }
 
+// A request refused for passing the hard limit comes back with factor 1; that is not
+// Redis's shedding factor, so a smaller request in the shedding zone is left to Redis
+// rather than declined here with it.
+TEST_P(HybridSuppressedTest, AHardLimitRefusalIsNotTakenForTheFactor) {
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
+    const SuppressedLimit limit{.soft_limit = 10,
+                                .hard_limit = 20,
+                                .window = seconds(60),
+                                .bucket = seconds(1),
+                                .factor_cache = seconds(10)};
+    SuppressedLimiter plain = *SuppressedLimiter::create(redis, {.prefix = "hs", .seed = 1});
+    Result<SuppressedDecision> fill = co_await plain.inc_with_draw("f", limit, 19, 0.0);
+    EXPECT_TRUE(fill.ok() && fill->allowed) << "19 admitted: a factor below 1, draw 0";
+    auto limiter = *HybridSuppressedLimiter::create(
+        redis, executor,
+        {.prefix = "hs", .budget_fraction = 1, .sync_interval = hours(1), .seed = 3});
+    Result<SuppressedDecision> two = co_await limiter->inc("f", limit, 2);
+    EXPECT_TRUE(two.ok() && !two->allowed && two->factor == 1) << "19 + 2 passes hard";
+    EXPECT_EQ(limiter->redis_calls(), 1u);
+    Result<std::optional<SuppressedDecision>> one = limiter->try_inc("f", limit, 1);
+    EXPECT_TRUE(one.ok() && !one->has_value()) << "19 + 1 is Redis's to draw";
+    Result<SuppressedDecision> asked = co_await limiter->inc("f", limit, 1);
+    EXPECT_TRUE(asked.ok() && asked->factor < 1) << "drawn against Redis's factor";
+    EXPECT_EQ(limiter->redis_calls(), 2u);
+    Result<std::optional<SuppressedDecision>> three = limiter->try_inc("f", limit, 3);
+    EXPECT_TRUE(three.ok() && three->has_value() && !(*three)->allowed)
+        << "past hard: still declined here";
+    EXPECT_TRUE((co_await limiter->shutdown()).ok());
+  });
+}
+
 TEST_P(HybridSuppressedTest, BadInputIsRefused) {
   backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
     for (double fraction : {0.0, -1.0, 1.5, std::nan("")}) {
@@ -167,7 +199,43 @@ TEST_P(HybridSuppressedTest, BadInputIsRefused) {
               StatusCode::kInvalidArgument);
     EXPECT_EQ(limiter->try_inc("k", SuppressedLimit{.soft_limit = -1}).status().code(),
               StatusCode::kInvalidArgument);
+    // Too large a count is refused with a live view too, before anything is recorded.
+    EXPECT_TRUE((co_await limiter->inc("k", limit)).ok());
+    EXPECT_EQ(limiter->try_inc("k", limit, std::int64_t{1} << 53).status().code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(
+        limiter->try_inc("k", limit, std::numeric_limits<std::int64_t>::max()).status().code(),
+        StatusCode::kInvalidArgument);
     EXPECT_EQ(limiter->uncommitted(), 0);
+    EXPECT_TRUE((co_await limiter->shutdown()).ok());
+  });
+}
+
+// More keys than one pipeline holds: each chunk is taken when it goes out and settled
+// when answered; every request decided here reaches Redis once.
+TEST_P(HybridSuppressedTest, ManyKeysSyncInChunks) {
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
+    auto limiter = *HybridSuppressedLimiter::create(
+        redis, executor,
+        {.prefix = "hs", .budget_fraction = 0.5, .sync_interval = hours(1), .seed = 3});
+    const SuppressedLimit limit{.soft_limit = 100,
+                                .hard_limit = 100,
+                                .window = seconds(60),
+                                .bucket = seconds(1),
+                                .factor_cache = seconds(30)};
+    for (int k = 0; k < 600; ++k) {
+      const std::string key = "m" + std::to_string(k);
+      EXPECT_TRUE((co_await limiter->inc(key, limit)).ok());
+      Result<std::optional<SuppressedDecision>> local = limiter->try_inc(key, limit, 2);
+      EXPECT_TRUE(local.ok() && local->has_value() && (*local)->allowed);
+    }
+    EXPECT_EQ(limiter->uncommitted(), 1200);
+    const std::uint64_t before = limiter->redis_calls();
+    EXPECT_TRUE((co_await limiter->sync()).ok());
+    EXPECT_EQ(limiter->redis_calls() - before, 3u) << "600 keys in pipelines of 256";
+    EXPECT_EQ(limiter->uncommitted(), 0);
+    for (const char* key : {"m0", "m300", "m599"})
+      EXPECT_EQ((co_await redis_view(redis, "hs", key, limit)).observed, 3) << key;
     EXPECT_TRUE((co_await limiter->shutdown()).ok());
   });
 }

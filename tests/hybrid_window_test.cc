@@ -145,6 +145,30 @@ TEST_P(HybridWindowTest, BadInputIsRefused) {
   });
 }
 
+// More keys than one pipeline holds: each chunk is taken when it goes out and settled
+// when answered; every grant reaches Redis once.
+TEST_P(HybridWindowTest, ManyKeysSyncInChunks) {
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
+    auto limiter = *HybridSlidingWindowLimiter::create(
+        redis, executor, {.prefix = "hy", .budget_fraction = 0.5, .sync_interval = hours(1)});
+    const SlidingWindowLimit limit{.limit = 100, .window = seconds(60), .bucket = seconds(1)};
+    for (int k = 0; k < 600; ++k) {
+      const std::string key = "m" + std::to_string(k);
+      EXPECT_TRUE((co_await limiter->inc(key, limit)).ok());
+      Result<std::optional<WindowDecision>> local = limiter->try_inc(key, limit, 2);
+      EXPECT_TRUE(local.ok() && local->has_value() && (*local)->allowed);
+    }
+    EXPECT_EQ(limiter->uncommitted(), 1200);
+    const std::uint64_t before = limiter->redis_calls();
+    EXPECT_TRUE((co_await limiter->sync()).ok());
+    EXPECT_EQ(limiter->redis_calls() - before, 3u) << "600 keys in pipelines of 256";
+    EXPECT_EQ(limiter->uncommitted(), 0);
+    for (const char* key : {"m0", "m300", "m599"})
+      EXPECT_EQ(co_await redis_total(redis, "hy", key, limit), 3) << key;
+    EXPECT_TRUE((co_await limiter->shutdown()).ok());
+  });
+}
+
 DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(HybridWindowTest);
 
 // One process, Redis unreachable from 1 s to 2 s: it grants at most its budget while
