@@ -8,9 +8,12 @@ impl and baseline only pair with the same suffix), and writes
 
   <dir>/report.md      machine description, one ratio table per suite, the peer section
   <dir>/<stem>.svg     horizontal bars of each suite's ratios, a line at 1.0
-  <dir>/peer.svg       distkit GcraLimiter checks/s vs rate-limiter-flexible consumes/s
+  <dir>/peer.svg       distkit GcraLimiter (and HybridSlidingWindowLimiter) checks/s vs
+                       rate-limiter-flexible consumes/s
 
-peer.json (from bench/peer/rate_limiter_flexible_bench.js) is optional. Standard library
+peer.json (from bench/peer/rate_limiter_flexible_bench.js) and redis_ceiling.json (the
+server's own rate for the GCRA script and an empty one, from run-benchmarks.sh) are
+optional. Standard library
 only, so it runs wherever python3 does.
 """
 
