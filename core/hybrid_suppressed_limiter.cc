@@ -1,7 +1,6 @@
 #include "distkit/core/hybrid_suppressed_limiter.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "distkit/core/hybrid_sync.h"
 #include "distkit/core/keys.h"

@@ -1,7 +1,6 @@
 #include "distkit/core/hybrid_window_limiter.h"
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "distkit/core/hybrid_sync.h"

@@ -102,6 +102,11 @@ class CounterPrimitive : public Primitive {
   Tally& tally(const std::string& process, const std::string& key) {
     return tallies_[process][key];
   }
+  // The strict and lax counters' keys (one family): read as a StrictCounter.
+  Task<void> read_plain_finals(InstanceEnv& env) {
+    StrictCounter counter = *StrictCounter::create(*env.redis, env.options->key_prefix);
+    co_await read_finals(env, [&](std::string key) { return counter.get(std::move(key)); });
+  }
   // Reads every key's final value through `read` (retried: the run has healed).
   template <typename Read>
   Task<void> read_finals(InstanceEnv& env, Read read) {
@@ -202,10 +207,7 @@ class StrictCounterPrimitive final : public CounterPrimitive {
     if (!counter.ok()) co_return;
     co_await run_strict(env, *counter);
   }
-  Task<void> observe(InstanceEnv& env) override {
-    StrictCounter counter = *StrictCounter::create(*env.redis, env.options->key_prefix);
-    co_await read_finals(env, [&](std::string key) { return counter.get(std::move(key)); });
-  }
+  Task<void> observe(InstanceEnv& env) override { co_await read_plain_finals(env); }
   std::optional<Violation> check() override {
     for (int k = 0; k < options_.keys; ++k) {
       const std::string key = key_name(k);
@@ -239,10 +241,7 @@ class LaxCounterPrimitive final : public CounterPrimitive {
     if (!counter.ok()) co_return;
     co_await run_lax(env, **counter);
   }
-  Task<void> observe(InstanceEnv& env) override {
-    StrictCounter counter = *StrictCounter::create(*env.redis, env.options->key_prefix);
-    co_await read_finals(env, [&](std::string key) { return counter.get(std::move(key)); });
-  }
+  Task<void> observe(InstanceEnv& env) override { co_await read_plain_finals(env); }
   std::optional<Violation> check() override {
     for (int k = 0; k < options_.keys; ++k) {
       const std::string key = key_name(k);

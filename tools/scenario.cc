@@ -398,21 +398,27 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   const auto true_us = [&world] {
     return std::chrono::duration_cast<microseconds>(world.now()).count();
   };
+  // What a process of the scenario (an instance, or the final observer) is given.
+  const auto env_for = [&](std::string process, int index, sim::NodeContext& node,
+                           RedisConnection& conn, sim::Rng& rng) {
+    return InstanceEnv{.process = std::move(process),
+                       .index = index,
+                       .executor = &node.executor(),
+                       .redis = &conn,
+                       .rng = &rng,
+                       .options = &options,
+                       .true_us = true_us,
+                       .stop = &stop,
+                       .released = &released};
+  };
   for (int i = 0; i < options.instances; ++i) {
     world.add_instance(
         "app-" + std::to_string(i), [&, i, redis](sim::NodeContext& node) -> Task<void> {
           auto conn = node.connect_redis(
               redis, {.request_timeout = milliseconds(200), .connect_timeout = milliseconds(200)});
           sim::Rng rng = node.rng().derive("workload");
-          InstanceEnv env{.process = node.name() + "." + std::to_string(node.incarnation()),
-                          .index = i,
-                          .executor = &node.executor(),
-                          .redis = conn.get(),
-                          .rng = &rng,
-                          .options = &options,
-                          .true_us = true_us,
-                          .stop = &stop,
-                          .released = &released};
+          InstanceEnv env =
+              env_for(node.name() + "." + std::to_string(node.incarnation()), i, node, *conn, rng);
           co_await primitive->run(env);
         });
   }
@@ -458,15 +464,7 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   world.add_instance("observer", [&, redis](sim::NodeContext& node) -> Task<void> {
     auto conn = node.connect_redis(redis);
     sim::Rng rng = node.rng().derive("observer");
-    InstanceEnv env{.process = "observer",
-                    .index = -1,
-                    .executor = &node.executor(),
-                    .redis = conn.get(),
-                    .rng = &rng,
-                    .options = &options,
-                    .true_us = true_us,
-                    .stop = &stop,
-                    .released = &released};
+    InstanceEnv env = env_for("observer", -1, node, *conn, rng);
     co_await primitive->observe(env);
     observed = true;
   });

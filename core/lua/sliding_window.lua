@@ -6,13 +6,7 @@
 -- (at most window / bucket + 2 fields: bounded work), and the hash expires when its
 -- newest bucket does. Returns {allowed, total, retry_after_ms (-1: never; 0 when
 -- allowed), remaining_after_waiting}.
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-else
-  now = tonumber(ARGV[1])
-end
+local now = now_ms(ARGV[1])
 local limit, window, bucket = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local count, committed = tonumber(ARGV[5]), tonumber(ARGV[6] or '0')
 local flat = redis.call('HGETALL', KEYS[1])

@@ -4,15 +4,9 @@
 -- "<observed>:<declined>", ':factor' and ':factor_at' the cached factor.
 -- ARGV = {now_ms ('' = the server's TIME), soft, hard, window_ms, bucket_ms,
 -- factor_cache_ms, count, draw, committed_observed, committed_declined}: the committed
--- requests (decided by a hybrid limiter) are recorded first, unconditionally. Returns {allowed, suppressing, factor (string),
--- observed, declined}.
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-else
-  now = tonumber(ARGV[1])
-end
+-- requests (decided by a hybrid limiter) are recorded first, unconditionally.
+-- Returns {allowed, suppressing, factor (string), observed, declined}.
+local now = now_ms(ARGV[1])
 local soft, hard = tonumber(ARGV[2]), tonumber(ARGV[3])
 local window, bucket, cache_ms = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local count, draw = tonumber(ARGV[7]), tonumber(ARGV[8])
