@@ -1,7 +1,9 @@
 // GcraLimiter on every backend (simulator, redis-server, Redis Cluster): redis-cell's
 // table through the script, several rates all or nothing, the server's clock, bad
 // input, and the script against the pure model (core/gcra.h) on random sequences of
-// rates, time advances and quantities: every field of every verdict must agree.
+// rates, time advances and quantities: every field of every verdict must agree, and
+// every TTL the script sets. Tests on a manual client clock run the script through
+// PinnedExpiryConnection: a real server's expiry must not race the virtual clock.
 #include "distkit/core/gcra_limiter.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
+#include "distkit/tests/pinned_expiry.h"
 
 namespace distkit {
 namespace {
@@ -21,30 +24,31 @@ using GcraLimiterTest = testing::BackendTest;
 TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
-    GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "cell", .client_clock = &clock});
+    testing::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
+    GcraLimiter limiter = *GcraLimiter::create(pinned, {.prefix = "cell", .client_clock = &clock});
     const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 4};
     GcraDecision d = *co_await limiter.check("k", rate, 6);
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.retry_after, kRetryNever);
     EXPECT_EQ(d.remaining, 5);
+    EXPECT_EQ(pinned.last_ttl_ms(), -2) << "a refusal writes nothing";
     for (int i = 1; i <= 5; ++i) {
       d = *co_await limiter.check("k", rate);
       EXPECT_TRUE(d.allowed);
       EXPECT_EQ(d.remaining, 5 - i);
       EXPECT_EQ(d.reset_after, seconds(i));
+      EXPECT_EQ(pinned.last_ttl_ms(), 1000 * i) << "the key lives until its TAT has passed";
     }
     d = *co_await limiter.check("k", rate);
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.retry_after, seconds(1));
     clock.advance(milliseconds(3100));
     (void)co_await limiter.check("k", rate);
+    EXPECT_EQ(pinned.last_ttl_ms(), 2900) << "the key lives until its TAT has passed";
     d = *co_await limiter.check("k", rate, 0);
     EXPECT_EQ(d.remaining, 2) << "a peek";
     EXPECT_EQ(d.reset_after, milliseconds(2900));
-    Result<RedisReply> ttl = co_await redis.command("PTTL", limiter.redis_key("k"));
-    EXPECT_TRUE(ttl.ok() && ttl->is_integer() && ttl->integer_value() > 2800 &&
-                ttl->integer_value() <= 2900)
-        << "the key lives until its TAT has passed";
+    EXPECT_EQ(pinned.last_ttl_ms(), -1) << "a peek writes nothing, not even the TTL";
     EXPECT_TRUE((co_await limiter.reset("k")).ok());
     EXPECT_EQ((*co_await limiter.check("k", rate, 0)).remaining, 5);
   });
@@ -54,7 +58,8 @@ TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
 TEST_P(GcraLimiterTest, SeveralRatesAreAllOrNothing) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
-    GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "multi", .client_clock = &clock});
+    testing::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
+    GcraLimiter limiter = *GcraLimiter::create(pinned, {.prefix = "multi", .client_clock = &clock});
     const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
                                          {.permits = 3, .period = seconds(60), .burst = 2}};
     for (int i = 0; i < 3; ++i)
@@ -96,7 +101,8 @@ TEST_P(GcraLimiterTest, TheServerClockByDefaultAndBadInputRejected) {
 TEST_P(GcraLimiterTest, TheScriptAgreesWithThePureModel) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
-    GcraLimiter limiter = *GcraLimiter::create(redis, {.prefix = "model", .client_clock = &clock});
+    testing::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
+    GcraLimiter limiter = *GcraLimiter::create(pinned, {.prefix = "model", .client_clock = &clock});
     sim::Rng rng(20261123);
     int checks = 0;
     for (int sequence = 0; sequence < 60; ++sequence) {
@@ -113,6 +119,7 @@ TEST_P(GcraLimiterTest, TheScriptAgreesWithThePureModel) {
       }
       const std::string key = "s" + std::to_string(sequence);
       std::vector<std::optional<GcraTat>> tats(rates.size());
+      bool written = false;
       std::int64_t now = 1'700'000'000'000'000 + sequence;
       for (int step = 0; step < 25; ++step) {
         now += rng.chance(0.2) ? 0 : rng.between(0, rng.chance(0.1) ? 20'000'000 : 300'000);
@@ -136,6 +143,20 @@ TEST_P(GcraLimiterTest, TheScriptAgreesWithThePureModel) {
                         << " binding=" << expected.binding << "; script says allowed=" << g.allowed
                         << " remaining=" << g.remaining << " retry=" << g.retry_after.count()
                         << " reset=" << g.reset_after.count() << " binding=" << got->binding;
+          co_return;
+        }
+        // Written: the hash lives until its last TAT has passed, in whole milliseconds
+        // (at least one). Else the TTL is as the last write left it (pinned: none).
+        const bool writes = e.allowed && quantity > 0;
+        written = written || writes;
+        const std::int64_t reset_us =
+            std::chrono::duration_cast<microseconds>(e.reset_after).count();
+        const std::int64_t want_ttl =
+            writes ? std::max<std::int64_t>(1, (reset_us + 999) / 1000) : (written ? -1 : -2);
+        if (pinned.last_ttl_ms() != want_ttl) {
+          ADD_FAILURE() << "sequence " << sequence << " step " << step
+                        << ": the script left a TTL of " << pinned.last_ttl_ms().value_or(-3)
+                        << " ms, the model says " << want_ttl;
           co_return;
         }
         for (std::size_t i = 0; i < rates.size(); ++i) {

@@ -15,6 +15,7 @@
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
+#include "distkit/tests/pinned_expiry.h"
 
 namespace distkit {
 namespace {
@@ -148,8 +149,10 @@ using SlidingWindowLimiterTest = testing::BackendTest;
 TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     testing::ManualClock clock;
+    // Keys must not expire on the server's real clock while the test's clock stands.
+    testing::PinnedExpiryConnection pinned(redis, {&SlidingWindowLimiter::script()});
     SlidingWindowLimiter limiter =
-        *SlidingWindowLimiter::create(redis, {.prefix = "sw", .client_clock = &clock});
+        *SlidingWindowLimiter::create(pinned, {.prefix = "sw", .client_clock = &clock});
     sim::Rng rng(11);
     int checks = 0;
     for (int sequence = 0; sequence < 40; ++sequence) {
@@ -183,6 +186,17 @@ TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
                                      : got.status().to_string());
           co_return;
         }
+        // Written: the hash lives until its newest bucket leaves the window. Else the
+        // hash holds what is still in the window (pinned: without a TTL), or is gone.
+        const bool writes = committed > 0 || (want.allowed && count > 0);
+        const std::int64_t want_ttl = writes ? model.back().start_ms + limit.window_ms() + 1 - now
+                                             : (model.empty() ? -2 : -1);
+        if (pinned.last_ttl_ms() != want_ttl) {
+          ADD_FAILURE() << "sequence " << sequence << " step " << step
+                        << ": the script left a TTL of " << pinned.last_ttl_ms().value_or(-3)
+                        << " ms, the model says " << want_ttl;
+          co_return;
+        }
         retry_ms = !want.allowed && want.retry_after != kRetryNever
                        ? std::chrono::duration_cast<milliseconds>(want.retry_after).count()
                        : -1;
@@ -198,14 +212,16 @@ TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
 TEST_P(SlidingWindowLimiterTest, KeysStayBoundedAndExpire) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     testing::ManualClock clock;
+    testing::PinnedExpiryConnection pinned(redis, {&SlidingWindowLimiter::script()});
     SlidingWindowLimiter limiter =
-        *SlidingWindowLimiter::create(redis, {.prefix = "bounded", .client_clock = &clock});
+        *SlidingWindowLimiter::create(pinned, {.prefix = "bounded", .client_clock = &clock});
     const SlidingWindowLimit limit{
         .limit = 1000, .window = seconds(10), .bucket = milliseconds(100)};
     std::int64_t most = 0;
     for (std::int64_t now = 0; now < 3'600'000; now += 1500) {
       clock.set(milliseconds(1'700'000'000'000 + now));
       EXPECT_TRUE((*co_await limiter.inc("k", limit)).allowed);
+      EXPECT_EQ(pinned.last_ttl_ms(), 10'001) << "the hash expires with its newest bucket";
       if (now % 60'000 == 0) {
         Result<RedisReply> len = co_await redis.command("HLEN", limiter.redis_key("k"));
         most = std::max(most, len.ok() && len->is_integer() ? len->integer_value() : -1);
@@ -213,9 +229,6 @@ TEST_P(SlidingWindowLimiterTest, KeysStayBoundedAndExpire) {
     }
     EXPECT_GT(most, 0);
     EXPECT_LE(most, 102);
-    Result<RedisReply> ttl = co_await redis.command("PTTL", limiter.redis_key("k"));
-    EXPECT_TRUE(ttl.ok() && ttl->is_integer() && ttl->integer_value() > 0 &&
-                ttl->integer_value() <= 10'001);
     Result<WindowDecision> bad = co_await limiter.inc("k", SlidingWindowLimit{.limit = -1});
     EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   });

@@ -15,6 +15,7 @@
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
+#include "distkit/tests/pinned_expiry.h"
 
 namespace distkit {
 namespace {
@@ -117,8 +118,10 @@ using SuppressedLimiterTest = testing::BackendTest;
 TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     testing::ManualClock clock;
+    // Keys must not expire on the server's real clock while the test's clock stands.
+    testing::PinnedExpiryConnection pinned(redis, {&SuppressedLimiter::script()});
     SuppressedLimiter limiter =
-        *SuppressedLimiter::create(redis, {.prefix = "sup", .client_clock = &clock, .seed = 1});
+        *SuppressedLimiter::create(pinned, {.prefix = "sup", .client_clock = &clock, .seed = 1});
     sim::Rng rng(23);
     int checks = 0, suppressing = 0;
     for (int sequence = 0; sequence < 20; ++sequence) {
@@ -157,6 +160,16 @@ TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
                                            " observed=" + std::to_string(got->observed) +
                                            " declined=" + std::to_string(got->declined)
                                      : got.status().to_string());
+          co_return;
+        }
+        // While the hash exists it lives until its newest bucket leaves the window.
+        const std::int64_t newest = model.buckets.empty() ? now : model.buckets.back().start_ms;
+        const std::int64_t live_ttl = std::max(newest, now) + limit.window_ms() + 1 - now;
+        const std::int64_t ttl = pinned.last_ttl_ms().value_or(-3);
+        if (ttl != live_ttl && !(ttl == -2 && model.buckets.empty())) {
+          ADD_FAILURE() << "sequence " << sequence << " step " << step
+                        << ": the script left a TTL of " << ttl << " ms, the model says "
+                        << live_ttl << (model.buckets.empty() ? " or no key" : "");
           co_return;
         }
         suppressing += want.suppressing ? 1 : 0;
