@@ -3,16 +3,23 @@
 #
 #   make test              every test, including those that start real Redis servers
 #   make test CONFIG=ci    the same with -Werror (what .ci/run does)
-#   make sanitizers        the test suites under ASan, UBSan and TSan
+#   make sanitizers        the test suites under ASan, UBSan and TSan (all three run;
+#                          the failures of each are reported at the end)
 #   make demo              the main simulated scenario (no Redis needed)
 #   make bench             the benchmark suites (optimised build)
 #   make fmt               clang-format every C++ file
+#   make ci-under-load     CI on a clean clone of HEAD with the CPUs busy and the
+#                          suites that start real servers repeated (tools/ci-under-load.sh)
+#
+# TEST_FLAGS adds `bazel test` flags, e.g. TEST_FLAGS=--runs_per_test=3.
 BAZEL ?= bazel
 CONFIG ?=
 CONFIG_FLAGS := $(if $(CONFIG),--config=$(CONFIG))
+TEST_FLAGS ?=
+SANITIZERS := asan ubsan tsan
 
 
-.PHONY: deps build test test-core test-consumer sanitizers demo bench fmt clean
+.PHONY: deps build test test-core test-consumer sanitizers ci-under-load demo bench fmt clean
 
 deps:
 	@tools/install-deps.sh
@@ -23,17 +30,27 @@ build: deps
 test: test-core test-consumer
 
 test-core: deps
-	$(BAZEL) test $(CONFIG_FLAGS) //...
+	$(BAZEL) test $(CONFIG_FLAGS) $(TEST_FLAGS) //...
 
 # Proves distkit is usable as a Bazel dependency: a separate workspace builds and
 # runs a program and a test against it.
 test-consumer: deps
-	cd examples/consumer && $(BAZEL) test $(CONFIG_FLAGS) //... && $(BAZEL) run $(CONFIG_FLAGS) //:hello -- 250
+	cd examples/consumer && $(BAZEL) test $(CONFIG_FLAGS) $(TEST_FLAGS) //... && \
+	  $(BAZEL) run $(CONFIG_FLAGS) //:hello -- 250
 
+# Every configuration runs even when an earlier one failed (a UBSan failure must not
+# hide whether TSan passes); the summary names each failed one, and the exit is 1.
 sanitizers: deps
-	$(BAZEL) test $(CONFIG_FLAGS) --config=asan //...
-	$(BAZEL) test $(CONFIG_FLAGS) --config=ubsan //...
-	$(BAZEL) test $(CONFIG_FLAGS) --config=tsan //...
+	@failed=""; \
+	for san in $(SANITIZERS); do \
+	  echo "== sanitizers: $$san"; \
+	  $(BAZEL) test $(CONFIG_FLAGS) --config=$$san $(TEST_FLAGS) //... || failed="$$failed $$san"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== sanitizers failed:$$failed"; exit 1; fi; \
+	echo "== sanitizers: $(SANITIZERS) passed"
+
+ci-under-load:
+	tools/ci-under-load.sh
 
 # The scenario runner's default scenario: 5 instances of a lax counter and of a GCRA
 # limiter, 5 simulated minutes each under partitions and clock skew, 3 seeds; prints

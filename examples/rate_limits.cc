@@ -21,13 +21,14 @@ using distkit::Result;
 using distkit::Task;
 
 Task<int> demo(distkit::RedisConnection& redis, const distkit::Clock& clock) {
-  // GCRA: 5 per second, bursts of 5; a client asking 7 times at once.
+  // GCRA: 5 password-reset mails per hour, all 5 at once if need be; a client asking
+  // 7 times in a row.
   Result<distkit::GcraLimiter> api = distkit::GcraLimiter::create(redis, {.prefix = "example-api"});
   if (!api.ok()) {
     std::fprintf(stderr, "%s\n", api.status().to_string().c_str());
     co_return 2;
   }
-  const distkit::GcraRate rate{.permits = 5, .period = std::chrono::seconds(1), .burst = 4};
+  const distkit::GcraRate rate{.permits = 5, .period = std::chrono::hours(1), .burst = 4};
   int allowed = 0;
   distkit::GcraDecision last;
   for (int i = 0; i < 7; ++i) {

@@ -31,22 +31,33 @@ class RealRedis {
     static RealRedis* real = new RealRedis();  // lives until exit; the fixture stops it
     return *real;
   }
-  RedisReply run(const RedisCommand& command) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lengths;
-    for (const std::string& a : command) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
+  RedisReply run(const RedisCommand& command) { return run_all({command})[0]; }
+  // One write for all of them: the server runs them back to back.
+  std::vector<RedisReply> run_all(const std::vector<RedisCommand>& commands) {
+    for (const RedisCommand& command : commands) {
+      std::vector<const char*> argv;
+      std::vector<size_t> lengths;
+      for (const std::string& a : command) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+      }
+      redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
+                             lengths.data());
     }
-    auto* raw = static_cast<redisReply*>(redisCommandArgv(
-        context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()));
-    if (raw == nullptr) {
-      ADD_FAILURE() << "real redis: " << context_->errstr;
-      return RedisReply::error("TESTFAILURE connection lost");
+    std::vector<RedisReply> replies;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) {
+        ADD_FAILURE() << "real redis: " << context_->errstr;
+        replies.push_back(RedisReply::error("TESTFAILURE connection lost"));
+        continue;
+      }
+      Result<RedisReply> reply = transport::reply_from_hiredis(*static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      replies.push_back(
+          reply.ok() ? *reply : RedisReply::error("TESTFAILURE " + reply.status().to_string()));
     }
-    Result<RedisReply> reply = transport::reply_from_hiredis(*raw);
-    freeReplyObject(raw);
-    return reply.ok() ? *reply : RedisReply::error("TESTFAILURE " + reply.status().to_string());
+    return replies;
   }
   bool ok() const { return context_ != nullptr && context_->err == 0; }
 
@@ -447,20 +458,40 @@ RC_GTEST_PROP(RedisDifferential, InMemoryRedisAnswersLikeRealRedis, ()) {
   sim::InMemoryRedis memory;
   sim::Rng rng(1);
   std::vector<RedisCommand> queued;  // the open transaction's commands
+  bool in_transaction = false;       // on the real server
   for (std::size_t i = 0; i < commands.size(); ++i) {
     const RedisCommand& command = commands[i];
-    sim::ServerEnv env{std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()),
-                       &rng};
+    std::string name = command[0];
+    std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+    // Both servers on one clock, the real one's: its TIME sent in the same write as the
+    // command (after it when it ends a transaction, where a TIME before it would be
+    // queued), so a stall of this process anywhere cannot put the two clocks apart.
+    RedisReply real_reply, real_time;
+    if (!in_transaction) {
+      std::vector<RedisReply> r = real.run_all({{"TIME"}, command});
+      real_time = r[0], real_reply = r[1];
+    } else if (name == "EXEC" || name == "DISCARD") {
+      std::vector<RedisReply> r = real.run_all({command, {"TIME"}});
+      real_reply = r[0], real_time = r[1];
+    } else {
+      real_reply = real.run(command);  // queued: runs at EXEC, on EXEC's clock
+    }
+    WallTime now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+    if (real_time.is_array() && real_time.elements().size() == 2) {
+      now = WallTime(
+          std::chrono::seconds(std::stoll(std::string(real_time.elements()[0].text()))) +
+          std::chrono::microseconds(std::stoll(std::string(real_time.elements()[1].text()))));
+    }
+    if (name == "MULTI" && real_reply == RedisReply::simple_string("OK")) in_transaction = true;
+    if (name == "EXEC" || name == "DISCARD") in_transaction = false;
+    sim::ServerEnv env{now, &rng};
     const RedisReply sim_reply = memory.execute(1, command, env);
-    const RedisReply real_reply = real.run(command);
     ++g_commands_compared;
     if (sim_reply == RedisReply::simple_string("QUEUED")) queued.push_back(command);
     if (!same(command, sim_reply, real_reply, queued)) {
       RC_FAIL("command " + std::to_string(i) + ": " + show(command) + "\n  in-memory: " +
               sim_reply.to_string() + "\n  real:      " + real_reply.to_string());
     }
-    std::string name = command[0];
-    std::transform(name.begin(), name.end(), name.begin(), ::toupper);
     const bool opened = name == "MULTI" && sim_reply == RedisReply::simple_string("OK");
     if (opened || name == "EXEC" || name == "DISCARD") queued.clear();
   }

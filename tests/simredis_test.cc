@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <string>
 
 #include "distkit/sim/rng.h"
@@ -146,10 +147,17 @@ TEST_F(SimredisTest, TheRateLimitsExampleRuns) {
   const std::string out =
       run("examples/rate_limits redis://127.0.0.1:" + std::to_string(server_->port()), &status);
   EXPECT_EQ(status, 0) << out;
-  EXPECT_NE(out.find("gcra: 5 of 7 allowed; RateLimit: limit=5, remaining=0, reset=1; "
-                     "Retry-After: 1"),
-            std::string::npos)
+  // 5 per hour: the sixth permit comes 12 minutes after the first, whatever the speed.
+  // The headers count down from an hour and 12 minutes by however long the checks took.
+  std::smatch gcra;
+  ASSERT_TRUE(std::regex_search(out, gcra,
+                                std::regex("gcra: 5 of 7 allowed; RateLimit: limit=5, remaining=0, "
+                                           "reset=([0-9]+); Retry-After: ([0-9]+)")))
       << out;
+  EXPECT_GE(std::stoll(gcra[1]), 1);
+  EXPECT_LE(std::stoll(gcra[1]), 3600) << "full capacity an hour after the first";
+  EXPECT_GE(std::stoll(gcra[2]), 1);
+  EXPECT_LE(std::stoll(gcra[2]), 720) << "the next permit: 12 minutes after the first";
   EXPECT_NE(out.find("sliding window: 3 of 5 exports allowed"), std::string::npos) << out;
   EXPECT_NE(out.find("resilient: decided by redis"), std::string::npos) << out;
   EXPECT_NE(out.find("invocations in the last 3 s: 27"), std::string::npos) << out;
