@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <thread>
 
 #include "distkit/core/strict_counter.h"
@@ -15,7 +17,19 @@ namespace distkit {
 namespace {
 
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 using LaxCounterTest = testing::BackendTest;
+
+// Polls `done` on `executor` until it holds, for at most `cap` (which only matters if
+// the code under test is broken). Returns whether it held.
+Task<bool> eventually(Executor& executor, std::function<bool()> done, Duration cap = seconds(30)) {
+  const MonoTime give_up = executor.clock().now() + cap;
+  while (!done()) {
+    if (executor.clock().now() >= give_up) co_return false;
+    co_await sleep_for(executor, milliseconds(1));
+  }
+  co_return true;
+}
 
 LaxCounterOptions options(std::string instance) {
   LaxCounterOptions o;
@@ -25,7 +39,8 @@ LaxCounterOptions options(std::string instance) {
 }
 
 TEST_P(LaxCounterTest, IncrementsAreLocalUntilFlushedThenVisibleToEveryone) {
-  backend_->run([](RedisConnection& redis, Executor& ex) -> Task<void> {
+  const bool virtual_time = GetParam() == "sim";
+  backend_->run([virtual_time](RedisConnection& redis, Executor& ex) -> Task<void> {
     auto lax = LaxCounter::create(redis, ex, options("a"));
     EXPECT_TRUE(lax.ok()) << lax.status();
     StrictCounter strict = *StrictCounter::create(redis, "lax");
@@ -40,8 +55,14 @@ TEST_P(LaxCounterTest, IncrementsAreLocalUntilFlushedThenVisibleToEveryone) {
     EXPECT_EQ(*co_await (*lax)->get("hits"), 15) << "a stale local value is refreshed";
     EXPECT_EQ(*(*lax)->inc("hits"), 16);
     EXPECT_EQ(*co_await (*lax)->get("hits"), 16) << "local deltas stay on top of the read";
-    // The flush task sends by itself within the interval.
-    co_await sleep_for(ex, milliseconds(100));
+    // The flush task sends by itself (nothing here calls flush()): wait until Redis
+    // acknowledged it. Only in virtual time is how soon a property of the code.
+    const MonoTime start = ex.clock().now();
+    EXPECT_TRUE(co_await eventually(ex, [&] { return (*lax)->unacknowledged() == 0; }))
+        << "the flush task never sent the last increment";
+    if (virtual_time) {
+      EXPECT_LE(ex.clock().now() - start, milliseconds(100)) << "within the flush interval";
+    }
     EXPECT_EQ(*co_await strict.get("hits"), 16);
     EXPECT_TRUE((co_await (*lax)->shutdown()).ok());
   });
@@ -122,14 +143,19 @@ TEST_P(LaxCounterTest, ManyThreadsIncrementWhileTheFlusherRuns) {
     auto lax = *LaxCounter::create(redis, ex, options("e"));
     StrictCounter strict = *StrictCounter::create(redis, "lax");
     std::vector<std::thread> threads;
+    std::atomic<int> finished{0};
     for (int t = 0; t < 4; ++t) {
-      threads.emplace_back([&lax, t] {
+      threads.emplace_back([&lax, &finished, t] {
         for (int i = 0; i < 20'000; ++i)
           (void)lax->inc(i % 2 ? "even" : "odd" + std::to_string(t % 2));
+        ++finished;
       });
     }
-    // Let the flusher run while they hammer (the threads never wait on it).
-    co_await sleep_for(ex, milliseconds(30));
+    // The flusher runs while they hammer (the threads never wait on it). Wait for them
+    // without blocking the runtime thread, so its requests never wait on a join; their
+    // work is finite, so there is no cap (a deadlock would time the test out).
+    while (finished.load() < 4)
+      co_await sleep_for(ex, milliseconds(1));
     for (auto& t : threads)
       t.join();
     EXPECT_TRUE((co_await lax->shutdown()).ok());

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "distkit/tests/redis_fixture.h"
@@ -23,17 +24,44 @@ namespace distkit::transport {
 namespace {
 
 using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The overall cap of a wait for something that must happen: it only matters if the code
+// under test is broken.
+constexpr auto kPatience = seconds(30);
+
+// `cmdstat_ping:calls=` of the server's INFO commandstats (0 before any PING), or -1.
+int ping_calls(const testing::RedisServer& server) {
+  auto stats = server.command({"INFO", "commandstats"});
+  if (!stats.ok() || !stats->is_string()) return -1;
+  const std::size_t at = stats->text().find("cmdstat_ping:calls=");
+  if (at == std::string::npos) return 0;
+  return std::atoi(stats->text().c_str() + at + std::strlen("cmdstat_ping:calls="));
+}
+
+// PINGs until one succeeds (the client is then connected), for at most kPatience.
+// Where the request timeout is short on purpose, a slow connect may time a PING out.
+Task<Status> ping_until_ok(AsioRuntime& runtime, RedisClient& client) {
+  const MonoTime give_up = runtime.now() + kPatience;
+  while (true) {
+    Result<RedisReply> pong = co_await client.command("PING");
+    if (pong.ok() || runtime.now() >= give_up) co_return pong.status();
+    co_await sleep_for(runtime, milliseconds(10));
+  }
+}
 
 class RedisClientTest : public ::testing::Test {
  protected:
   void SetUp() override { runtime_ = AsioRuntime::start(); }
   void TearDown() override { runtime_.reset(); }
 
+  // Timeouts long enough that no request of a test that is not about them runs out of
+  // time however slow the machine (a request that must fail waits this long).
   RedisClientOptions options(int port) {
     RedisClientOptions o;
     o.port = static_cast<std::uint16_t>(port);
-    o.request_timeout = milliseconds(400);
-    o.connect_timeout = milliseconds(200);
+    o.request_timeout = seconds(5);
+    o.connect_timeout = seconds(5);
     o.reconnect_min_backoff = milliseconds(5);
     o.reconnect_max_backoff = milliseconds(50);
     return o;
@@ -97,19 +125,36 @@ TEST_F(RedisClientTest, ARequestInFlightWhenTheConnectionDropsIsUnknown) {
   auto server = testing::RedisServer::start();
   ASSERT_TRUE(server.ok());
   testing::RedisServer& s = **server;
-  // Long timeouts: only the kill can end the BLPOP, however slow the machine.
+  // Long timeouts and a BLPOP that blocks forever: only the kill can end it, however
+  // slow the machine.
   RedisClientOptions o = options(s.port());
-  o.request_timeout = std::chrono::seconds(20);
+  o.request_timeout = seconds(60);
   with_client(o, [&](RedisClient& client) -> Task<void> {
     EXPECT_TRUE((co_await client.command("PING")).ok());
-    // Kill our connection from another one while BLPOP waits on the server.
+    // Kill our connection from another one once BLPOP waits on the server.
+    std::atomic<bool> saw_blocked{false};
     std::thread killer([&] {
-      std::this_thread::sleep_for(milliseconds(100));
-      (void)s.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+      const auto give_up = std::chrono::steady_clock::now() + kPatience;
+      while (std::chrono::steady_clock::now() < give_up) {
+        auto info = s.command({"INFO", "clients"});
+        if (info.ok() && info->text().find("blocked_clients:1\r\n") != std::string::npos) {
+          saw_blocked = true;
+          break;
+        }
+        std::this_thread::sleep_for(milliseconds(1));
+      }
+      if (saw_blocked) {
+        (void)s.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+      } else {
+        (void)s.command({"LPUSH", "nothing", "x"});  // broken: end the BLPOP, not the test
+      }
     });
-    Result<RedisReply> blocked = co_await client.command("BLPOP", "nothing", "10");
+    Result<RedisReply> blocked = co_await client.command("BLPOP", "nothing", "0");
     killer.join();
+    EXPECT_TRUE(saw_blocked) << "BLPOP never blocked on the server";
     EXPECT_EQ(blocked.status().code(), StatusCode::kUnknownOutcome) << blocked.status().to_string();
+    EXPECT_NE(blocked.status().message().find("lost"), std::string::npos)
+        << "ended by the kill, not a timeout: " << blocked.status().to_string();
     EXPECT_TRUE((co_await client.command("PING")).ok()) << "and the next request reconnects";
   });
 }
@@ -118,17 +163,25 @@ TEST_F(RedisClientTest, ATimeoutMakesEveryRequestInFlightUnknown) {
   auto server = testing::RedisServer::start();
   ASSERT_TRUE(server.ok());
   RedisClientOptions o = options((*server)->port());
-  o.request_timeout = milliseconds(150);
+  o.request_timeout = milliseconds(500);
   with_client(o, [&](RedisClient& client) -> Task<void> {
+    // Connected first, so both requests are written at once (none waits for a
+    // connection); BLPOP 0 blocks forever, so only the client's timeout ends them.
+    Status connected = co_await ping_until_ok(*runtime_, client);
+    EXPECT_TRUE(connected.ok()) << connected.to_string();
+    const std::uint64_t losses = client.stats().connection_losses;
     std::vector<RedisCommand> commands;
-    commands.push_back({"BLPOP", "nothing", "1"});
+    commands.push_back({"BLPOP", "nothing", "0"});
     commands.push_back({"INCR", "after"});
     std::vector<Result<RedisReply>> got = co_await client.execute_pipeline(std::move(commands));
     EXPECT_EQ(got[0].status().code(), StatusCode::kUnknownOutcome) << got[0].status().to_string();
+    EXPECT_NE(got[0].status().message().find("no reply"), std::string::npos)
+        << got[0].status().to_string();
     EXPECT_EQ(got[1].status().code(), StatusCode::kUnknownOutcome)
         << "queued behind it on the same connection: it may still run";
-    EXPECT_EQ(client.stats().connection_losses, 1u);
-    EXPECT_TRUE((co_await client.command("PING")).ok());
+    EXPECT_EQ(client.stats().connection_losses - losses, 1u);
+    Status back = co_await ping_until_ok(*runtime_, client);
+    EXPECT_TRUE(back.ok()) << "and it reconnects: " << back.to_string();
   });
 }
 
@@ -192,18 +245,22 @@ TEST_F(RedisClientTest, PendingBytesAreBoundedToo) {
 TEST_F(RedisClientTest, AnIdleConnectionIsHealthChecked) {
   auto server = testing::RedisServer::start();
   ASSERT_TRUE(server.ok());
-  RedisClientOptions o = options((*server)->port());
+  const testing::RedisServer& s = **server;
+  const int before = ping_calls(s);  // the fixture's own readiness PING
+  ASSERT_GE(before, 0);
+  RedisClientOptions o = options(s.port());
   o.health_check_interval = milliseconds(40);
   with_client(o, [&](RedisClient& client) -> Task<void> {
     EXPECT_TRUE((co_await client.command("SET", "k", "v")).ok());
-    co_await sleep_for(*runtime_, milliseconds(400));
+    // The client sends nothing else: every PING the server counts from now on is a
+    // health check of the idle connection. Wait for three.
+    const MonoTime give_up = runtime_->now() + kPatience;
+    int pings = 0;
+    while ((pings = ping_calls(s) - before) < 3 && runtime_->now() < give_up)
+      co_await sleep_for(*runtime_, milliseconds(10));
+    EXPECT_GE(pings, 3) << "a PING each 40 ms of idleness";
+    EXPECT_EQ(client.stats().connects, 1u) << "answered on the same connection";
   });
-  auto stats = (*server)->command({"INFO", "commandstats"});
-  ASSERT_TRUE(stats.ok());
-  const std::size_t at = stats->text().find("cmdstat_ping:calls=");
-  ASSERT_NE(at, std::string::npos) << stats->text();
-  const int pings = std::atoi(stats->text().c_str() + at + std::strlen("cmdstat_ping:calls="));
-  EXPECT_GE(pings, 3) << "about one PING per 40 ms of idleness";
 }
 
 // A fake server that answers each connection with the next scripted bytes, then
@@ -333,11 +390,25 @@ TEST(AsioRuntime, ACancelledTimerNeverRunsEvenAfterItExpired) {
   while (!drained)
     std::this_thread::yield();
   EXPECT_EQ(ran.load(), 0);
-  // And a timer cancelled from another thread, before its deadline, never runs either.
-  const Executor::TimerId later = runtime->schedule_after(milliseconds(50), [&] { ++ran; });
+  // And a timer cancelled from another thread never runs either, also once its deadline
+  // has long passed. The runtime thread is held (by a task waiting on a future, not by
+  // timing) from before the timer is armed until after it is cancelled, so nothing can
+  // run it in between, whether or not its deadline passes meanwhile.
+  std::promise<void> holding, release;
+  runtime->post([&holding, released = release.get_future().share()] {
+    holding.set_value();
+    released.wait();
+  });
+  holding.get_future().wait();
+  const MonoTime deadline = runtime->now() + milliseconds(50);
+  const Executor::TimerId later = runtime->schedule_at(deadline, [&] { ++ran; });
   EXPECT_TRUE(runtime->cancel(later));
   EXPECT_FALSE(runtime->cancel(later)) << "only once";
-  std::this_thread::sleep_for(milliseconds(80));
+  release.set_value();
+  // A timer due after the cancelled one's deadline runs after it would have.
+  std::promise<void> past;
+  runtime->schedule_at(deadline + milliseconds(50), [&] { past.set_value(); });
+  past.get_future().wait();
   EXPECT_EQ(ran.load(), 0);
 }
 
