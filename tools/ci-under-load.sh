@@ -52,7 +52,9 @@ echo "ci-under-load: clone $clone, $burners burners, real-server suites x$runs, 
 make -C "$clone" deps >/dev/null || exit 2
 targets=$(cd "$clone" && bazel query --noshow_progress \
   'kind(cc_test, rdeps(//tests/..., //tests:redis_fixture))' 2>/dev/null) || exit 2
-regex=$(echo "$targets" | sed 's/[.]/\\./g' | paste -sd'|')
+# Bazel's filter list: comma-separated, each a regex matched against the label (no
+# characters that a shell or make would read).
+filter=$(echo "$targets" | paste -sd',')
 echo "ci-under-load: $(echo "$targets" | wc -l) suites start real servers"
 
 for ((i = 0; i < burners; i++)); do
@@ -60,7 +62,7 @@ for ((i = 0; i < burners; i++)); do
   pids+=($!)
 done
 
-export TEST_FLAGS="--nocache_test_results --runs_per_test=^($regex)\$@$runs"
+export TEST_FLAGS="--nocache_test_results --runs_per_test=$filter@$runs"
 status=0
 for ((round = 1; round <= rounds; round++)); do
   start=$(date +%s)
