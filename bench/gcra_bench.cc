@@ -11,10 +11,10 @@
 
 #include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
-#include "distkit/core/gcra_limiter.h"
-#include "distkit/core/hybrid_window_limiter.h"
-#include "distkit/core/invocation_counter.h"
-#include "distkit/core/local_gcra.h"
+#include "distkit/core/limiters/gcra_limiter.h"
+#include "distkit/core/limiters/hybrid_window_limiter.h"
+#include "distkit/core/local/invocation_counter.h"
+#include "distkit/core/local/local_gcra.h"
 
 namespace distkit {
 namespace {

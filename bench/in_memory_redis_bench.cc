@@ -11,7 +11,7 @@
 
 #include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
-#include "distkit/core/redis_connection.h"
+#include "distkit/core/seam/redis_connection.h"
 #include "distkit/sim/in_memory_redis.h"
 
 namespace distkit {

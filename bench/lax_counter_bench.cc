@@ -8,8 +8,8 @@
 
 #include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
-#include "distkit/core/lax_counter.h"
-#include "distkit/core/lax_instance_aware_counter.h"
+#include "distkit/core/counters/lax_counter.h"
+#include "distkit/core/counters/lax_instance_aware_counter.h"
 
 namespace distkit {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
-#include "distkit/core/redis_connection.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 namespace {

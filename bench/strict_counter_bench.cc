@@ -9,7 +9,7 @@
 
 #include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
-#include "distkit/core/strict_counter.h"
+#include "distkit/core/counters/strict_counter.h"
 
 namespace distkit {
 namespace {

@@ -10,10 +10,10 @@
 #include <cstdio>
 #include <string>
 
-#include "distkit/core/instance_aware_counter.h"
-#include "distkit/core/lax_counter.h"
-#include "distkit/core/lax_instance_aware_counter.h"
-#include "distkit/core/strict_counter.h"
+#include "distkit/core/counters/instance_aware_counter.h"
+#include "distkit/core/counters/lax_counter.h"
+#include "distkit/core/counters/lax_instance_aware_counter.h"
+#include "distkit/core/counters/strict_counter.h"
 #include "distkit/transport/redis_client.h"
 
 namespace {

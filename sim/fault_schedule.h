@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/status.h"
+#include "distkit/core/base/status.h"
 #include "distkit/sim/world.h"
 
 namespace distkit::sim {

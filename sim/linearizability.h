@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "distkit/core/clock.h"
+#include "distkit/core/async/clock.h"
 
 namespace distkit::sim {
 

@@ -13,7 +13,7 @@
 #include <variant>
 #include <vector>
 
-#include "distkit/core/redis_reply.h"
+#include "distkit/core/seam/redis_reply.h"
 #include "distkit/sim/in_memory_redis.h"
 
 namespace distkit::sim::redis {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <lua.hpp>
 
-#include "distkit/core/redis_connection.h"
+#include "distkit/core/seam/redis_connection.h"
 #include "sim/redis_internal.h"
 
 namespace distkit::sim::redis {

@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "distkit/core/clock.h"
+#include "distkit/core/async/clock.h"
 
 namespace distkit::sim {
 

@@ -7,9 +7,9 @@
 
 #include <cstdint>
 
-#include "distkit/core/clock.h"
-#include "distkit/core/redis_connection.h"
-#include "distkit/core/redis_reply.h"
+#include "distkit/core/async/clock.h"
+#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/seam/redis_reply.h"
 #include "distkit/sim/rng.h"
 
 namespace distkit::sim {

@@ -5,7 +5,7 @@
 #include <deque>
 #include <utility>
 
-#include "distkit/core/request_batch.h"
+#include "distkit/core/seam/request_batch.h"
 
 namespace distkit::sim {
 namespace {

@@ -38,11 +38,11 @@
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/clock.h"
-#include "distkit/core/executor.h"
-#include "distkit/core/peer.h"
-#include "distkit/core/redis_connection.h"
-#include "distkit/core/task.h"
+#include "distkit/core/async/clock.h"
+#include "distkit/core/async/executor.h"
+#include "distkit/core/seam/peer.h"
+#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/async/task.h"
 #include "distkit/sim/rng.h"
 #include "distkit/sim/scheduler.h"
 #include "distkit/sim/server_model.h"

@@ -1,10 +1,10 @@
 // GcraLimiter on every backend (simulator, redis-server, Redis Cluster): redis-cell's
 // table through the script, several rates all or nothing, the server's clock, bad
-// input, and the script against the pure model (core/gcra.h) on random sequences of
+// input, and the script against the pure model (core/limiters/gcra.h) on random sequences of
 // rates, time advances and quantities: every field of every verdict must agree, and
 // every TTL the script sets. Tests on a manual client clock run the script through
 // PinnedExpiryConnection: a real server's expiry must not race the virtual clock.
-#include "distkit/core/gcra_limiter.h"
+#include "distkit/core/limiters/gcra_limiter.h"
 
 #include <gtest/gtest.h>
 

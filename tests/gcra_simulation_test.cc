@@ -15,11 +15,11 @@
 #include <algorithm>
 #include <set>
 
-#include "distkit/core/gcra_limiter.h"
-#include "distkit/core/hybrid_suppressed_limiter.h"
-#include "distkit/core/hybrid_window_limiter.h"
-#include "distkit/core/sliding_window_limiter.h"
-#include "distkit/core/suppressed_limiter.h"
+#include "distkit/core/limiters/gcra_limiter.h"
+#include "distkit/core/limiters/hybrid_suppressed_limiter.h"
+#include "distkit/core/limiters/hybrid_window_limiter.h"
+#include "distkit/core/limiters/sliding_window_limiter.h"
+#include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/testing.h"

@@ -2,7 +2,7 @@
 // burst + 1 + floor((W - 1) / T) as a property over random rates, request times and
 // quantities, retry_after and reset_after as exact promises, high rates without
 // rounding drift, and the header values.
-#include "distkit/core/gcra.h"
+#include "distkit/core/limiters/gcra.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "distkit/core/local_gcra.h"
+#include "distkit/core/local/local_gcra.h"
 #include "distkit/tests/manual_clock.h"
 
 namespace distkit {

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <limits>
 
-#include "distkit/core/hybrid_suppressed_limiter.h"
-#include "distkit/core/suppressed_limiter.h"
+#include "distkit/core/limiters/hybrid_suppressed_limiter.h"
+#include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/world.h"
 #include "distkit/tests/backends.h"

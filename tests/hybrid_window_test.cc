@@ -10,8 +10,8 @@
 #include <functional>
 #include <limits>
 
-#include "distkit/core/hybrid_window_limiter.h"
-#include "distkit/core/sliding_window_limiter.h"
+#include "distkit/core/limiters/hybrid_window_limiter.h"
+#include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/world.h"
 #include "distkit/tests/backends.h"

@@ -19,8 +19,8 @@
 #include <map>
 #include <set>
 
-#include "distkit/core/instance_aware_counter.h"
-#include "distkit/core/lax_instance_aware_counter.h"
+#include "distkit/core/counters/instance_aware_counter.h"
+#include "distkit/core/counters/lax_instance_aware_counter.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/testing.h"

@@ -3,14 +3,14 @@
 // (reference/seeds.md A.14.1-3, 12-16). Several counters on one connection play
 // several instances; an instance "dies" when its heartbeats stop (shutdown) and it
 // makes no further calls.
-#include "distkit/core/instance_aware_counter.h"
+#include "distkit/core/counters/instance_aware_counter.h"
 
 #include <gtest/gtest.h>
 
 #include <limits>
 #include <thread>
 
-#include "distkit/core/lax_instance_aware_counter.h"
+#include "distkit/core/counters/lax_instance_aware_counter.h"
 #include "distkit/tests/backends.h"
 
 namespace distkit {

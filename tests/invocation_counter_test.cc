@@ -1,7 +1,7 @@
 // InvocationCounter: exact counts and [a, b) slot semantics single-threaded, late events
 // that never clobber newer slots (the original's verified defect), no lost increments
 // under threads (also run under TSan), and the documented bound as a property.
-#include "distkit/core/invocation_counter.h"
+#include "distkit/core/local/invocation_counter.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>

@@ -9,8 +9,8 @@
 
 #include <map>
 
-#include "distkit/core/lax_counter.h"
-#include "distkit/core/strict_counter.h"
+#include "distkit/core/counters/lax_counter.h"
+#include "distkit/core/counters/strict_counter.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/testing.h"

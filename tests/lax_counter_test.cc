@@ -2,7 +2,7 @@
 // reader sees, idempotent batches (a retried batch counts once), set/del/clear
 // through the strict path, limits; and on real Redis, increments from several threads
 // while the flusher runs (run under TSan by `make sanitizers`).
-#include "distkit/core/lax_counter.h"
+#include "distkit/core/counters/lax_counter.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <functional>
 #include <thread>
 
-#include "distkit/core/strict_counter.h"
+#include "distkit/core/counters/strict_counter.h"
 #include "distkit/tests/backends.h"
 
 namespace distkit {

@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "distkit/core/lax_counter.h"
+#include "distkit/core/counters/lax_counter.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/world.h"
 

@@ -3,7 +3,7 @@
 #ifndef DISTKIT_TESTS_MANUAL_CLOCK_H_
 #define DISTKIT_TESTS_MANUAL_CLOCK_H_
 
-#include "distkit/core/clock.h"
+#include "distkit/core/async/clock.h"
 
 namespace distkit::testing {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "distkit/core/redis_connection.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit::testing {
 

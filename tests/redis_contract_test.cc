@@ -8,7 +8,7 @@
 #include <memory>
 #include <set>
 
-#include "distkit/core/redis_connection.h"
+#include "distkit/core/seam/redis_connection.h"
 #include "distkit/tests/backends.h"
 
 namespace distkit {

@@ -1,4 +1,4 @@
-#include "distkit/core/redis_reply.h"
+#include "distkit/core/seam/redis_reply.h"
 
 #include <gtest/gtest.h>
 

@@ -7,8 +7,8 @@
 
 #include <map>
 
-#include "distkit/core/resilient_gcra.h"
-#include "distkit/core/resilient_window.h"
+#include "distkit/core/limiters/resilient_gcra.h"
+#include "distkit/core/limiters/resilient_window.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/world.h"
 

@@ -1,7 +1,7 @@
 // RESP2 server side: the reply encoder (checked against hiredis's reader, a
 // well-kept independent parser) and the request parser (incremental feeding, limits,
 // random bytes).
-#include "distkit/core/resp.h"
+#include "distkit/core/resp/resp.h"
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>

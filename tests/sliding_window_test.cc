@@ -2,7 +2,7 @@
 // named tests (unbounded buckets, count-blind local admission), the bound as a
 // property, the local limiter under threads, and the Redis script against the pure
 // decision on every backend (simulator, redis-server, Redis Cluster).
-#include "distkit/core/sliding_window.h"
+#include "distkit/core/limiters/sliding_window.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "distkit/core/sliding_window_limiter.h"
+#include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"

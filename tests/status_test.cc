@@ -1,4 +1,4 @@
-#include "distkit/core/status.h"
+#include "distkit/core/base/status.h"
 
 #include <gtest/gtest.h>
 

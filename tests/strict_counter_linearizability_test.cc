@@ -8,7 +8,7 @@
 
 #include <map>
 
-#include "distkit/core/strict_counter.h"
+#include "distkit/core/counters/strict_counter.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/linearizability.h"

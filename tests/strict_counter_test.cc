@@ -1,7 +1,7 @@
 // StrictCounter's contract on every backend (simulator, redis-server, Redis
 // Cluster), including exact values at the int64 limits and the seed project's
 // defects as named regression tests (reference/seeds.md A.5, A.14).
-#include "distkit/core/strict_counter.h"
+#include "distkit/core/counters/strict_counter.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // between soft and hard, never past hard (a property); the admitted rate settles near
 // the soft rate under 2x overload; the local limiter under threads; and the Redis
 // script against the pure decision on every backend, draw for draw.
-#include "distkit/core/suppressed_window.h"
+#include "distkit/core/limiters/suppressed_window.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "distkit/core/suppressed_limiter.h"
+#include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/sim/rng.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"

@@ -1,5 +1,5 @@
 // Task<T>, spawn, TaskScope and block_on, on small executors defined here.
-#include "distkit/core/task.h"
+#include "distkit/core/async/task.h"
 
 #include <gtest/gtest.h>
 

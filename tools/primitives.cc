@@ -6,16 +6,15 @@
 #include <set>
 #include <type_traits>
 
-#include "distkit/core/gcra_limiter.h"
-#include "distkit/core/hybrid_suppressed_limiter.h"
-#include "distkit/core/hybrid_sync.h"
-#include "distkit/core/hybrid_window_limiter.h"
-#include "distkit/core/instance_aware_counter.h"
-#include "distkit/core/lax_counter.h"
-#include "distkit/core/lax_instance_aware_counter.h"
-#include "distkit/core/sliding_window_limiter.h"
-#include "distkit/core/strict_counter.h"
-#include "distkit/core/suppressed_limiter.h"
+#include "distkit/core/limiters/gcra_limiter.h"
+#include "distkit/core/limiters/hybrid_suppressed_limiter.h"
+#include "distkit/core/limiters/hybrid_window_limiter.h"
+#include "distkit/core/counters/instance_aware_counter.h"
+#include "distkit/core/counters/lax_counter.h"
+#include "distkit/core/counters/lax_instance_aware_counter.h"
+#include "distkit/core/limiters/sliding_window_limiter.h"
+#include "distkit/core/counters/strict_counter.h"
+#include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/tools/scenario.h"
 #include "tools/scenario_internal.h"
 

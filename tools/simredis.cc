@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "distkit/core/resp.h"
+#include "distkit/core/resp/resp.h"
 #include "distkit/sim/in_memory_redis.h"
 
 namespace asio = boost::asio;

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "distkit/core/request_batch.h"
+#include "distkit/core/seam/request_batch.h"
 
 namespace distkit::transport {
 namespace {

@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/redis_connection.h"
+#include "distkit/core/seam/redis_connection.h"
 #include "distkit/transport/redis_client.h"
 
 namespace distkit::transport {

@@ -10,7 +10,7 @@
 #include <deque>
 #include <random>
 
-#include "distkit/core/request_batch.h"
+#include "distkit/core/seam/request_batch.h"
 #include "distkit/transport/reply_parser.h"
 
 namespace distkit::transport {

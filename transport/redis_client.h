@@ -3,7 +3,7 @@
 //
 // - Automatic pipelining: commands from any number of coroutines are queued and
 //   written together; replies are matched in order.
-// - Outcomes (core/redis_connection.h): a request written to a connection that then
+// - Outcomes (core/seam/redis_connection.h): a request written to a connection that then
 //   times out, drops, or sends garbage completes with kUnknownOutcome (the one whose
 //   reply was garbage with kProtocolError); it is never resent. A request not yet
 //   written waits for a connection until its deadline, then fails with kUnavailable.
@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "distkit/core/redis_connection.h"
+#include "distkit/core/seam/redis_connection.h"
 #include "distkit/transport/runtime.h"
 
 namespace distkit::transport {

@@ -8,9 +8,9 @@
 #include <optional>
 #include <string_view>
 
-#include "distkit/core/redis_connection.h"
-#include "distkit/core/redis_reply.h"
-#include "distkit/core/status.h"
+#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/seam/redis_reply.h"
+#include "distkit/core/base/status.h"
 
 namespace distkit::transport {
 

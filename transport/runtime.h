@@ -15,8 +15,8 @@
 #include <mutex>
 #include <thread>
 
-#include "distkit/core/clock.h"
-#include "distkit/core/executor.h"
+#include "distkit/core/async/clock.h"
+#include "distkit/core/async/executor.h"
 
 namespace distkit::transport {
 

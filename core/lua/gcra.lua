@@ -1,4 +1,4 @@
--- GCRA, several rates all or nothing (core/gcra.h states the semantics; this script
+-- GCRA, several rates all or nothing (core/limiters/gcra.h states the semantics; this script
 -- computes exactly what gcra_decide_all does). KEYS[1] = the limited key's hash, one
 -- field per rate holding its TAT as "<us>:<rem>" (us + rem/permits microseconds).
 -- ARGV = {now_us ('' = the server's TIME), quantity, then per rate: field, permits,

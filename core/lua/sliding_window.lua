@@ -1,4 +1,4 @@
--- Sliding window, absolute strategy (core/sliding_window.h states the semantics; this
+-- Sliding window, absolute strategy (core/limiters/sliding_window.h states the semantics; this
 -- computes what sliding_window_decide does). KEYS[1] = the key's hash of buckets,
 -- field "<start ms>" -> count. ARGV = {now_ms ('' = the server's TIME), limit,
 -- window_ms, bucket_ms, count, committed}. `committed` (a hybrid limiter's local

@@ -1,4 +1,4 @@
--- Sliding window, suppressed strategy (core/suppressed_window.h states the semantics;
+-- Sliding window, suppressed strategy (core/limiters/suppressed_window.h states the semantics;
 -- this computes what suppressed_decide does, with the caller's random draw, so the
 -- script is a pure function of its inputs). KEYS[1] = the key's hash: "<start ms>" ->
 -- "<observed>:<declined>", ':factor' and ':factor_at' the cached factor.

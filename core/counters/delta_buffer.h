@@ -1,0 +1,139 @@
+// DeltaBuffer<Entry>: the local half of a lax counter. Increments add to a key's
+// `pending` delta without a lock (a KeyTable of atomic deltas); flush() moves pending
+// deltas into numbered batches and hands each to `send` until nothing is pending.
+// A batch whose send failed is kept and sent again, unchanged (same number), by the
+// next flush: a delta leaves the buffer only once acknowledged.
+//
+// Entry derives from DeltaEntry (and has `explicit Entry(std::string_view key)`).
+// add() and unacknowledged() are thread-safe; flush() runs on the executor.
+#ifndef DISTKIT_CORE_COUNTERS_DELTA_BUFFER_H_
+#define DISTKIT_CORE_COUNTERS_DELTA_BUFFER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "distkit/core/async/executor.h"
+#include "distkit/core/counters/key_table.h"
+#include "distkit/core/async/task.h"
+
+namespace distkit {
+
+struct DeltaEntry {
+  explicit DeltaEntry(std::string_view k) : key(k) {}
+  const std::string key;
+  std::atomic<std::int64_t> pending{0};    // local deltas not yet in a batch
+  std::atomic<std::int64_t> in_flight{0};  // in a batch not yet acknowledged
+  [[nodiscard]] std::int64_t unacknowledged() const { return pending.load() + in_flight.load(); }
+};
+
+template <typename Entry>
+class DeltaBuffer {
+ public:
+  struct Batch {
+    std::uint64_t number = 0;
+    std::vector<std::pair<Entry*, std::int64_t>> deltas;
+  };
+  // What sending one batch came to. Not acknowledged: kept for the next flush, and
+  // `status` says why. Acknowledged: `status` reports deltas Redis rejected (dropped).
+  struct Sent {
+    bool acknowledged = false;
+    Status status;
+  };
+  using Send = std::function<Task<Sent>(const Batch&)>;
+
+  DeltaBuffer(Executor& executor, std::size_t max_keys, std::size_t max_batch)
+      : executor_(executor), table_(max_keys), max_batch_(max_batch) {}
+
+  // The key must have been validated.
+  [[nodiscard]] Result<Entry*> find_or_insert(std::string_view key) {
+    if (Entry* e = table_.find(key)) return e;
+    return table_.find_or_insert(key);
+  }
+  [[nodiscard]] Entry* find(std::string_view key) const { return table_.find(key); }
+
+  // Lock-free; fails (changing nothing) if the local delta would overflow.
+  [[nodiscard]] static Status add(Entry& e, std::int64_t delta) {
+    std::int64_t pending = e.pending.load(std::memory_order_relaxed);
+    std::int64_t next = 0;
+    do {
+      if (__builtin_add_overflow(pending, delta, &next)) {
+        return out_of_range_error("the local delta of " + e.key + " would leave the int64 range");
+      }
+    } while (!e.pending.compare_exchange_weak(pending, next, std::memory_order_relaxed));
+    return Status();
+  }
+
+  template <typename F>
+  void for_each(F f) const {
+    for (std::size_t i = 0, n = table_.size(); i < n; ++i) {
+      if (Entry* e = table_.at(i)) f(*e);
+    }
+  }
+
+  [[nodiscard]] std::int64_t unacknowledged() const {
+    std::int64_t total = 0;
+    for_each([&](const Entry& e) { total += e.unacknowledged(); });
+    return total;
+  }
+  [[nodiscard]] std::uint64_t batches_sent() const { return batches_sent_.load(); }
+
+  // Sends batches until nothing is pending or a send fails (its status returned).
+  Task<Status> flush(Send send) {
+    // Wait for a flush in progress with a short sleep, not a yield: in the simulator a
+    // yield runs again at the same instant, and time would never move on.
+    while (flushing_)
+      co_await sleep_for(executor_, std::chrono::milliseconds(1));
+    flushing_ = true;
+    Status status;
+    for (;;) {
+      if (!unacknowledged_batch_ && !take_batch()) break;
+      ++batches_sent_;
+      Sent sent = co_await send(*unacknowledged_batch_);
+      if (!sent.acknowledged) {
+        status = sent.status;
+        break;
+      }
+      for (const auto& [e, d] : unacknowledged_batch_->deltas)
+        e->in_flight.fetch_sub(d);
+      unacknowledged_batch_.reset();
+      if (!sent.status.ok()) status = sent.status;
+    }
+    flushing_ = false;
+    co_return status;
+  }
+
+ private:
+  bool take_batch() {
+    auto batch = std::make_unique<Batch>();
+    for (std::size_t i = 0, n = table_.size(); i < n && batch->deltas.size() < max_batch_; ++i) {
+      Entry* e = table_.at(i);
+      if (e == nullptr || e->pending.load(std::memory_order_relaxed) == 0) continue;
+      const std::int64_t d = e->pending.exchange(0);
+      if (d == 0) continue;
+      e->in_flight.fetch_add(d);
+      batch->deltas.emplace_back(e, d);
+    }
+    if (batch->deltas.empty()) return false;
+    batch->number = next_batch_++;
+    unacknowledged_batch_ = std::move(batch);
+    return true;
+  }
+
+  Executor& executor_;
+  KeyTable<Entry> table_;
+  std::size_t max_batch_;
+  bool flushing_ = false;  // one flush at a time
+  std::uint64_t next_batch_ = 1;
+  std::unique_ptr<Batch> unacknowledged_batch_;
+  std::atomic<std::uint64_t> batches_sent_{0};
+};
+
+}  // namespace distkit
+
+#endif  // DISTKIT_CORE_COUNTERS_DELTA_BUFFER_H_

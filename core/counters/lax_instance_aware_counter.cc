@@ -1,0 +1,198 @@
+#include "distkit/core/counters/lax_instance_aware_counter.h"
+
+#include <limits>
+
+namespace distkit {
+namespace {
+
+std::int64_t nanos(MonoTime t) {
+  return t.time_since_epoch().count();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LaxInstanceAwareCounter>> LaxInstanceAwareCounter::create(
+    RedisConnection& redis, Executor& executor, LaxInstanceAwareCounterOptions options) {
+  if (options.flush_interval <= Duration(0) || options.max_batch == 0) {
+    return invalid_argument_error("flush_interval and max_batch must be positive");
+  }
+  DISTKIT_ASSIGN_OR_RETURN(std::unique_ptr<StrictInstanceAwareCounter> strict,
+                           StrictInstanceAwareCounter::create_family(redis, executor, options,
+                                                                     "lax_instance_aware_counter"));
+  std::unique_ptr<LaxInstanceAwareCounter> counter(
+      new LaxInstanceAwareCounter(executor, std::move(options), std::move(strict)));
+  // Failures are retried next tick with the same batch.
+  counter->flusher_.start([c = counter.get()]() -> Task<void> { (void)co_await c->flush(); });
+  return counter;
+}
+
+LaxInstanceAwareCounter::LaxInstanceAwareCounter(Executor& executor,
+                                                 LaxInstanceAwareCounterOptions options,
+                                                 std::unique_ptr<StrictInstanceAwareCounter> strict)
+    : executor_(executor),
+      options_(std::move(options)),
+      strict_(std::move(strict)),
+      buffer_(executor, options_.max_keys, options_.max_batch),
+      flusher_(executor, options_.flush_interval) {}
+
+LaxInstanceAwareCounter::~LaxInstanceAwareCounter() = default;
+
+Result<LaxInstanceAwareCounter::Entry*> LaxInstanceAwareCounter::find_or_insert(
+    std::string_view key) {
+  if (Entry* e = buffer_.find(key)) return e;
+  DISTKIT_RETURN_IF_ERROR(validate_key(key));
+  return buffer_.find_or_insert(key);
+}
+
+SliceValue LaxInstanceAwareCounter::local_view(const Entry& e) const {
+  const std::int64_t local = e.unacknowledged();
+  return SliceValue{e.cumulative.load() + local, e.slice.load() + local};
+}
+
+void LaxInstanceAwareCounter::refreshed(Entry& e, SliceValue remote) {
+  e.cumulative.store(remote.cumulative);
+  e.slice.store(remote.slice);
+  e.refreshed_ns.store(nanos(executor_.clock().now()));
+}
+
+Result<SliceValue> LaxInstanceAwareCounter::inc(std::string_view key, std::int64_t delta) {
+  DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
+  DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
+  return local_view(*e);
+}
+
+std::int64_t LaxInstanceAwareCounter::unacknowledged() const {
+  return buffer_.unacknowledged();
+}
+
+Task<DeltaBuffer<LaxInstanceAwareCounter::Entry>::Sent> LaxInstanceAwareCounter::send(
+    const DeltaBuffer<Entry>::Batch& batch) {
+  using Sent = DeltaBuffer<Entry>::Sent;
+  StrictInstanceAwareCounter::OwnerCall call{&StrictInstanceAwareCounter::lax_flush_script(),
+                                             {std::to_string(batch.number)}};
+  for (const auto& [e, d] : batch.deltas) {
+    call.args.push_back(e->key);
+    call.args.push_back(std::to_string(d));
+  }
+  std::vector<StrictInstanceAwareCounter::OwnerCall> calls;
+  calls.push_back(std::move(call));
+  std::vector<Result<RedisReply>> replies = co_await strict_->run_as_owner(std::move(calls));
+  const Result<RedisReply>& reply = replies[0];
+  if (!reply.ok()) co_return Sent{false, reply.status()};  // kept: sent again, same number
+  if (!reply->is_array() || reply->elements().size() != batch.deltas.size()) {
+    co_return Sent{false, protocol_error("unexpected flush reply " + reply->to_string())};
+  }
+  Status rejected;
+  for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
+    auto [e, d] = batch.deltas[i];
+    const RedisReply& item = reply->elements()[i];
+    if (item.is_error()) {
+      // The delta would have overflowed: it is dropped, and said so.
+      rejected = out_of_range_error("a delta of " + std::to_string(d) + " to " + e->key +
+                                    " was rejected: " + item.text());
+      continue;
+    }
+    const bool shaped =
+        item.is_array() && item.elements().size() == 3 && item.elements()[2].is_bulk_string();
+    Result<std::int64_t> cumulative =
+        shaped ? parse_counter_value(item.elements()[0]) : protocol_error("bad item");
+    Result<std::int64_t> slice =
+        shaped ? parse_counter_value(item.elements()[1]) : protocol_error("bad item");
+    if (!cumulative.ok() || !slice.ok()) {
+      rejected = protocol_error("unexpected flush item " + item.to_string());
+      continue;
+    }
+    strict_->remember(e->key, item.elements()[2].text(), *slice);
+    refreshed(*e, SliceValue{*cumulative, *slice});
+  }
+  co_return Sent{true, rejected};
+}
+
+Task<Status> LaxInstanceAwareCounter::flush() {
+  co_return co_await buffer_.flush(
+      [this](const DeltaBuffer<Entry>::Batch& batch) { return send(batch); });
+}
+
+Task<Status> LaxInstanceAwareCounter::shutdown() {
+  co_await flusher_.stop();
+  Status flushed = co_await flush();
+  if (!flushed.ok()) co_return flushed;
+  co_return co_await strict_->shutdown();
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::get(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  Entry* e = *found;
+  const std::int64_t now = nanos(executor_.clock().now());
+  // Not "now - refreshed < interval": refreshed starts at INT64_MIN.
+  const bool fresh = e->refreshed_ns.load() > now - options_.flush_interval.count();
+  // With a batch in flight Redis may or may not include it yet: serve the local view.
+  if (!fresh && e->in_flight.load() == 0) {
+    Result<SliceValue> remote = co_await strict_->get(key);
+    if (!remote.ok()) co_return remote.status();
+    if (e->in_flight.load() == 0) refreshed(*e, *remote);
+  }
+  co_return local_view(*e);
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::set(std::string key, std::int64_t value) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceValue> set = co_await strict_->set(key, value);
+  if (!set.ok()) co_return set.status();
+  refreshed(**found, *set);
+  co_return local_view(**found);
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::set_on_instance(std::string key,
+                                                                  std::int64_t value) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceValue> set = co_await strict_->set_on_instance(key, value);
+  if (!set.ok()) co_return set.status();
+  refreshed(**found, *set);
+  co_return local_view(**found);
+}
+
+Task<Result<SliceValue>> LaxInstanceAwareCounter::del(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceValue> old = co_await strict_->del(key);
+  if (!old.ok()) co_return old.status();
+  refreshed(**found, SliceValue{});
+  co_return *old;
+}
+
+Task<Result<SliceChange>> LaxInstanceAwareCounter::del_on_instance(std::string key) {
+  Result<Entry*> found = find_or_insert(key);
+  if (!found.ok()) co_return found.status();
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  Result<SliceChange> change = co_await strict_->del_on_instance(key);
+  if (!change.ok()) co_return change.status();
+  refreshed(**found, change->value);
+  co_return *change;
+}
+
+Task<Status> LaxInstanceAwareCounter::clear() {
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  if (Status s = co_await strict_->clear(); !s.ok()) co_return s;
+  buffer_.for_each([&](Entry& e) { refreshed(e, SliceValue{}); });
+  co_return Status();
+}
+
+Task<Status> LaxInstanceAwareCounter::clear_on_instance() {
+  if (Status s = co_await flush(); !s.ok()) co_return s;
+  if (Status s = co_await strict_->clear_on_instance(); !s.ok()) co_return s;
+  // Cumulatives moved by this instance's removal: read them again before serving.
+  buffer_.for_each([](Entry& e) {
+    e.slice.store(0);
+    e.refreshed_ns.store(std::numeric_limits<std::int64_t>::min());
+  });
+  co_return Status();
+}
+
+}  // namespace distkit

@@ -1,0 +1,230 @@
+#include "distkit/core/counters/strict_counter.h"
+
+#include <charconv>
+#include <limits>
+
+namespace distkit {
+namespace {
+
+#include "core/counters/strict_counter_lua.inc"
+
+const RedisScript& inc_if_script() {
+  static const RedisScript script(kStrictIncIfLua);
+  return script;
+}
+const RedisScript& set_if_script() {
+  static const RedisScript script(kStrictSetIfLua);
+  return script;
+}
+const RedisScript& del_script() {
+  static const RedisScript script(kStrictDelLua);
+  return script;
+}
+
+Result<Change> parse_change(const Result<RedisReply>& outcome) {
+  if (!outcome.ok()) {
+    if (outcome.status().message().find("overflow") != std::string::npos) {
+      return out_of_range_error("the counter would leave the int64 range: " +
+                                outcome.status().message());
+    }
+    return outcome.status();
+  }
+  const RedisReply& r = *outcome;
+  if (!r.is_array() || r.elements().size() != 3)
+    return protocol_error("unexpected reply " + r.to_string());
+  DISTKIT_ASSIGN_OR_RETURN(std::int64_t value, parse_counter_value(r.elements()[0]));
+  DISTKIT_ASSIGN_OR_RETURN(std::int64_t previous, parse_counter_value(r.elements()[1]));
+  return Change{value, previous, r.elements()[2] == RedisReply::bulk_string("1")};
+}
+
+Result<std::int64_t> parse_optional_value(const Result<RedisReply>& outcome) {
+  if (!outcome.ok()) return outcome.status();
+  if (outcome->is_nil()) return std::int64_t{0};
+  return parse_counter_value(*outcome);
+}
+
+ScriptCall conditional_call(const RedisScript& script, const std::string& hash, std::string key,
+                            Condition condition, std::int64_t argument) {
+  return ScriptCall{&script,
+                    {hash},
+                    {std::move(key), condition.script_name(), std::to_string(condition.operand),
+                     std::to_string(argument)}};
+}
+
+}  // namespace
+
+Result<std::int64_t> parse_counter_value(const RedisReply& reply) {
+  if (!reply.is_bulk_string()) {
+    return protocol_error("expected a counter value, got " + reply.to_string());
+  }
+  std::int64_t value = 0;
+  const std::string& text = reply.text();
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return protocol_error("the counter holds \"" + text + "\", not an int64");
+  }
+  return value;
+}
+
+const char* Condition::script_name() const {
+  switch (op) {
+    case Op::kAlways:
+      return "always";
+    case Op::kEq:
+      return "eq";
+    case Op::kNe:
+      return "ne";
+    case Op::kLt:
+      return "lt";
+    case Op::kGt:
+      return "gt";
+  }
+  return "always";
+}
+
+bool Condition::matches(std::int64_t current) const {
+  switch (op) {
+    case Op::kAlways:
+      return true;
+    case Op::kEq:
+      return current == operand;
+    case Op::kNe:
+      return current != operand;
+    case Op::kLt:
+      return current < operand;
+    case Op::kGt:
+      return current > operand;
+  }
+  return false;
+}
+
+const RedisScript& StrictCounter::inc_script() {
+  return inc_if_script();
+}
+
+Result<StrictCounter> StrictCounter::create(RedisConnection& redis, std::string prefix) {
+  DISTKIT_RETURN_IF_ERROR(validate_key(prefix, "prefix"));
+  return StrictCounter(redis, "{" + prefix + "}:strict_counter");
+}
+
+Task<Result<Change>> StrictCounter::inc_if(std::string key, Condition condition,
+                                           std::int64_t delta) {
+  if (Status s = validate_key(key); !s.ok()) co_return s;
+  ScriptCall call = conditional_call(inc_if_script(), hash_, std::move(key), condition, delta);
+  co_return parse_change(
+      co_await redis_->eval(*call.script, std::move(call.keys), std::move(call.args)));
+}
+
+Task<Result<std::int64_t>> StrictCounter::inc(std::string key, std::int64_t delta) {
+  Result<Change> change = co_await inc_if(std::move(key), Condition::always(), delta);
+  if (!change.ok()) co_return change.status();
+  co_return change->value;
+}
+
+Task<Result<std::int64_t>> StrictCounter::dec(std::string key, std::int64_t delta) {
+  if (delta == std::numeric_limits<std::int64_t>::min()) {
+    co_return out_of_range_error("dec by INT64_MIN: its negation is not an int64");
+  }
+  co_return co_await inc(std::move(key), -delta);
+}
+
+Task<Result<std::int64_t>> StrictCounter::get(std::string key) {
+  if (Status s = validate_key(key); !s.ok()) co_return s;
+  co_return parse_optional_value(co_await redis_->command("HGET", hash_, key));
+}
+
+Task<Result<Change>> StrictCounter::set_if(std::string key, Condition condition,
+                                           std::int64_t value) {
+  if (Status s = validate_key(key); !s.ok()) co_return s;
+  ScriptCall call = conditional_call(set_if_script(), hash_, std::move(key), condition, value);
+  co_return parse_change(
+      co_await redis_->eval(*call.script, std::move(call.keys), std::move(call.args)));
+}
+
+Task<Result<std::int64_t>> StrictCounter::set(std::string key, std::int64_t value) {
+  Result<Change> change = co_await set_if(std::move(key), Condition::always(), value);
+  if (!change.ok()) co_return change.status();
+  co_return change->value;
+}
+
+Task<Result<std::int64_t>> StrictCounter::del(std::string key) {
+  if (Status s = validate_key(key); !s.ok()) co_return s;
+  const std::vector<std::string> keys(1, hash_);
+  const std::vector<std::string> args(1, key);
+  co_return parse_optional_value(co_await redis_->eval(del_script(), keys, args));
+}
+
+Task<Status> StrictCounter::clear() {
+  Result<RedisReply> deleted = co_await redis_->command("DEL", hash_);
+  co_return deleted.status();
+}
+
+Task<std::vector<Result<std::int64_t>>> StrictCounter::get_all(std::vector<std::string> keys) {
+  std::vector<std::optional<Result<std::int64_t>>> results(keys.size());
+  std::vector<RedisCommand> commands;
+  std::vector<std::size_t> sent;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (Status s = validate_key(keys[i]); !s.ok()) {
+      results[i] = s;
+      continue;
+    }
+    commands.push_back({"HGET", hash_, keys[i]});
+    sent.push_back(i);
+  }
+  if (!commands.empty()) {
+    std::vector<Result<RedisReply>> replies =
+        co_await redis_->execute_pipeline(std::move(commands));
+    for (std::size_t j = 0; j < sent.size(); ++j)
+      results[sent[j]] = parse_optional_value(replies[j]);
+  }
+  std::vector<Result<std::int64_t>> out;
+  out.reserve(results.size());
+  for (auto& r : results)
+    out.push_back(std::move(*r));
+  co_return out;
+}
+
+namespace {
+
+// Runs one conditional script per item in one pipeline; invalid keys fail alone.
+template <typename Item>
+Task<std::vector<Result<Change>>> run_all(RedisConnection& redis, const RedisScript& script,
+                                          const std::string& hash, std::vector<Item> items,
+                                          std::int64_t Item::*argument) {
+  std::vector<std::optional<Result<Change>>> results(items.size());
+  std::vector<ScriptCall> calls;
+  std::vector<std::size_t> sent;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (Status s = validate_key(items[i].key); !s.ok()) {
+      results[i] = s;
+      continue;
+    }
+    calls.push_back(conditional_call(script, hash, std::move(items[i].key), items[i].condition,
+                                     items[i].*argument));
+    sent.push_back(i);
+  }
+  if (!calls.empty()) {
+    std::vector<Result<RedisReply>> replies = co_await redis.eval_pipeline(std::move(calls));
+    for (std::size_t j = 0; j < sent.size(); ++j)
+      results[sent[j]] = parse_change(replies[j]);
+  }
+  std::vector<Result<Change>> out;
+  out.reserve(results.size());
+  for (auto& r : results)
+    out.push_back(std::move(*r));
+  co_return out;
+}
+
+}  // namespace
+
+Task<std::vector<Result<Change>>> StrictCounter::inc_all(std::vector<Increment> increments) {
+  co_return co_await run_all(*redis_, inc_if_script(), hash_, std::move(increments),
+                             &Increment::delta);
+}
+
+Task<std::vector<Result<Change>>> StrictCounter::set_all(std::vector<Assignment> assignments) {
+  co_return co_await run_all(*redis_, set_if_script(), hash_, std::move(assignments),
+                             &Assignment::value);
+}
+
+}  // namespace distkit

@@ -1,0 +1,132 @@
+// HybridSlidingWindowLimiter: the sliding window (core/limiters/sliding_window.h, absolute
+// strategy) decided mostly in this process, kept in step with Redis. It shares the
+// Redis layout of SlidingWindowLimiter ("{<prefix>:<key>}:window"), so hybrid and
+// Redis limiters of one prefix limit the same windows.
+//
+// Per key, a sync with Redis (one script: commit this process's uncommitted grants,
+// then read the window, or take a request) leaves a local allowance:
+//
+//   allowance = min(budget, limit - total) - grants made here since the sync was sent
+//   budget    = max(1, floor(limit * budget_fraction))
+//
+// A request within the allowance is granted at once, without I/O; one beyond it goes
+// to Redis (and refreshes the allowance), and a rejection is remembered until its
+// retry_after so a limited key does not cost a round trip per call. Uncommitted grants
+// are sent every `sync_interval`; a commit that fails or whose outcome is unknown is
+// sent again (counting twice only ever under-admits), and the allowance is never
+// refilled without a successful sync, so an instance cut off from Redis grants at most
+// its budget.
+//
+// Bound (tests/hybrid_window_test.cc checks it in the simulator under faults): in any
+// (window - bucket), at most
+//
+//   limit + (N - 1) * budget
+//
+// are granted, where N counts the processes (a crashed and restarted one counts again)
+// that granted within it. It rests on Redis running one process's sends in the order
+// they were sent (one connection, FIFO): a sync's chunk takes its keys' grants only as
+// it goes out, so a later request to Redis for the same key follows that commit, and an
+// answer older than the allowance in place is not applied. trypema's hybrid gave every
+// instance the whole remaining capacity: N instances could overshoot by N x remaining
+// per sync interval.
+// A crash loses at most `budget` uncommitted grants per key (Redis under-counts them).
+//
+// Lifetime: create() starts the sync task on `executor`; call shutdown() (it commits)
+// and let it finish before destroying the limiter. Thread-safe.
+#ifndef DISTKIT_CORE_LIMITERS_HYBRID_WINDOW_LIMITER_H_
+#define DISTKIT_CORE_LIMITERS_HYBRID_WINDOW_LIMITER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "distkit/core/limiters/hybrid_sync.h"
+#include "distkit/core/async/periodic_task.h"
+#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/limiters/sharded_key_map.h"
+#include "distkit/core/limiters/sliding_window_limiter.h"
+
+namespace distkit {
+
+struct HybridWindowOptions {
+  std::string prefix;
+  // Each key's local budget as a fraction of its limit (in (0, 1]); at least 1.
+  double budget_fraction = 0.05;
+  Duration sync_interval = std::chrono::milliseconds(10);
+  std::size_t max_keys = 1 << 16;
+};
+
+class HybridSlidingWindowLimiter {
+ public:
+  // `redis` and `executor` must outlive the limiter.
+  [[nodiscard]] static Result<std::unique_ptr<HybridSlidingWindowLimiter>> create(
+      RedisConnection& redis, Executor& executor, HybridWindowOptions options);
+  ~HybridSlidingWindowLimiter();
+  HybridSlidingWindowLimiter(const HybridSlidingWindowLimiter&) = delete;
+  HybridSlidingWindowLimiter& operator=(const HybridSlidingWindowLimiter&) = delete;
+
+  // Takes `count` if the window has room: locally when the allowance covers it, else
+  // through Redis. `total` is this process's view (Redis's total at the last sync plus
+  // local grants since).
+  Task<Result<WindowDecision>> inc(std::string key, SlidingWindowLimit limit,
+                                   std::int64_t count = 1);
+  // The local half of inc(), no I/O: a decision when the allowance covers `count` or a
+  // remembered rejection applies; nothing when only Redis can tell (call inc()).
+  [[nodiscard]] Result<std::optional<WindowDecision>> try_inc(std::string_view key,
+                                                              const SlidingWindowLimit& limit,
+                                                              std::int64_t count = 1);
+
+  // Commits every uncommitted grant now (and waits for the answers).
+  Task<Status> sync();
+  // Stops the sync task after a last sync.
+  Task<Status> shutdown();
+
+  // Grants made here that Redis has not acknowledged, across all keys.
+  [[nodiscard]] std::int64_t uncommitted() const { return uncommitted_.load(); }
+  // Round trips to Redis so far (syncs and requests the allowance did not cover).
+  [[nodiscard]] std::uint64_t redis_calls() const { return redis_calls_.load(); }
+  [[nodiscard]] std::int64_t budget(const SlidingWindowLimit& limit) const;
+
+ private:
+  struct KeyState {
+    SlidingWindowLimit limit;
+    std::int64_t allowance = 0;  // may still grant this many without asking Redis
+    std::int64_t pending = 0;    // granted here, not acknowledged (in flight included)
+    std::int64_t in_flight = 0;  // the part of `pending` being sent now
+    std::int64_t remote_total = 0;
+    std::uint64_t sends = 0;    // sends to Redis so far (the last one's seq)
+    std::uint64_t applied = 0;  // the seq of the send whose answer set the allowance
+    MonoTime last_used{};
+    // A remembered rejection: requests of at least `rejected_count` until then.
+    MonoTime rejected_until{};
+    std::int64_t rejected_count = 0;
+    std::int64_t rejected_remaining = 0;
+  };
+  HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor,
+                             HybridWindowOptions options, SlidingWindowLimiter remote);
+  using Send = HybridSend<SlidingWindowLimit, std::int64_t>;
+  // Marks the unsent grants of `key` as in flight and numbers the send; nothing when
+  // there are none, unless `always` (a request goes to Redis anyway).
+  std::optional<Send> take_unsent(std::string_view key, bool always);
+  // Applies an answer: the send's grants acknowledged (or not), and, unless a newer
+  // send's answer came first, the allowance refreshed.
+  void settle(std::string_view key, const Send& send, std::int64_t requested,
+              const Result<WindowDecision>& answer);
+  [[nodiscard]] bool idle(const KeyState& state, MonoTime now) const;
+
+  RedisConnection& redis_;
+  Executor& executor_;
+  HybridWindowOptions options_;
+  SlidingWindowLimiter remote_;
+  ShardedKeyMap<KeyState> keys_;
+  std::atomic<std::int64_t> uncommitted_{0};
+  std::atomic<std::uint64_t> redis_calls_{0};
+  PeriodicTask syncer_;
+};
+
+}  // namespace distkit
+
+#endif  // DISTKIT_CORE_LIMITERS_HYBRID_WINDOW_LIMITER_H_

@@ -1,0 +1,120 @@
+// ResilientLimiter<Traits>: a Redis-backed limiter with a failure policy for when Redis
+// is down or slow. Behind a CircuitBreaker, so a down Redis costs a few timeouts, not
+// one per request: while the breaker is open no call goes to Redis at all.
+//
+// When Redis cannot answer (kUnavailable, kUnknownOutcome, or the breaker is open):
+// - with a `fallback` local limiter: it decides (per process; give it this process's
+//   share of the limit). It hands back to Redis automatically: the breaker probes Redis
+//   after `open_for`, and the first success closes it.
+// - without one: `mode` decides, kFailOpen (allow: the limiter must not take the
+//   service down) or kFailClosed (deny: the limit matters more than availability).
+// Invalid input and other errors are returned as they are, whatever the policy.
+//
+// Instances (core/limiters/resilient_gcra.h, core/limiters/resilient_window.h): ResilientGcraLimiter,
+// ResilientWindowLimiter, ResilientSuppressedLimiter. A Traits type names
+//   Remote, Local, Limit, Decision
+//   static Task<Result<Decision>> ask(Remote&, std::string key, Limit, std::int64_t count)
+//   static Result<Decision> ask_local(Local&, std::string_view key, const Limit&, count)
+//   static Decision without_answer(const Limit&, bool allowed, Duration retry_after)
+// Not thread-safe (the breaker is not): use one from one executor.
+#ifndef DISTKIT_CORE_LIMITERS_RESILIENT_LIMITER_H_
+#define DISTKIT_CORE_LIMITERS_RESILIENT_LIMITER_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "distkit/core/limiters/circuit_breaker.h"
+#include "distkit/core/async/clock.h"
+#include "distkit/core/base/keys.h"
+#include "distkit/core/base/status.h"
+#include "distkit/core/async/task.h"
+
+namespace distkit {
+
+enum class FailureMode : std::uint8_t { kFailOpen, kFailClosed };
+
+// Who decided.
+enum class DecidedBy : std::uint8_t { kRedis, kFallback, kFailOpen, kFailClosed };
+
+template <typename Local>
+struct ResilientOptions {
+  FailureMode mode = FailureMode::kFailOpen;
+  CircuitBreakerOptions breaker;
+  Local* fallback = nullptr;  // must outlive the limiter
+};
+
+template <typename Decision>
+struct ResilientOutcome {
+  Decision decision;
+  DecidedBy decided_by = DecidedBy::kRedis;
+  Status redis_status;  // why Redis did not decide (ok when it did)
+};
+
+template <typename Traits>
+class ResilientLimiter {
+ public:
+  using Remote = typename Traits::Remote;
+  using Local = typename Traits::Local;
+  using Limit = typename Traits::Limit;
+  using Decision = typename Traits::Decision;
+  using Outcome = ResilientOutcome<Decision>;
+
+  // `remote` and `clock` (for the breaker) must outlive this.
+  ResilientLimiter(Remote& remote, const Clock& clock, ResilientOptions<Local> options)
+      : remote_(remote), clock_(clock), options_(options), breaker_(options.breaker) {}
+
+  // The remote limiter's decision on `count` (GCRA: the quantity; the windows: the
+  // increment taken when allowed), or the policy's when Redis cannot give one.
+  Task<Result<Outcome>> check(std::string key, Limit limit, std::int64_t count = 1) {
+    if (Status s = validate_key(key); !s.ok()) co_return s;
+    if (Status s = limit.validate(); !s.ok()) co_return s;
+    if (count < 0) co_return invalid_argument_error("count must not be negative");
+    if (!breaker_.allow(clock_.now())) {
+      co_return without_redis(key, limit, count,
+                              unavailable_error("the circuit breaker is open: Redis is not asked"));
+    }
+    ++redis_calls_;
+    Result<Decision> d = co_await Traits::ask(remote_, key, limit, count);
+    if (d.ok()) {
+      breaker_.on_success();
+      co_return Outcome{std::move(*d), DecidedBy::kRedis, Status()};
+    }
+    const StatusCode code = d.status().code();
+    if (code != StatusCode::kUnavailable && code != StatusCode::kUnknownOutcome) {
+      co_return d.status();
+    }
+    breaker_.on_failure(clock_.now());
+    co_return without_redis(key, limit, count, d.status());
+  }
+
+  [[nodiscard]] const CircuitBreaker& breaker() const { return breaker_; }
+  [[nodiscard]] std::uint64_t redis_calls() const { return redis_calls_; }
+
+ private:
+  Result<Outcome> without_redis(const std::string& key, const Limit& limit, std::int64_t count,
+                                Status why) {
+    Outcome out;
+    out.redis_status = std::move(why);
+    if (options_.fallback != nullptr) {
+      DISTKIT_ASSIGN_OR_RETURN(out.decision,
+                               Traits::ask_local(*options_.fallback, key, limit, count));
+      out.decided_by = DecidedBy::kFallback;
+      return out;
+    }
+    const bool allow = options_.mode == FailureMode::kFailOpen;
+    out.decision = Traits::without_answer(limit, allow, options_.breaker.open_for);
+    out.decided_by = allow ? DecidedBy::kFailOpen : DecidedBy::kFailClosed;
+    return out;
+  }
+
+  Remote& remote_;
+  const Clock& clock_;
+  ResilientOptions<Local> options_;
+  CircuitBreaker breaker_;
+  std::uint64_t redis_calls_ = 0;
+};
+
+}  // namespace distkit
+
+#endif  // DISTKIT_CORE_LIMITERS_RESILIENT_LIMITER_H_

@@ -1,0 +1,100 @@
+// Suppressed sliding-window limiters (core/limiters/suppressed_window.h) over Redis and in one
+// process. The Redis one runs one script per call (core/lua/suppressed_window.lua) on
+// the server's clock by default, one hash per key, "{<prefix>:<key>}:suppressed",
+// expiring with its newest bucket; its random draw is made here and sent, so the
+// script is a pure function of its inputs.
+#ifndef DISTKIT_CORE_LIMITERS_SUPPRESSED_LIMITER_H_
+#define DISTKIT_CORE_LIMITERS_SUPPRESSED_LIMITER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/limiters/sharded_key_map.h"
+#include "distkit/core/limiters/suppressed_window.h"
+
+namespace distkit {
+
+// A small seeded generator (splitmix64) for the draws: deterministic when seeded, so
+// the simulator replays it; no std distributions (they differ between libraries).
+class DrawSource {
+ public:
+  explicit DrawSource(std::uint64_t seed) : state_(seed) {}
+  // Uniform in [0, 1), 53 bits.
+  double next() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53;
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+// One generator per ShardedKeyMap shard, derived from `seed` (0: a random one), for
+// limiters that draw under a shard's lock.
+[[nodiscard]] std::vector<DrawSource> draws_per_shard(std::uint64_t seed);
+
+struct SuppressedLimiterOptions {
+  std::string prefix;
+  const Clock* client_clock = nullptr;  // nullptr: the Redis server's clock
+  std::uint64_t seed = 0;               // of the draws; 0: a random one
+};
+
+class SuppressedLimiter {
+ public:
+  [[nodiscard]] static Result<SuppressedLimiter> create(RedisConnection& redis,
+                                                        SuppressedLimiterOptions options);
+  [[nodiscard]] static const RedisScript& script();
+
+  Task<Result<SuppressedDecision>> inc(std::string key, SuppressedLimit limit,
+                                       std::int64_t count = 1);
+  // The same with the draw given (for tests comparing with the pure decision).
+  Task<Result<SuppressedDecision>> inc_with_draw(std::string key, SuppressedLimit limit,
+                                                 std::int64_t count, double draw);
+  // The same, after recording `committed` unconditionally (requests decided elsewhere:
+  // HybridSuppressedLimiter's local ones), in the same script.
+  Task<Result<SuppressedDecision>> commit_and_inc(std::string key, SuppressedLimit limit,
+                                                  SuppressedCommit committed, std::int64_t count,
+                                                  double draw);
+  // The script call itself, for callers that pipeline many (arguments validated).
+  [[nodiscard]] ScriptCall script_call(const std::string& key, const SuppressedLimit& limit,
+                                       SuppressedCommit committed, std::int64_t count,
+                                       double draw) const;
+  [[nodiscard]] static Result<SuppressedDecision> parse_reply(const Result<RedisReply>& reply);
+  // A draw from this limiter's generator (not thread-safe, like inc()).
+  [[nodiscard]] double next_draw() { return draws_.next(); }
+  [[nodiscard]] std::string redis_key(const std::string& key) const;
+
+ private:
+  SuppressedLimiter(RedisConnection& redis, SuppressedLimiterOptions options)
+      : redis_(&redis), options_(std::move(options)), draws_(options_.seed) {}
+  RedisConnection* redis_;
+  SuppressedLimiterOptions options_;
+  DrawSource draws_;
+};
+
+// Thread-safe (64 mutex shards, each with its own draws); bounded like the other local
+// limiters.
+class LocalSuppressedLimiter {
+ public:
+  LocalSuppressedLimiter(const Clock& clock, std::uint64_t seed, std::size_t max_keys = 1 << 16);
+  [[nodiscard]] Result<SuppressedDecision> inc(std::string_view key, const SuppressedLimit& limit,
+                                               std::int64_t count = 1);
+  [[nodiscard]] Result<SuppressedDecision> inc_at(std::string_view key,
+                                                  const SuppressedLimit& limit, std::int64_t count,
+                                                  std::int64_t now_ms);
+
+ private:
+  const Clock& clock_;
+  ShardedKeyMap<SuppressedState> keys_;
+  // One generator per shard, used under that shard's lock (inside apply()).
+  std::vector<DrawSource> draws_;
+};
+
+}  // namespace distkit
+
+#endif  // DISTKIT_CORE_LIMITERS_SUPPRESSED_LIMITER_H_

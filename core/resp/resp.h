@@ -1,0 +1,66 @@
+// RESP2 on the server side, without sockets: encoding replies and parsing requests
+// (multibulk or inline, as Redis accepts them), with Redis's limits. Used by
+// tools/simredis; a server loop feeds bytes in and writes bytes out.
+#ifndef DISTKIT_CORE_RESP_RESP_H_
+#define DISTKIT_CORE_RESP_RESP_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/seam/redis_reply.h"
+#include "distkit/core/base/status.h"
+
+namespace distkit {
+
+// Appends the RESP2 encoding of `reply` to `out`.
+void encode_reply(const RedisReply& reply, std::string& out);
+[[nodiscard]] std::string encode_reply(const RedisReply& reply);
+
+struct RespRequestLimits {
+  std::size_t max_arguments = 1024 * 1024;                 // Redis: invalid multibulk length
+  std::size_t max_bulk_bytes = 512 * 1024 * 1024;          // proto-max-bulk-len
+  std::size_t max_inline_bytes = 64 * 1024;                // PROTO_INLINE_MAX_SIZE
+  std::size_t max_buffered_bytes = 1024ull * 1024 * 1024;  // client-query-buffer-limit
+};
+
+// Incremental parser of client requests. Feed bytes as they arrive; take complete
+// commands with next(). A protocol error is final: the caller replies with it
+// (its message is Redis's error line) and closes the connection.
+class RespRequestParser {
+ public:
+  explicit RespRequestParser(RespRequestLimits limits = {}) : limits_(limits) {}
+
+  void feed(std::string_view bytes) { buffer_.append(bytes); }
+
+  // A complete command; nothing when more bytes are needed; kProtocolError when the
+  // stream is not valid RESP (then every later call returns the same error). An
+  // empty inline line or "*0" yields no command, as in Redis.
+  [[nodiscard]] std::optional<Result<RedisCommand>> next();
+
+  // Bytes received but not yet consumed.
+  [[nodiscard]] std::size_t buffered() const { return buffer_.size() - position_; }
+
+ private:
+  std::optional<Result<RedisCommand>> fail(std::string message);
+  std::optional<Result<RedisCommand>> parse_inline();
+  // A CRLF-terminated line starting at position_, or nothing if incomplete.
+  std::optional<std::string_view> line(std::size_t max);
+  void compact();
+
+  RespRequestLimits limits_;
+  std::string buffer_;
+  std::size_t position_ = 0;
+  // State of the multibulk being read.
+  bool in_multibulk_ = false;
+  std::size_t expected_arguments_ = 0;
+  std::optional<std::size_t> bulk_length_;  // read a "$n" line, waiting for n bytes
+  RedisCommand command_;
+  std::optional<Status> error_;
+};
+
+}  // namespace distkit
+
+#endif  // DISTKIT_CORE_RESP_RESP_H_

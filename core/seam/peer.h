@@ -1,0 +1,37 @@
+// Peer messages between nodes, for consensus modules (Raft) to come. The simulator
+// routes them through the same network as Redis traffic, so a partition cuts both.
+#ifndef DISTKIT_CORE_SEAM_PEER_H_
+#define DISTKIT_CORE_SEAM_PEER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "distkit/core/async/task.h"
+
+namespace distkit {
+
+using NodeId = std::uint32_t;
+
+struct PeerMessage {
+  NodeId from = 0;
+  std::string payload;
+};
+
+// Contract:
+// - send() is best effort and returns at once: a message may be lost, delayed or
+//   reordered with respect to other messages, but it is never corrupted, duplicated,
+//   or delivered to anyone but `to`. A message to an unknown node is dropped.
+// - receive() completes with the next message delivered to this node, in delivery
+//   order. At most one receive() may be pending at a time.
+// - Used from the node's executor only.
+class PeerEndpoint {
+ public:
+  virtual ~PeerEndpoint() = default;
+  [[nodiscard]] virtual NodeId self() const = 0;
+  virtual void send(NodeId to, std::string payload) = 0;
+  virtual Task<PeerMessage> receive() = 0;
+};
+
+}  // namespace distkit
+
+#endif  // DISTKIT_CORE_SEAM_PEER_H_
