@@ -9,8 +9,8 @@
 #include <functional>
 #include <memory>
 
-#include "distkit/core/seam/redis_connection.h"
 #include "distkit/core/async/task.h"
+#include "distkit/core/seam/redis_connection.h"
 #include "distkit/tests/redis_fixture.h"
 #include "distkit/transport/redis_client.h"
 

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "distkit/core/limiters/gcra_limiter.h"
-#include "distkit/core/local/invocation_counter.h"
-#include "distkit/core/local/local_gcra.h"
 #include "distkit/core/limiters/resilient_gcra.h"
 #include "distkit/core/limiters/sliding_window_limiter.h"
+#include "distkit/core/local/invocation_counter.h"
+#include "distkit/core/local/local_gcra.h"
 #include "distkit/transport/redis_client.h"
 
 namespace {

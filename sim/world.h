@@ -40,9 +40,9 @@
 
 #include "distkit/core/async/clock.h"
 #include "distkit/core/async/executor.h"
+#include "distkit/core/async/task.h"
 #include "distkit/core/seam/peer.h"
 #include "distkit/core/seam/redis_connection.h"
-#include "distkit/core/async/task.h"
 #include "distkit/sim/rng.h"
 #include "distkit/sim/scheduler.h"
 #include "distkit/sim/server_model.h"

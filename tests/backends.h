@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "distkit/core/seam/redis_connection.h"
 #include "distkit/core/async/task.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit::testing {
 

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "distkit/core/seam/redis_reply.h"
 #include "distkit/core/base/status.h"
+#include "distkit/core/seam/redis_reply.h"
 
 namespace distkit::testing {
 

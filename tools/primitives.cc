@@ -6,14 +6,14 @@
 #include <set>
 #include <type_traits>
 
-#include "distkit/core/limiters/gcra_limiter.h"
-#include "distkit/core/limiters/hybrid_suppressed_limiter.h"
-#include "distkit/core/limiters/hybrid_window_limiter.h"
 #include "distkit/core/counters/instance_aware_counter.h"
 #include "distkit/core/counters/lax_counter.h"
 #include "distkit/core/counters/lax_instance_aware_counter.h"
-#include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/counters/strict_counter.h"
+#include "distkit/core/limiters/gcra_limiter.h"
+#include "distkit/core/limiters/hybrid_suppressed_limiter.h"
+#include "distkit/core/limiters/hybrid_window_limiter.h"
+#include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/tools/scenario.h"
 #include "tools/scenario_internal.h"

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "distkit/core/seam/redis_connection.h"
-#include "distkit/core/base/status.h"
 #include "distkit/core/async/task.h"
+#include "distkit/core/base/status.h"
+#include "distkit/core/seam/redis_connection.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/rng.h"
 

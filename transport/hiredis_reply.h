@@ -3,8 +3,8 @@
 #ifndef DISTKIT_TRANSPORT_HIREDIS_REPLY_H_
 #define DISTKIT_TRANSPORT_HIREDIS_REPLY_H_
 
-#include "distkit/core/seam/redis_reply.h"
 #include "distkit/core/base/status.h"
+#include "distkit/core/seam/redis_reply.h"
 
 struct redisReply;
 

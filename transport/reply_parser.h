@@ -8,9 +8,9 @@
 #include <optional>
 #include <string_view>
 
+#include "distkit/core/base/status.h"
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/core/seam/redis_reply.h"
-#include "distkit/core/base/status.h"
 
 namespace distkit::transport {
 

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "distkit/core/async/executor.h"
-#include "distkit/core/counters/key_table.h"
 #include "distkit/core/async/task.h"
+#include "distkit/core/counters/key_table.h"
 
 namespace distkit {
 

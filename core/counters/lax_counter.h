@@ -33,11 +33,11 @@
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/counters/delta_buffer.h"
 #include "distkit/core/async/periodic_task.h"
-#include "distkit/core/seam/redis_connection.h"
-#include "distkit/core/counters/strict_counter.h"
 #include "distkit/core/async/task.h"
+#include "distkit/core/counters/delta_buffer.h"
+#include "distkit/core/counters/strict_counter.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 

@@ -29,9 +29,9 @@
 #include <string>
 #include <string_view>
 
+#include "distkit/core/async/periodic_task.h"
 #include "distkit/core/counters/delta_buffer.h"
 #include "distkit/core/counters/instance_aware_counter.h"
-#include "distkit/core/async/periodic_task.h"
 
 namespace distkit {
 

@@ -48,11 +48,11 @@
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/limiters/hybrid_sync.h"
 #include "distkit/core/async/periodic_task.h"
-#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/limiters/hybrid_sync.h"
 #include "distkit/core/limiters/sharded_key_map.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "distkit/core/limiters/hybrid_sync.h"
 #include "distkit/core/base/keys.h"
+#include "distkit/core/limiters/hybrid_sync.h"
 
 namespace distkit {
 namespace {

@@ -43,11 +43,11 @@
 #include <string>
 #include <string_view>
 
-#include "distkit/core/limiters/hybrid_sync.h"
 #include "distkit/core/async/periodic_task.h"
-#include "distkit/core/seam/redis_connection.h"
+#include "distkit/core/limiters/hybrid_sync.h"
 #include "distkit/core/limiters/sharded_key_map.h"
 #include "distkit/core/limiters/sliding_window_limiter.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 

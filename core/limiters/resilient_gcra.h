@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "distkit/core/limiters/gcra_limiter.h"
-#include "distkit/core/local/local_gcra.h"
 #include "distkit/core/limiters/resilient_limiter.h"
+#include "distkit/core/local/local_gcra.h"
 
 namespace distkit {
 

@@ -10,8 +10,8 @@
 //   service down) or kFailClosed (deny: the limit matters more than availability).
 // Invalid input and other errors are returned as they are, whatever the policy.
 //
-// Instances (core/limiters/resilient_gcra.h, core/limiters/resilient_window.h): ResilientGcraLimiter,
-// ResilientWindowLimiter, ResilientSuppressedLimiter. A Traits type names
+// Instances (core/limiters/resilient_gcra.h, core/limiters/resilient_window.h):
+// ResilientGcraLimiter, ResilientWindowLimiter, ResilientSuppressedLimiter. A Traits type names
 //   Remote, Local, Limit, Decision
 //   static Task<Result<Decision>> ask(Remote&, std::string key, Limit, std::int64_t count)
 //   static Result<Decision> ask_local(Local&, std::string_view key, const Limit&, count)
@@ -24,11 +24,11 @@
 #include <string>
 #include <utility>
 
-#include "distkit/core/limiters/circuit_breaker.h"
 #include "distkit/core/async/clock.h"
+#include "distkit/core/async/task.h"
 #include "distkit/core/base/keys.h"
 #include "distkit/core/base/status.h"
-#include "distkit/core/async/task.h"
+#include "distkit/core/limiters/circuit_breaker.h"
 
 namespace distkit {
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "distkit/core/seam/redis_connection.h"
 #include "distkit/core/limiters/sharded_key_map.h"
 #include "distkit/core/limiters/sliding_window.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 

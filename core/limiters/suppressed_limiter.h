@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/seam/redis_connection.h"
 #include "distkit/core/limiters/sharded_key_map.h"
 #include "distkit/core/limiters/suppressed_window.h"
+#include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 

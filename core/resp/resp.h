@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include "distkit/core/base/status.h"
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/core/seam/redis_reply.h"
-#include "distkit/core/base/status.h"
 
 namespace distkit {
 

@@ -10,9 +10,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "distkit/core/seam/redis_reply.h"
-#include "distkit/core/base/status.h"
 #include "distkit/core/async/task.h"
+#include "distkit/core/base/status.h"
+#include "distkit/core/seam/redis_reply.h"
 
 namespace distkit {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "distkit/core/async/executor.h"
-#include "distkit/core/seam/redis_reply.h"
 #include "distkit/core/base/status.h"
+#include "distkit/core/seam/redis_reply.h"
 
 namespace distkit {
 

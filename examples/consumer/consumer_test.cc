@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "distkit/core/seam/redis_reply.h"
 #include "distkit/core/base/status.h"
+#include "distkit/core/seam/redis_reply.h"
 #include "distkit/sim/world.h"
 
 TEST(Consumer, UsesDistkitPublicHeaders) {

@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "distkit/core/seam/redis_reply.h"
 #include "distkit/core/base/status.h"
+#include "distkit/core/seam/redis_reply.h"
 
 distkit::Result<long> parse_limit(const char* text) {
   char* end = nullptr;
