@@ -107,4 +107,13 @@ std::unique_ptr<Backend> make_backend(const std::string& name) {
   return std::make_unique<ClusterBackend>();
 }
 
+Task<bool> eventually(Executor& executor, std::function<bool()> done, Duration cap) {
+  const MonoTime give_up = executor.clock().now() + cap;
+  while (!done()) {
+    if (executor.clock().now() >= give_up) co_return false;
+    co_await sleep_for(executor, std::chrono::milliseconds(1));
+  }
+  co_return true;
+}
+
 }  // namespace distkit::testing

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +26,12 @@ class Backend {
   virtual ~Backend() = default;
   virtual void run(Body body) = 0;
 };
+
+// Polls `done` on `executor` until it holds, for at most `cap` (which only matters if
+// the code under test is broken): the way to wait for a background task on a real
+// runtime without assuming how fast the machine is. Returns whether it held.
+Task<bool> eventually(Executor& executor, std::function<bool()> done,
+                      Duration cap = std::chrono::seconds(30));
 
 // "sim", "real", "cluster".
 const std::vector<std::string>& backend_names();

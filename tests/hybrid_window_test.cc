@@ -26,16 +26,7 @@ using std::chrono::seconds;
 
 using HybridWindowTest = testing::BackendTest;
 
-// Polls `done` on `executor` until it holds, for at most `cap` (which only matters if
-// the code under test is broken). Returns whether it held.
-Task<bool> eventually(Executor& executor, std::function<bool()> done, Duration cap = seconds(30)) {
-  const MonoTime give_up = executor.clock().now() + cap;
-  while (!done()) {
-    if (executor.clock().now() >= give_up) co_return false;
-    co_await sleep_for(executor, milliseconds(1));
-  }
-  co_return true;
-}
+using testing::eventually;
 
 // What Redis holds for `key` (a read through the plain Redis limiter).
 Task<std::int64_t> redis_total(RedisConnection& redis, const std::string& prefix,

@@ -20,16 +20,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using LaxCounterTest = testing::BackendTest;
 
-// Polls `done` on `executor` until it holds, for at most `cap` (which only matters if
-// the code under test is broken). Returns whether it held.
-Task<bool> eventually(Executor& executor, std::function<bool()> done, Duration cap = seconds(30)) {
-  const MonoTime give_up = executor.clock().now() + cap;
-  while (!done()) {
-    if (executor.clock().now() >= give_up) co_return false;
-    co_await sleep_for(executor, milliseconds(1));
-  }
-  co_return true;
-}
+using testing::eventually;
 
 LaxCounterOptions options(std::string instance) {
   LaxCounterOptions o;
