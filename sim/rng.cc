@@ -1,17 +1,12 @@
 #include "distkit/sim/rng.h"
 
+#include "distkit/core/base/random.h"
+
 namespace distkit::sim {
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 std::uint64_t finalise(std::uint64_t x) {
-  return splitmix64(x);
+  return splitmix64_step(x);
 }
 
 std::uint64_t rotl(std::uint64_t x, int k) {
@@ -36,7 +31,7 @@ std::uint64_t mix_hash(std::uint64_t seed, std::uint64_t value) {
 Rng::Rng(std::uint64_t seed) : seed_(seed) {
   std::uint64_t x = seed;
   for (std::uint64_t& word : state_)
-    word = splitmix64(x);
+    word = splitmix64_step(x);
 }
 
 Rng Rng::derive(std::string_view name) const {

@@ -30,13 +30,13 @@ TEST(SuppressedWindow, FreeBelowSoftShedBetweenNeverPastHard) {
   SuppressedState s;
   DrawSource draws(5);
   for (int i = 0; i < 100; ++i) {
-    SuppressedDecision d = suppressed_decide(s, kLimit, i * 10, 1, draws.next());
+    SuppressedDecision d = suppressed_decide(s, kLimit, i * 10, 1, draws.next_unit());
     ASSERT_TRUE(d.allowed);
     ASSERT_FALSE(d.suppressing);
   }
   int admitted = 100, shed = 0;
   for (int i = 100; i < 1000; ++i) {
-    SuppressedDecision d = suppressed_decide(s, kLimit, i * 10, 1, draws.next());
+    SuppressedDecision d = suppressed_decide(s, kLimit, i * 10, 1, draws.next_unit());
     EXPECT_TRUE(d.suppressing);
     EXPECT_GT(d.factor, 0);
     admitted += d.allowed ? 1 : 0;
@@ -55,7 +55,7 @@ TEST(SuppressedWindow, TwiceTheSoftRateSettlesNearTheSoftRate) {
   DrawSource draws(9);
   int admitted_last_window = 0;
   for (std::int64_t now = 0; now < 120'000; now += 50) {  // 20/s for two minutes
-    const bool ok = suppressed_decide(s, kLimit, now, 1, draws.next()).allowed;
+    const bool ok = suppressed_decide(s, kLimit, now, 1, draws.next_unit()).allowed;
     if (now >= 110'000) admitted_last_window += ok ? 1 : 0;
   }
   // Soft is 100 per 10 s (10/s): the factor is about 1 - 10/20, so about half pass.
@@ -89,7 +89,7 @@ RC_GTEST_PROP(SuppressedWindow, TheAdmittedTotalNeverPassesHard, (std::uint64_t 
   std::int64_t now = 0;
   for (const Step& step : steps) {
     now += step.advance_ms;
-    const SuppressedDecision d = suppressed_decide(s, limit, now, step.count, draws.next());
+    const SuppressedDecision d = suppressed_decide(s, limit, now, step.count, draws.next_unit());
     RC_ASSERT(d.observed - d.declined <= limit.hard_limit);
     RC_ASSERT(d.factor >= 0 && d.factor <= 1);
     if (!d.suppressing) RC_ASSERT(d.allowed);
@@ -97,7 +97,7 @@ RC_GTEST_PROP(SuppressedWindow, TheAdmittedTotalNeverPassesHard, (std::uint64_t 
 }
 
 TEST(LocalSuppressed, ThreadsNeverPassHard) {
-  testing::ManualClock clock(seconds(5));
+  test_support::ManualClock clock(seconds(5));
   LocalSuppressedLimiter limiter(clock, 3);
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
@@ -113,13 +113,13 @@ TEST(LocalSuppressed, ThreadsNeverPassHard) {
   EXPECT_LE(admitted.load(), 200);
 }
 
-using SuppressedLimiterTest = testing::BackendTest;
+using SuppressedLimiterTest = test_support::BackendTest;
 
 TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    testing::ManualClock clock;
+    test_support::ManualClock clock;
     // Keys must not expire on the server's real clock while the test's clock stands.
-    testing::PinnedExpiryConnection pinned(redis, {&SuppressedLimiter::script()});
+    test_support::PinnedExpiryConnection pinned(redis, {&SuppressedLimiter::script()});
     SuppressedLimiter limiter =
         *SuppressedLimiter::create(pinned, {.prefix = "sup", .client_clock = &clock, .seed = 1});
     sim::Rng rng(23);

@@ -1,8 +1,8 @@
 // The scenario workload against a real Redis: the same primitives and checks, in real
 // time, without simulated faults, so a user can compare the simulator with reality.
 #include <chrono>
-#include <random>
 
+#include "distkit/core/base/random.h"
 #include "distkit/tools/scenario.h"
 #include "distkit/transport/redis_client.h"
 #include "distkit/transport/runtime.h"
@@ -41,8 +41,7 @@ Result<ScenarioResult> run_on_redis(const ScenarioOptions& options, std::string_
 
   ScenarioOptions o = options;
   o.progress = nullptr;
-  std::random_device entropy;
-  o.key_prefix = "distkit-sim-" + std::to_string(entropy() % 1'000'000'000);
+  o.key_prefix = "distkit-sim-" + std::to_string(entropy_u64() % 1'000'000'000);
   ScenarioResult result;
   result.options = o;
   result.backend = std::string(url);

@@ -10,6 +10,7 @@
 #include <deque>
 #include <random>
 
+#include "distkit/core/base/random.h"
 #include "distkit/core/seam/request_batch.h"
 #include "distkit/transport/reply_parser.h"
 
@@ -88,7 +89,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
         deadline_timer(r.io()),
         backoff_timer(r.io()),
         health_timer(r.io()),
-        jitter(std::random_device{}()) {}
+        jitter(entropy_u64()) {}
 
   // ---- Submitting -------------------------------------------------------------------
 

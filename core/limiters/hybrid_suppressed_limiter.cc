@@ -69,7 +69,7 @@ Result<HybridSuppressedLimiter::LocalOutcome> HybridSuppressedLimiter::decide_he
       key,
       [&](KeyState& state) {
         LocalOutcome out;
-        out.draw = draws.next();
+        out.draw = draws.next_unit();
         if (!same_limit(state.limit, limit)) {
           // A new limit: the view and allowance were for the old one.
           state.limit = limit;

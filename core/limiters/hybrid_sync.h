@@ -60,6 +60,9 @@ Task<Status> send_commits(RedisConnection& redis, std::vector<std::string> keys,
                           Call call, Parse parse, Settle settle,
                           std::atomic<std::uint64_t>& round_trips) {
   using Send = typename std::invoke_result_t<Take&, const std::string&>::value_type;
+  // In key order, not the key map's: what is sent, and so a simulated run's trace, does
+  // not depend on the standard library's hash tables.
+  std::sort(keys.begin(), keys.end());
   Status first_error;
   for (std::size_t begin = 0; begin < keys.size(); begin += kHybridSyncChunk) {
     const std::size_t end = std::min(keys.size(), begin + kHybridSyncChunk);

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cstdio>
-#include <random>
 
 #include "distkit/core/base/keys.h"
 #include "distkit/core/limiters/limiter_script.h"
@@ -12,16 +11,10 @@ namespace {
 
 #include "core/limiters/suppressed_window_lua.inc"
 
-std::uint64_t seed_or_random(std::uint64_t seed) {
-  if (seed != 0) return seed;
-  std::random_device entropy;
-  return (static_cast<std::uint64_t>(entropy()) << 32) | entropy();
-}
-
 }  // namespace
 
 std::vector<DrawSource> draws_per_shard(std::uint64_t seed) {
-  const std::uint64_t base = seed_or_random(seed);
+  const std::uint64_t base = seed_or_entropy(seed);
   std::vector<DrawSource> draws;
   for (std::size_t i = 0; i < ShardedKeyMap<SuppressedState>::kShards; ++i)
     draws.emplace_back(base + i * 0x9e3779b97f4a7c15ULL);
@@ -36,7 +29,7 @@ const RedisScript& SuppressedLimiter::script() {
 Result<SuppressedLimiter> SuppressedLimiter::create(RedisConnection& redis,
                                                     SuppressedLimiterOptions options) {
   DISTKIT_RETURN_IF_ERROR(validate_key(options.prefix, "prefix"));
-  options.seed = seed_or_random(options.seed);
+  options.seed = seed_or_entropy(options.seed);
   return SuppressedLimiter(redis, std::move(options));
 }
 
@@ -46,7 +39,7 @@ std::string SuppressedLimiter::redis_key(const std::string& key) const {
 
 Task<Result<SuppressedDecision>> SuppressedLimiter::inc(std::string key, SuppressedLimit limit,
                                                         std::int64_t count) {
-  co_return co_await inc_with_draw(std::move(key), limit, count, draws_.next());
+  co_return co_await inc_with_draw(std::move(key), limit, count, draws_.next_unit());
 }
 
 Task<Result<SuppressedDecision>> SuppressedLimiter::inc_with_draw(std::string key,
@@ -137,7 +130,7 @@ Result<SuppressedDecision> LocalSuppressedLimiter::inc_at(std::string_view key,
   return keys_.apply(
       key,
       [&](SuppressedState& state) {
-        return suppressed_decide(state, limit, now_ms, count, draws.next());
+        return suppressed_decide(state, limit, now_ms, count, draws.next_unit());
       },
       [&](const SuppressedState& state) {
         return state.buckets.empty() || state.buckets.back().start_ms < now_ms - limit.window_ms();

@@ -10,29 +10,16 @@
 #include <string_view>
 #include <vector>
 
+#include "distkit/core/base/random.h"
 #include "distkit/core/limiters/sharded_key_map.h"
 #include "distkit/core/limiters/suppressed_window.h"
 #include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 
-// A small seeded generator (splitmix64) for the draws: deterministic when seeded, so
-// the simulator replays it; no std distributions (they differ between libraries).
-class DrawSource {
- public:
-  explicit DrawSource(std::uint64_t seed) : state_(seed) {}
-  // Uniform in [0, 1), 53 bits.
-  double next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return static_cast<double>(z >> 11) * 0x1.0p-53;
-  }
-
- private:
-  std::uint64_t state_;
-};
+// The draws come from core's seeded generator: deterministic when seeded, so the
+// simulator replays them.
+using DrawSource = SplitMix64;
 
 // One generator per ShardedKeyMap shard, derived from `seed` (0: a random one), for
 // limiters that draw under a shard's lock.
@@ -66,7 +53,7 @@ class SuppressedLimiter {
                                        double draw) const;
   [[nodiscard]] static Result<SuppressedDecision> parse_reply(const Result<RedisReply>& reply);
   // A draw from this limiter's generator (not thread-safe, like inc()).
-  [[nodiscard]] double next_draw() { return draws_.next(); }
+  [[nodiscard]] double next_draw() { return draws_.next_unit(); }
   [[nodiscard]] std::string redis_key(const std::string& key) const;
 
  private:
