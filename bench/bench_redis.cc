@@ -17,7 +17,7 @@ BenchRedis& BenchRedis::get() {
         return out;
       }
     } else {
-      auto server = testing::RedisServer::start();
+      auto server = test_support::RedisServer::start();
       if (!server.ok()) {
         std::fprintf(stderr, "cannot start redis-server: %s\n",
                      server.status().to_string().c_str());

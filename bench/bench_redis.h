@@ -17,7 +17,7 @@
 namespace distkit::bench {
 
 struct BenchRedis {
-  std::unique_ptr<testing::RedisServer> server;
+  std::unique_ptr<test_support::RedisServer> server;
   redisContext* hiredis = nullptr;  // for baselines
   std::unique_ptr<transport::AsioRuntime> runtime;
   std::unique_ptr<transport::RedisClient> client;

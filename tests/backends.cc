@@ -6,7 +6,7 @@
 #include "distkit/transport/cluster.h"
 #include "distkit/transport/redis_client.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 namespace {
 
 using std::chrono::seconds;
@@ -116,4 +116,4 @@ Task<bool> eventually(Executor& executor, std::function<bool()> done, Duration c
   co_return true;
 }
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support

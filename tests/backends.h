@@ -16,7 +16,7 @@
 #include "distkit/core/async/task.h"
 #include "distkit/core/seam/redis_connection.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 
 // Runs a coroutine with a connection to an empty Redis (data and scripts flushed),
 // to completion.
@@ -44,11 +44,11 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Backend> backend_;
 };
 
-#define DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(suite)                                   \
-  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                          \
-                           ::testing::ValuesIn(::distkit::testing::backend_names()), \
+#define DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(suite)                                        \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                               \
+                           ::testing::ValuesIn(::distkit::test_support::backend_names()), \
                            [](const auto& info) { return info.param; })
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support
 
 #endif  // DISTKIT_TESTS_BACKENDS_H_

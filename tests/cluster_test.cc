@@ -37,7 +37,7 @@ TEST(ClusterSlots, CommandKeysAndCrossSlot) {
 class ClusterTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto cluster = testing::RedisCluster::start(3);
+    auto cluster = test_support::RedisCluster::start(3);
     ASSERT_TRUE(cluster.ok()) << cluster.status().to_string();
     cluster_ = std::move(*cluster);
   }
@@ -59,7 +59,7 @@ class ClusterTest : public ::testing::Test {
   }
 
   // The node holding `slot`'s keys, asked directly (not through the client's map).
-  testing::RedisServer* holder_of(std::uint16_t slot) {
+  test_support::RedisServer* holder_of(std::uint16_t slot) {
     for (const auto& node : cluster_->nodes()) {
       auto n = node->command({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)});
       if (n.ok() && n->is_integer() && n->integer_value() > 0) return node.get();
@@ -67,10 +67,10 @@ class ClusterTest : public ::testing::Test {
     return nullptr;
   }
 
-  static std::unique_ptr<testing::RedisCluster> cluster_;
+  static std::unique_ptr<test_support::RedisCluster> cluster_;
   std::unique_ptr<AsioRuntime> runtime_;
 };
-std::unique_ptr<testing::RedisCluster> ClusterTest::cluster_;
+std::unique_ptr<test_support::RedisCluster> ClusterTest::cluster_;
 
 TEST_F(ClusterTest, RoutesEveryKeyToItsOwner) {
   with_cluster([&](RedisClusterClient& client) -> Task<void> {
@@ -120,11 +120,11 @@ TEST_F(ClusterTest, FollowsAskDuringAMigrationAndMovedAfterIt) {
   const std::string s = std::to_string(slot);
   with_cluster([&](RedisClusterClient& client) -> Task<void> {
     EXPECT_TRUE((co_await client.command("SET", key, "v1")).ok());
-    testing::RedisServer* source = holder_of(slot);
+    test_support::RedisServer* source = holder_of(slot);
     EXPECT_NE(source, nullptr);
     if (source == nullptr) co_return;
     EXPECT_EQ(client.node_for_slot(slot), source->address());
-    testing::RedisServer* target = nullptr;
+    test_support::RedisServer* target = nullptr;
     for (const auto& node : cluster_->nodes()) {
       if (node.get() != source) target = node.get();
     }

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <charconv>
 
-namespace distkit::testing {
+namespace distkit::test_support {
 namespace {
 
 std::string upper(std::string s) {
@@ -158,4 +158,4 @@ RedisReply FakeRedisModel::execute(sim::ClientId client, const RedisCommand& com
   return RedisReply::error("ERR unknown command '" + command[0] + "'");
 }
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support

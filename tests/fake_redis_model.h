@@ -14,7 +14,7 @@
 
 #include "distkit/sim/server_model.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 
 class FakeRedisModel final : public sim::ServerModel {
  public:
@@ -55,6 +55,6 @@ class FakeRedisModel final : public sim::ServerModel {
   std::vector<RedisCommand> executed_;
 };
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support
 
 #endif  // DISTKIT_TESTS_FAKE_REDIS_MODEL_H_

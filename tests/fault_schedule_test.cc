@@ -44,7 +44,7 @@ TEST(FaultSchedule, RejectsMalformedTextClearly) {
 
 TEST(FaultSchedule, ValidateChecksNodesKindsAndRanges) {
   World world;
-  world.add_redis_server("redis", std::make_unique<distkit::testing::FakeRedisModel>());
+  world.add_redis_server("redis", std::make_unique<distkit::test_support::FakeRedisModel>());
   world.add_instance("a", [](NodeContext&) -> Task<void> { co_return; });
   auto check = [&](const char* text) {
     Result<FaultSchedule> s = parse_fault_schedule(text);
@@ -63,7 +63,7 @@ TEST(FaultSchedule, ValidateChecksNodesKindsAndRanges) {
 
 TEST(FaultSchedule, DescribeUsesNodeNames) {
   World world;
-  world.add_redis_server("redis", std::make_unique<distkit::testing::FakeRedisModel>());
+  world.add_redis_server("redis", std::make_unique<distkit::test_support::FakeRedisModel>());
   world.add_instance("web-1", [](NodeContext&) -> Task<void> { co_return; });
   Result<FaultSchedule> s = parse_fault_schedule("1500000us partition-one-way 1 0");
   ASSERT_TRUE(s.ok());

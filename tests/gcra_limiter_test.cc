@@ -19,12 +19,12 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using GcraLimiterTest = testing::BackendTest;
+using GcraLimiterTest = test_support::BackendTest;
 
 TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
-    testing::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
+    test_support::ManualClock clock(std::chrono::seconds(1'700'000'000));
+    test_support::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
     GcraLimiter limiter = *GcraLimiter::create(pinned, {.prefix = "cell", .client_clock = &clock});
     const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 4};
     GcraDecision d = *co_await limiter.check("k", rate, 6);
@@ -57,8 +57,8 @@ TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
 // Pacer's multi-rate script advanced earlier rates even when a later one denied.
 TEST_P(GcraLimiterTest, SeveralRatesAreAllOrNothing) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
-    testing::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
+    test_support::ManualClock clock(std::chrono::seconds(1'700'000'000));
+    test_support::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
     GcraLimiter limiter = *GcraLimiter::create(pinned, {.prefix = "multi", .client_clock = &clock});
     const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
                                          {.permits = 3, .period = seconds(60), .burst = 2}};
@@ -111,8 +111,8 @@ TEST_P(GcraLimiterTest, TheServerClockByDefaultAndBadInputRejected) {
 // (including none, and jumps past every TAT) and quantities (0 to burst + 2).
 TEST_P(GcraLimiterTest, TheScriptAgreesWithThePureModel) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    testing::ManualClock clock(std::chrono::seconds(1'700'000'000));
-    testing::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
+    test_support::ManualClock clock(std::chrono::seconds(1'700'000'000));
+    test_support::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
     GcraLimiter limiter = *GcraLimiter::create(pinned, {.prefix = "model", .client_clock = &clock});
     sim::Rng rng(20261123);
     int checks = 0;

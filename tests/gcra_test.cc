@@ -122,7 +122,7 @@ TEST(Gcra, HeadersRoundUp) {
 }
 
 TEST(LocalGcra, KeepsTatsPerRateAndIsAllOrNothing) {
-  testing::ManualClock clock(seconds(100));
+  test_support::ManualClock clock(seconds(100));
   LocalGcraLimiter limiter(clock);
   const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
                                        {.permits = 3, .period = seconds(60), .burst = 2}};
@@ -147,7 +147,7 @@ TEST(LocalGcra, KeepsTatsPerRateAndIsAllOrNothing) {
 // The exactly-N race: many threads on one key, no refill in the test's time: exactly
 // burst + 1 granted, none lost or doubled.
 TEST(LocalGcra, ConcurrentChecksGrantExactlyTheBurst) {
-  testing::ManualClock clock(seconds(100));
+  test_support::ManualClock clock(seconds(100));
   LocalGcraLimiter limiter(clock);
   const GcraRate rate{.permits = 1, .period = std::chrono::hours(1), .burst = 999};
   std::atomic<int> granted{0};
@@ -165,7 +165,7 @@ TEST(LocalGcra, ConcurrentChecksGrantExactlyTheBurst) {
 }
 
 TEST(LocalGcra, ForgetsKeysBackAtFullCapacityAndThenRefuses) {
-  testing::ManualClock clock(seconds(100));
+  test_support::ManualClock clock(seconds(100));
   LocalGcraLimiter limiter(clock, /*max_keys=*/64);  // one key per shard
   const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 0};
   int refused = 0;

@@ -23,7 +23,7 @@ using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-using HybridSuppressedTest = testing::BackendTest;
+using HybridSuppressedTest = test_support::BackendTest;
 
 // What Redis holds for `key` (a read through the plain Redis limiter).
 Task<SuppressedDecision> redis_view(RedisConnection& redis, const std::string& prefix,

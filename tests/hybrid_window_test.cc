@@ -24,9 +24,9 @@ using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
-using HybridWindowTest = testing::BackendTest;
+using HybridWindowTest = test_support::BackendTest;
 
-using testing::eventually;
+using test_support::eventually;
 
 // What Redis holds for `key` (a read through the plain Redis limiter).
 Task<std::int64_t> redis_total(RedisConnection& redis, const std::string& prefix,

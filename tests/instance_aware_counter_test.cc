@@ -17,7 +17,7 @@ namespace distkit {
 namespace {
 
 using std::chrono::milliseconds;
-using InstanceAwareCounterTest = testing::BackendTest;
+using InstanceAwareCounterTest = test_support::BackendTest;
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 // Longer than any test: on a real server a live instance whose heartbeat is late
@@ -335,7 +335,7 @@ DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(InstanceAwareCounterTest);
 
 // ---- LaxInstanceAwareCounter ---------------------------------------------------------
 
-using LaxInstanceAwareCounterTest = testing::BackendTest;
+using LaxInstanceAwareCounterTest = test_support::BackendTest;
 
 // An interval no test lasts: only explicit flushes (and the ones set, del and clear
 // make first) send anything, so what a test asserts cannot depend on when a

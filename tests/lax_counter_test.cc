@@ -18,9 +18,9 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using LaxCounterTest = testing::BackendTest;
+using LaxCounterTest = test_support::BackendTest;
 
-using testing::eventually;
+using test_support::eventually;
 
 LaxCounterOptions options(std::string instance) {
   LaxCounterOptions o;
@@ -124,6 +124,35 @@ TEST_P(LaxCounterTest, LimitsAndBadInput) {
     EXPECT_EQ(lax->inc("a", 1).status().code(), StatusCode::kOutOfRange) << "local overflow";
     EXPECT_EQ(LaxCounter::create(redis, ex, options("bad id!")).status().code(),
               StatusCode::kInvalidArgument);
+    (void)co_await lax->shutdown();
+  });
+}
+
+// A flushed delta the script rejects is dropped, flush() says why by its code, and the
+// rest of the batch is applied: overflow is kOutOfRange, a field that holds no int64
+// (something else wrote it) kFailedPrecondition, on every backend alike.
+TEST_P(LaxCounterTest, ARejectedDeltaIsDroppedWithItsCodeAndTheRestApplies) {
+  backend_->run([](RedisConnection& redis, Executor& ex) -> Task<void> {
+    LaxCounterOptions o = options("r");
+    o.flush_interval = std::chrono::hours(1);  // only the explicit flushes below send
+    auto lax = *LaxCounter::create(redis, ex, o);
+    StrictCounter strict = *StrictCounter::create(redis, "lax");
+    EXPECT_EQ(*co_await strict.set("full", std::numeric_limits<std::int64_t>::max()),
+              std::numeric_limits<std::int64_t>::max());
+    EXPECT_TRUE((co_await redis.command("HSET", strict.redis_key(), "alien", "abc")).ok());
+    EXPECT_TRUE(lax->inc("full", 1).ok());
+    EXPECT_TRUE(lax->inc("fine", 2).ok());
+    Status overflowed = co_await lax->flush();
+    EXPECT_EQ(overflowed.code(), StatusCode::kOutOfRange) << overflowed;
+    EXPECT_EQ(*co_await strict.get("full"), std::numeric_limits<std::int64_t>::max());
+    EXPECT_TRUE(lax->inc("alien", 1).ok());
+    EXPECT_TRUE(lax->inc("fine", 3).ok());
+    Status foreign = co_await lax->flush();
+    EXPECT_EQ(foreign.code(), StatusCode::kFailedPrecondition) << foreign;
+    Result<RedisReply> raw = co_await redis.command("HGET", strict.redis_key(), "alien");
+    EXPECT_EQ(*raw, RedisReply::bulk_string("abc")) << "nothing written over it";
+    EXPECT_EQ(*co_await strict.get("fine"), 5) << "the rest of both batches applied";
+    EXPECT_TRUE((co_await lax->flush()).ok()) << "the rejected deltas were dropped, not kept";
     (void)co_await lax->shutdown();
   });
 }

@@ -5,7 +5,7 @@
 
 #include "distkit/core/async/clock.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 
 class ManualClock : public Clock {
  public:
@@ -19,6 +19,6 @@ class ManualClock : public Clock {
   WallTime wall_;
 };
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support
 
 #endif  // DISTKIT_TESTS_MANUAL_CLOCK_H_

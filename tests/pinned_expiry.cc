@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace distkit::testing {
+namespace distkit::test_support {
 namespace {
 
 constexpr std::string_view kMarker = "--[[pinned-expiry]]";
@@ -99,4 +99,4 @@ Task<std::vector<Result<RedisReply>>> PinnedExpiryConnection::execute_pipeline(
   co_return replies;
 }
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support

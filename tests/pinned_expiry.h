@@ -22,7 +22,7 @@
 
 #include "distkit/core/seam/redis_connection.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 
 class PinnedExpiryConnection : public RedisConnection {
  public:
@@ -53,6 +53,6 @@ class PinnedExpiryConnection : public RedisConnection {
   std::uint64_t calls_ = 0;
 };
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support
 
 #endif  // DISTKIT_TESTS_PINNED_EXPIRY_H_

@@ -31,7 +31,7 @@ using std::chrono::seconds;
 constexpr auto kPatience = seconds(30);
 
 // `cmdstat_ping:calls=` of the server's INFO commandstats (0 before any PING), or -1.
-int ping_calls(const testing::RedisServer& server) {
+int ping_calls(const test_support::RedisServer& server) {
   auto stats = server.command({"INFO", "commandstats"});
   if (!stats.ok() || !stats->is_string()) return -1;
   const std::size_t at = stats->text().find("cmdstat_ping:calls=");
@@ -99,9 +99,9 @@ TEST(RedisUrl, ParsesAndRejectsClearly) {
 }
 
 TEST_F(RedisClientTest, ReconnectsAfterTheServerIsKilledAndRestarted) {
-  auto server = testing::RedisServer::start();
+  auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok()) << server.status().to_string();
-  testing::RedisServer& s = **server;
+  test_support::RedisServer& s = **server;
   with_client(options(s.port()), [&](RedisClient& client) -> Task<void> {
     EXPECT_TRUE((co_await client.command("SET", "k", "v")).ok());
     EXPECT_TRUE(s.kill().ok());
@@ -122,9 +122,9 @@ TEST_F(RedisClientTest, ReconnectsAfterTheServerIsKilledAndRestarted) {
 }
 
 TEST_F(RedisClientTest, ARequestInFlightWhenTheConnectionDropsIsUnknown) {
-  auto server = testing::RedisServer::start();
+  auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok());
-  testing::RedisServer& s = **server;
+  test_support::RedisServer& s = **server;
   // Long timeouts and a BLPOP that blocks forever: only the kill can end it, however
   // slow the machine.
   RedisClientOptions o = options(s.port());
@@ -160,7 +160,7 @@ TEST_F(RedisClientTest, ARequestInFlightWhenTheConnectionDropsIsUnknown) {
 }
 
 TEST_F(RedisClientTest, ATimeoutMakesEveryRequestInFlightUnknown) {
-  auto server = testing::RedisServer::start();
+  auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok());
   RedisClientOptions o = options((*server)->port());
   o.request_timeout = milliseconds(500);
@@ -186,7 +186,7 @@ TEST_F(RedisClientTest, ATimeoutMakesEveryRequestInFlightUnknown) {
 }
 
 TEST_F(RedisClientTest, AuthAndSelectComeFromTheUrl) {
-  auto server = testing::RedisServer::start({.extra_args = {"--requirepass", "s3cret"}});
+  auto server = test_support::RedisServer::start({.extra_args = {"--requirepass", "s3cret"}});
   ASSERT_TRUE(server.ok());
   const int port = (*server)->port();
   auto url = [&](const std::string& credentials, int db) {
@@ -210,7 +210,7 @@ TEST_F(RedisClientTest, AuthAndSelectComeFromTheUrl) {
 }
 
 TEST_F(RedisClientTest, LimitsAndRefusedConnections) {
-  auto server = testing::RedisServer::start();
+  auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok());
   RedisClientOptions o = options((*server)->port());
   o.max_pending_requests = 3;
@@ -231,7 +231,7 @@ TEST_F(RedisClientTest, LimitsAndRefusedConnections) {
 }
 
 TEST_F(RedisClientTest, PendingBytesAreBoundedToo) {
-  auto server = testing::RedisServer::start();
+  auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok());
   RedisClientOptions o = options((*server)->port());
   o.max_pending_bytes = 100;
@@ -243,9 +243,9 @@ TEST_F(RedisClientTest, PendingBytesAreBoundedToo) {
 }
 
 TEST_F(RedisClientTest, AnIdleConnectionIsHealthChecked) {
-  auto server = testing::RedisServer::start();
+  auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok());
-  const testing::RedisServer& s = **server;
+  const test_support::RedisServer& s = **server;
   const int before = ping_calls(s);  // the fixture's own readiness PING
   ASSERT_GE(before, 0);
   RedisClientOptions o = options(s.port());

@@ -17,7 +17,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-using RedisContract = testing::BackendTest;
+using RedisContract = test_support::BackendTest;
 
 TEST_P(RedisContract, RepliesAndServerErrors) {
   backend_->run([](RedisConnection& conn, Executor&) -> Task<void> {

@@ -21,7 +21,7 @@
 namespace distkit {
 namespace {
 
-using testing::RedisServer;
+using test_support::RedisServer;
 
 // ---- The real server ---------------------------------------------------------------
 

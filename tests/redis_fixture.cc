@@ -23,7 +23,7 @@
 
 #include "distkit/transport/hiredis_reply.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 namespace {
 
 using std::chrono::milliseconds;
@@ -469,4 +469,4 @@ Status RedisCluster::stop() {
   return first_error;
 }
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support

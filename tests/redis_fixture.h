@@ -29,7 +29,7 @@
 #include "distkit/core/base/status.h"
 #include "distkit/core/seam/redis_reply.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 
 struct RedisServerOptions {
   // Another RESP server to run instead of redis-server (e.g. tools/simredis): it is
@@ -120,6 +120,6 @@ class RedisCluster {
   std::vector<std::unique_ptr<RedisServer>> nodes_;
 };
 
-}  // namespace distkit::testing
+}  // namespace distkit::test_support
 
 #endif  // DISTKIT_TESTS_REDIS_FIXTURE_H_

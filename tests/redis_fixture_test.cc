@@ -16,7 +16,7 @@
 #include <set>
 #include <thread>
 
-namespace distkit::testing {
+namespace distkit::test_support {
 namespace {
 
 using std::chrono::milliseconds;
@@ -251,4 +251,4 @@ TEST(RedisClusterFixture, RejectsFewerThanThreeMasters) {
 }
 
 }  // namespace
-}  // namespace distkit::testing
+}  // namespace distkit::test_support

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "distkit/core/seam/script_error.h"
+
 namespace distkit {
 namespace {
 
@@ -39,6 +41,35 @@ TEST(RedisReplyDeathTest, WrongAccessorAborts) {
   EXPECT_DEATH((void)RedisReply::nil().integer_value(),
                "integer_value\\(\\) on a reply of type nil");
   EXPECT_DEATH((void)RedisReply::integer(1).text(), "text\\(\\) on a reply of type integer");
+}
+
+// The one place a script error's code becomes a StatusCode: by the first word only.
+TEST(ScriptError, TheCodeDecidesNeverTheText) {
+  EXPECT_EQ(classify_script_error("DKOVERFLOW the counter k would leave"), ScriptError::kOverflow);
+  EXPECT_EQ(classify_script_error("DKNOTINT"), ScriptError::kNotInteger) << "no detail";
+  EXPECT_EQ(classify_script_error("DKREAPED instance a.1 is not live"), ScriptError::kReaped);
+  EXPECT_EQ(classify_script_error("DKBADARG unknown comparator x"), ScriptError::kBadArgument);
+  EXPECT_EQ(classify_script_error("ERR increment or decrement would overflow"), ScriptError::kNone)
+      << "Redis's own wording is not ours to read";
+  EXPECT_EQ(classify_script_error("DKOVERFLOWED x"), ScriptError::kNone);
+  EXPECT_EQ(classify_script_error("REAPED x"), ScriptError::kNone);
+  EXPECT_EQ(classify_script_error(""), ScriptError::kNone);
+
+  EXPECT_EQ(script_status(server_error("DKOVERFLOW k")).code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(script_status(server_error("DKNOTINT k")).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(script_status(server_error("DKREAPED a")).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(script_status(server_error("DKBADARG x")).code(), StatusCode::kInternal);
+  EXPECT_EQ(script_status(server_error("DKNOTINT k")).message(), "DKNOTINT k");
+  EXPECT_EQ(script_status(server_error("WRONGTYPE x")), server_error("WRONGTYPE x"));
+  EXPECT_EQ(script_status(unknown_outcome_error("DKOVERFLOW")).code(), StatusCode::kUnknownOutcome)
+      << "only a server's error line is classified";
+  EXPECT_TRUE(script_status(Status()).ok());
+
+  EXPECT_EQ(script_status(RedisReply::error("DKOVERFLOW k")).code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(script_status(RedisReply::error("ERR boom")).code(), StatusCode::kServerError);
+  EXPECT_EQ(script_status(RedisReply::bulk_string("DKOVERFLOW")).code(), StatusCode::kInternal)
+      << "not an error reply: a caller's bug, reported, not aborted on";
+  EXPECT_EQ(classify_script_error(RedisReply::bulk_string("DKOVERFLOW")), ScriptError::kNone);
 }
 
 }  // namespace

@@ -52,8 +52,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retr
   World world({.seed = seed,
                .default_link = LinkConfig{
                    .latency = {.min = 100us, .max = 3ms, .tail_probability = 0.02, .tail = 80ms}}});
-  auto model = std::make_unique<distkit::testing::FakeRedisModel>();
-  distkit::testing::FakeRedisModel& fake = *model;
+  auto model = std::make_unique<distkit::test_support::FakeRedisModel>();
+  distkit::test_support::FakeRedisModel& fake = *model;
   const NodeId redis = world.add_redis_server("redis", std::move(model));
   std::map<std::string, Outcome> outcomes;  // by operation id
   for (int i = 0; i < kInstances; ++i) {

@@ -12,7 +12,7 @@
 namespace distkit::sim {
 namespace {
 
-using distkit::testing::FakeRedisModel;
+using distkit::test_support::FakeRedisModel;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 

@@ -15,7 +15,7 @@
 #include "distkit/sim/rng.h"
 #include "distkit/tests/redis_fixture.h"
 
-namespace distkit::testing {
+namespace distkit::test_support {
 namespace {
 
 class SimredisTest : public ::testing::Test {
@@ -164,4 +164,4 @@ TEST_F(SimredisTest, TheRateLimitsExampleRuns) {
 }
 
 }  // namespace
-}  // namespace distkit::testing
+}  // namespace distkit::test_support

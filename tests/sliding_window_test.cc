@@ -127,7 +127,7 @@ RC_GTEST_PROP(SlidingWindow, TheBoundHolds, ()) {
 }
 
 TEST(LocalSlidingWindow, ThreadsGetExactlyTheLimit) {
-  testing::ManualClock clock(seconds(5));
+  test_support::ManualClock clock(seconds(5));
   LocalSlidingWindowLimiter limiter(clock);
   const SlidingWindowLimit limit{.limit = 1000, .window = seconds(10), .bucket = milliseconds(100)};
   std::atomic<int> allowed{0};
@@ -144,13 +144,13 @@ TEST(LocalSlidingWindow, ThreadsGetExactlyTheLimit) {
   EXPECT_EQ(limiter.inc("hot", limit, 0)->total, 1000);
 }
 
-using SlidingWindowLimiterTest = testing::BackendTest;
+using SlidingWindowLimiterTest = test_support::BackendTest;
 
 TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    testing::ManualClock clock;
+    test_support::ManualClock clock;
     // Keys must not expire on the server's real clock while the test's clock stands.
-    testing::PinnedExpiryConnection pinned(redis, {&SlidingWindowLimiter::script()});
+    test_support::PinnedExpiryConnection pinned(redis, {&SlidingWindowLimiter::script()});
     SlidingWindowLimiter limiter =
         *SlidingWindowLimiter::create(pinned, {.prefix = "sw", .client_clock = &clock});
     sim::Rng rng(11);
@@ -211,8 +211,8 @@ TEST_P(SlidingWindowLimiterTest, TheScriptAgreesWithThePureDecision) {
 // bounded hash, and the hash has a TTL (trypema's bucket keys had none).
 TEST_P(SlidingWindowLimiterTest, KeysStayBoundedAndExpire) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
-    testing::ManualClock clock;
-    testing::PinnedExpiryConnection pinned(redis, {&SlidingWindowLimiter::script()});
+    test_support::ManualClock clock;
+    test_support::PinnedExpiryConnection pinned(redis, {&SlidingWindowLimiter::script()});
     SlidingWindowLimiter limiter =
         *SlidingWindowLimiter::create(pinned, {.prefix = "bounded", .client_clock = &clock});
     const SlidingWindowLimit limit{

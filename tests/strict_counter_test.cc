@@ -8,11 +8,13 @@
 #include <limits>
 
 #include "distkit/tests/backends.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit {
 namespace {
 
-using StrictCounterTest = testing::BackendTest;
+using StrictCounterTest = test_support::BackendTest;
+using test_support::StatusIs;
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 
@@ -91,6 +93,33 @@ TEST_P(StrictCounterTest, ValuesAreExactOverTheWholeInt64Range) {
     EXPECT_EQ(*co_await c.set_if("k", Condition::gt(kMax - 1), 0), (Change{0, kMax, true}));
     EXPECT_EQ(*co_await c.inc_if("m", Condition::lt(kMin + 1), 1), (Change{kMin + 1, kMin, true}));
     EXPECT_EQ(*co_await c.inc_if("m", Condition::lt(-5), 0), (Change{kMin + 1, kMin + 1, true}));
+  });
+}
+
+// A field something else wrote (not an int64) is reported with its own code, on every
+// backend alike (the code, not Redis's wording), and is left as it was: no operation
+// writes over a value it could not report.
+TEST_P(StrictCounterTest, AFieldThatHoldsNoInt64IsAFailedPreconditionAndStaysAsItWas) {
+  backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
+    StrictCounter c = *StrictCounter::create(redis, "alien");
+    for (const char* alien : {"abc", "1.5", "007", "+3", "-0", "", "9223372036854775808"}) {
+      EXPECT_TRUE((co_await redis.command("HSET", c.redis_key(), "k", alien)).ok());
+      SCOPED_TRACE(std::string("the field holds \"") + alien + "\"");
+      Result<std::int64_t> inc = co_await c.inc("k");
+      EXPECT_THAT(inc, StatusIs(StatusCode::kFailedPrecondition));
+      EXPECT_TRUE(inc.status().message().starts_with("DKNOTINT")) << inc.status();
+      EXPECT_THAT(co_await c.set_if("k", Condition::eq(0), 1),
+                  StatusIs(StatusCode::kFailedPrecondition));
+      EXPECT_THAT(co_await c.set("k", 1), StatusIs(StatusCode::kFailedPrecondition));
+      EXPECT_THAT(co_await c.del("k"), StatusIs(StatusCode::kFailedPrecondition));
+      EXPECT_THAT(co_await c.get("k"), StatusIs(StatusCode::kFailedPrecondition))
+          << "get says so too";
+      Result<RedisReply> raw = co_await redis.command("HGET", c.redis_key(), "k");
+      EXPECT_EQ(*raw, RedisReply::bulk_string(alien)) << "nothing written";
+    }
+    // The way back: remove the foreign value (clear() would too, for the whole family).
+    EXPECT_TRUE((co_await redis.command("HDEL", c.redis_key(), "k")).ok());
+    EXPECT_EQ(*co_await c.inc("k"), 1);
   });
 }
 

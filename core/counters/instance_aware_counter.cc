@@ -1,8 +1,10 @@
 #include "distkit/core/counters/instance_aware_counter.h"
 
 #include <limits>
-#include <random>
 #include <string_view>
+
+#include "distkit/core/base/random.h"
+#include "distkit/core/seam/script_error.h"
 
 namespace distkit {
 namespace {
@@ -34,32 +36,18 @@ constexpr std::size_t kOwnersPerHeartbeat = 16;
 constexpr int kReapStepsPerOwner = 64;
 
 bool is_reaped(const Result<RedisReply>& reply) {
-  return reply.status().code() == StatusCode::kServerError &&
-         std::string_view(reply.status().message()).starts_with("REAPED");
-}
-
-std::uint64_t random_u64() {
-  std::random_device entropy;
-  return (static_cast<std::uint64_t>(entropy()) << 32) | entropy();
+  return !reply.ok() && classify_script_error(reply.status()) == ScriptError::kReaped;
 }
 
 std::string random_instance_id() {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id;
   for (int half = 0; half < 2; ++half) {
-    std::uint64_t bits = random_u64();
+    std::uint64_t bits = entropy_u64();
     for (int i = 0; i < 16; ++i, bits >>= 4)
       id.push_back(kHex[bits & 15]);
   }
   return id;
-}
-
-Status overflow_or(const Status& status) {
-  if (status.code() == StatusCode::kServerError &&
-      status.message().find("overflow") != std::string::npos) {
-    return out_of_range_error("the counter would leave the int64 range: " + status.message());
-  }
-  return status;
 }
 
 std::int64_t millis(Duration d) {
@@ -96,7 +84,7 @@ Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::
   if (options.reap_batch == 0 || options.recovery_batch == 0 || options.max_keys == 0) {
     return invalid_argument_error("reap_batch, recovery_batch and max_keys must be positive");
   }
-  if (options.session == 0) options.session = random_u64() >> 2 | 1;
+  if (options.session == 0) options.session = entropy_u64() >> 2 | 1;
   std::string name = "{" + options.prefix + "}:" + std::string(family);
   std::unique_ptr<StrictInstanceAwareCounter> counter(
       new StrictInstanceAwareCounter(redis, executor, std::move(options), std::move(name)));
@@ -190,8 +178,10 @@ Task<Status> StrictInstanceAwareCounter::recover() {
       if (!reply->is_array() || reply->elements().size() != end - done)
         co_return protocol_error("unexpected recovery reply " + reply->to_string());
       for (std::size_t i = done; i < end; ++i) {
-        const std::string& state = reply->elements()[i - done].text();
-        if (state == "stale" || state == "overflow") {
+        const RedisReply& state = reply->elements()[i - done];
+        if (!state.is_bulk_string())
+          co_return protocol_error("unexpected recovery state " + state.to_string());
+        if (state.text() == "stale" || state.text() == "overflow") {
           remembered_.erase(to_restore[i].first);
           ++stale_dropped_;
         }
@@ -269,7 +259,7 @@ void StrictInstanceAwareCounter::remember(const std::string& key, const std::str
 
 Result<SliceChange> StrictInstanceAwareCounter::parse_change(const std::string& key,
                                                              const Result<RedisReply>& reply) {
-  if (!reply.ok()) return overflow_or(reply.status());
+  if (!reply.ok()) return script_status(reply.status());
   const RedisReply& r = *reply;
   if (!r.is_array() || r.elements().size() != 6)
     return protocol_error("unexpected reply " + r.to_string());
@@ -366,7 +356,7 @@ Task<Result<SliceChange>> StrictInstanceAwareCounter::del_on_instance(std::strin
 namespace {
 
 Result<SliceValue> parse_get(const Result<RedisReply>& reply, std::string* epoch) {
-  if (!reply.ok()) return reply.status();
+  if (!reply.ok()) return script_status(reply.status());
   const RedisReply& r = *reply;
   if (!r.is_array() || r.elements().size() != 3 || !r.elements()[2].is_bulk_string())
     return protocol_error("unexpected reply " + r.to_string());

@@ -3,7 +3,9 @@
 #include <charconv>
 #include <functional>
 #include <limits>
-#include <random>
+
+#include "distkit/core/base/random.h"
+#include "distkit/core/seam/script_error.h"
 
 namespace distkit {
 namespace {
@@ -33,8 +35,7 @@ Result<std::unique_ptr<LaxCounter>> LaxCounter::create(RedisConnection& redis, E
     return invalid_argument_error("flush_interval, max_batch and max_keys must be positive");
   }
   if (options.session == 0) {
-    std::random_device entropy;
-    options.session = (static_cast<std::uint64_t>(entropy()) << 32) | entropy() | 1;
+    options.session = entropy_u64() | 1;
   }
   std::unique_ptr<LaxCounter> counter(
       new LaxCounter(redis, executor, std::move(options), std::move(strict)));
@@ -95,9 +96,11 @@ Task<DeltaBuffer<LaxCounter::Entry>::Sent> LaxCounter::send(
     auto [e, d] = batch.deltas[i];
     const RedisReply& value = reply->elements()[i];
     if (value.is_error()) {
-      // The delta would have overflowed the counter: it is dropped, and said so.
-      rejected = out_of_range_error("a delta of " + std::to_string(d) + " to " + e->key +
-                                    " was rejected: " + value.text());
+      // The script rejected the delta (it would overflow, or the field holds no
+      // int64): it is dropped, and said so with the script error's code.
+      const Status why = script_status(value);
+      rejected = Status(why.code(), "a delta of " + std::to_string(d) + " to " + e->key +
+                                        " was rejected: " + why.message());
       continue;
     }
     Result<std::int64_t> remote = parse_counter_value(value);

@@ -18,8 +18,10 @@
 // - A crash loses the deltas not yet flushed (at most one interval of increments).
 //
 // Bounded: at most `max_keys` distinct keys (kResourceExhausted beyond). A flushed
-// delta that would overflow a counter in Redis is dropped and flush() reports it
-// (kOutOfRange).
+// delta that Redis's script rejects is dropped and flush() reports it by code:
+// kOutOfRange if it would overflow the counter, kFailedPrecondition if the field holds
+// something other than an int64 (written by something else); the rest of the batch
+// is applied.
 // Lifetime: create() starts the flush task on `executor`; call shutdown() (it
 // flushes) and let it finish before destroying the counter.
 #ifndef DISTKIT_CORE_COUNTERS_LAX_COUNTER_H_

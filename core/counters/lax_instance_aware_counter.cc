@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "distkit/core/seam/script_error.h"
+
 namespace distkit {
 namespace {
 
@@ -87,9 +89,11 @@ Task<DeltaBuffer<LaxInstanceAwareCounter::Entry>::Sent> LaxInstanceAwareCounter:
     auto [e, d] = batch.deltas[i];
     const RedisReply& item = reply->elements()[i];
     if (item.is_error()) {
-      // The delta would have overflowed: it is dropped, and said so.
-      rejected = out_of_range_error("a delta of " + std::to_string(d) + " to " + e->key +
-                                    " was rejected: " + item.text());
+      // The script rejected the delta (it would overflow, or the field holds no
+      // int64): it is dropped, and said so with the script error's code.
+      const Status why = script_status(item);
+      rejected = Status(why.code(), "a delta of " + std::to_string(d) + " to " + e->key +
+                                        " was rejected: " + why.message());
       continue;
     }
     const bool shaped =

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "distkit/core/seam/script_error.h"
+
 namespace distkit {
 namespace {
 
@@ -22,13 +24,7 @@ const RedisScript& del_script() {
 }
 
 Result<Change> parse_change(const Result<RedisReply>& outcome) {
-  if (!outcome.ok()) {
-    if (outcome.status().message().find("overflow") != std::string::npos) {
-      return out_of_range_error("the counter would leave the int64 range: " +
-                                outcome.status().message());
-    }
-    return outcome.status();
-  }
+  if (!outcome.ok()) return script_status(outcome.status());
   const RedisReply& r = *outcome;
   if (!r.is_array() || r.elements().size() != 3)
     return protocol_error("unexpected reply " + r.to_string());
@@ -37,10 +33,18 @@ Result<Change> parse_change(const Result<RedisReply>& outcome) {
   return Change{value, previous, r.elements()[2] == RedisReply::bulk_string("1")};
 }
 
+// A field as stored (HGET) or as the del script returns it: nil reads 0, and a value
+// something other than a counter wrote is the caller's problem to know about, not a
+// broken server (unlike a script reply, which always carries an int64).
 Result<std::int64_t> parse_optional_value(const Result<RedisReply>& outcome) {
-  if (!outcome.ok()) return outcome.status();
+  if (!outcome.ok()) return script_status(outcome.status());
   if (outcome->is_nil()) return std::int64_t{0};
-  return parse_counter_value(*outcome);
+  Result<std::int64_t> value = parse_counter_value(*outcome);
+  if (!value.ok() && outcome->is_bulk_string()) {
+    return failed_precondition_error("the field holds \"" + outcome->text() +
+                                     "\", not an int64 (something other than a counter wrote it)");
+  }
+  return value;
 }
 
 ScriptCall conditional_call(const RedisScript& script, const std::string& hash, std::string key,
@@ -60,7 +64,8 @@ Result<std::int64_t> parse_counter_value(const RedisReply& reply) {
   std::int64_t value = 0;
   const std::string& text = reply.text();
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) {
+  // Canonical only, as Redis writes an integer: from_chars alone would take "007" and "-0".
+  if (error != std::errc() || end != text.data() + text.size() || std::to_string(value) != text) {
     return protocol_error("the counter holds \"" + text + "\", not an int64");
   }
   return value;

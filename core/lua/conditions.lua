@@ -22,6 +22,6 @@ local function matches(current, op, operand)
   if op == 'ne' then return c ~= 0 end
   if op == 'lt' then return c < 0 end
   if op == 'gt' then return c > 0 end
-  return redis.error_reply('ERR unknown comparator ' .. op)
+  return dk_error('BADARG', 'unknown comparator ' .. op)
 end
 

@@ -67,9 +67,9 @@ local function load(key)
 end
 
 local function reaped_error(owner)
-  return redis.error_reply('REAPED instance ' .. owner .. ' is not live')
+  return dk_error('REAPED', 'instance ' .. owner .. ' is not live')
 end
 
 local function overflow_error(key)
-  return redis.error_reply('ERR increment or decrement would overflow the counter ' .. key)
+  return dk_error('OVERFLOW', 'the counter ' .. key .. ' would leave the int64 range')
 end

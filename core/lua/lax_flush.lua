@@ -5,9 +5,10 @@
 -- not above the last applied one was applied before (a retry after an unknown
 -- outcome): it is skipped, so nothing is counted twice. A new session (a restarted
 -- process) starts afresh. The number is recorded before any delta is applied, and each
--- delta is applied on its own (pcall), so a failing field (overflow) cannot leave a
--- half-applied batch that a retry would apply again. Returns, per field in order, its
--- value as a string, or an error element for a delta that was rejected.
+-- delta is applied on its own, so a failing field cannot leave a half-applied batch
+-- that a retry would apply again. Returns, per field in order, its value as a string,
+-- or an error element for a delta that was rejected: DKOVERFLOW (the sum would leave
+-- the int64 range) or DKNOTINT (the field holds something else); neither writes.
 local last = redis.call('GET', KEYS[2])
 local fresh = true
 if last then
@@ -23,14 +24,19 @@ else
 end
 local out = {}
 for i = 4, #ARGV, 2 do
-  local applied = true
-  if fresh then
-    applied = redis.pcall('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
-  if type(applied) == 'table' and applied.err then
-    out[#out + 1] = applied
+  local current = redis.call('HGET', KEYS[1], ARGV[i]) or '0'
+  if not is_int64(current) then
+    out[#out + 1] = dk_error('NOTINT', 'the field ' .. ARGV[i] .. ' holds no int64')
+  elseif not fresh then
+    out[#out + 1] = current
   else
-    out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i]) or '0'
+    local new = int_add(current, ARGV[i + 1])
+    if fits_int64(new) then
+      redis.call('HSET', KEYS[1], ARGV[i], new)
+      out[#out + 1] = new
+    else
+      out[#out + 1] = dk_error('OVERFLOW', 'the field ' .. ARGV[i] .. ' would leave the int64 range')
+    end
   end
 end
 return out

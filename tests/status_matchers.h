@@ -1,0 +1,40 @@
+// gMock matchers for Status and Result<T>, so a failing expectation prints the whole
+// status (code and message) rather than two bare codes:
+//   EXPECT_THAT(co_await counter.inc("k"), IsOk());
+//   EXPECT_THAT(co_await counter.inc("k"), StatusIs(StatusCode::kOutOfRange));
+#ifndef DISTKIT_TESTS_STATUS_MATCHERS_H_
+#define DISTKIT_TESTS_STATUS_MATCHERS_H_
+
+#include <gmock/gmock.h>
+
+#include <string>
+
+#include "distkit/core/base/status.h"
+
+namespace distkit::test_support {
+
+inline Status status_of(const Status& status) {
+  return status;
+}
+template <typename T>
+Status status_of(const Result<T>& result) {
+  return result.status();
+}
+
+MATCHER(IsOk, negation ? "is not OK" : "is OK") {
+  const Status status = status_of(arg);
+  *result_listener << "whose status is " << status;
+  return status.ok();
+}
+
+MATCHER_P(StatusIs, code,
+          std::string(negation ? "has a code other than " : "has code ") +
+              std::string(status_code_name(code))) {
+  const Status status = status_of(arg);
+  *result_listener << "whose status is " << status;
+  return status.code() == code;
+}
+
+}  // namespace distkit::test_support
+
+#endif  // DISTKIT_TESTS_STATUS_MATCHERS_H_
