@@ -49,15 +49,13 @@
 
 namespace distkit::sim {
 
-using namespace std::chrono_literals;
-
 // One-way delay of a message: uniform in [min, max], plus `tail` with probability
 // `tail_probability` (a slow path: retransmission, GC pause on a router...).
 struct Latency {
-  Duration min = 100us;
-  Duration max = 500us;
+  Duration min = std::chrono::microseconds(100);
+  Duration max = std::chrono::microseconds(500);
   double tail_probability = 0;
-  Duration tail = 0ns;
+  Duration tail = std::chrono::nanoseconds(0);
 };
 
 struct LinkConfig {
@@ -78,16 +76,16 @@ struct WorldOptions {
 struct ConnectionOptions {
   // No reply within this (node-local) time: every request in flight on the
   // connection completes with kUnknownOutcome and the connection is closed.
-  Duration request_timeout = 1s;
+  Duration request_timeout = std::chrono::seconds(1);
   // Not connected within this: requests waiting to be sent fail with kUnavailable.
-  Duration connect_timeout = 1s;
+  Duration connect_timeout = std::chrono::seconds(1);
   // Requests in flight plus waiting; beyond it, kResourceExhausted (nothing is sent).
   std::size_t max_pending = 100'000;
 };
 
 struct ServerOptions {
   // Time the server is busy per command (it runs one command at a time).
-  Duration service_time = 5us;
+  Duration service_time = std::chrono::microseconds(5);
 };
 
 enum class Identity : std::uint8_t { kSame, kNew };

@@ -27,6 +27,8 @@
 #include "distkit/sim/world.h"
 
 namespace distkit::sim {
+
+using namespace std::chrono_literals;
 namespace {
 
 using std::chrono::microseconds;

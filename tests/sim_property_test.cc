@@ -20,6 +20,8 @@
 #include "distkit/tests/fake_redis_model.h"
 
 namespace distkit::sim {
+
+using namespace std::chrono_literals;
 namespace {
 
 using std::chrono::milliseconds;

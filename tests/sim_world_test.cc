@@ -10,6 +10,8 @@
 #include "distkit/tests/fake_redis_model.h"
 
 namespace distkit::sim {
+
+using namespace std::chrono_literals;
 namespace {
 
 using distkit::test_support::FakeRedisModel;

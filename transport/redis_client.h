@@ -29,21 +29,19 @@
 
 namespace distkit::transport {
 
-using namespace std::chrono_literals;
-
 struct RedisClientOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
   std::string username;  // AUTH username password (Redis 6 ACL), if set
   std::string password;  // AUTH password, if set
   int database = 0;      // SELECT, if not 0
-  Duration request_timeout = 1s;
-  Duration connect_timeout = 1s;
+  Duration request_timeout = std::chrono::seconds(1);
+  Duration connect_timeout = std::chrono::seconds(1);
   std::size_t max_pending_requests = 100'000;
   std::size_t max_pending_bytes = 64 * 1024 * 1024;
-  Duration reconnect_min_backoff = 10ms;
-  Duration reconnect_max_backoff = 1s;
-  Duration health_check_interval = 0s;  // 0: off
+  Duration reconnect_min_backoff = std::chrono::milliseconds(10);
+  Duration reconnect_max_backoff = std::chrono::seconds(1);
+  Duration health_check_interval = std::chrono::seconds(0);  // 0: off
 };
 
 // redis://[[username]:password@]host[:port][/database]. Clear kInvalidArgument
