@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 
 #include "distkit/sim/rng.h"
@@ -126,6 +128,39 @@ TEST_F(SimredisTest, RandomBytesNeverBringItDown) {
     }
   }
   EXPECT_EQ(cli("PING"), "PONG\n");
+}
+
+// README's first code block, run against simredis: blocking, then as a coroutine.
+TEST_F(SimredisTest, TheQuickstartRuns) {
+  int status = -1;
+  const std::string out =
+      run("examples/quickstart redis://127.0.0.1:" + std::to_string(server_->port()), &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("blocking: visit 1, allowed"), std::string::npos) << out;
+  EXPECT_NE(out.find("coroutine: visit 2, allowed"), std::string::npos) << out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The program README shows first is the one that runs above, not a copy that drifts.
+TEST(Readme, TheFirstCodeBlockIsTheQuickstart) {
+  const std::string readme = read_file("README.md");
+  const std::string quickstart = read_file("examples/quickstart.cc");
+  const std::size_t open = readme.find("```cpp\n");
+  ASSERT_NE(open, std::string::npos) << "README.md has no C++ code block";
+  const std::size_t begin = open + 7;
+  const std::size_t close = readme.find("```", begin);
+  ASSERT_NE(close, std::string::npos);
+  const std::string block = readme.substr(begin, close - begin);
+  EXPECT_NE(block.find("distkit::Client::connect"), std::string::npos) << block;
+  EXPECT_NE(quickstart.find(block), std::string::npos)
+      << "README's first code block is not in examples/quickstart.cc:\n"
+      << block;
 }
 
 // The counters example, run against simredis (it works on any Redis).

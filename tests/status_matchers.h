@@ -2,6 +2,7 @@
 // status (code and message) rather than two bare codes:
 //   EXPECT_THAT(co_await counter.inc("k"), IsOk());
 //   EXPECT_THAT(co_await counter.inc("k"), StatusIs(StatusCode::kOutOfRange));
+//   EXPECT_THAT(co_await counter.get("k"), IsOkAndHolds(5));
 #ifndef DISTKIT_TESTS_STATUS_MATCHERS_H_
 #define DISTKIT_TESTS_STATUS_MATCHERS_H_
 
@@ -33,6 +34,18 @@ MATCHER_P(StatusIs, code,
   const Status status = status_of(arg);
   *result_listener << "whose status is " << status;
   return status.code() == code;
+}
+
+// A Result<T> that is OK and holds `value`.
+MATCHER_P(IsOkAndHolds, value,
+          std::string(negation ? "is not OK or does not hold " : "is OK and holds ") +
+              ::testing::PrintToString(value)) {
+  if (!arg.ok()) {
+    *result_listener << "whose status is " << arg.status();
+    return false;
+  }
+  *result_listener << "whose value is " << ::testing::PrintToString(*arg);
+  return *arg == value;
 }
 
 }  // namespace distkit::test_support

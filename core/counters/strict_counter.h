@@ -54,6 +54,11 @@ struct Change {
   friend bool operator==(const Change&, const Change&) = default;
 };
 
+struct StrictCounterOptions {
+  // The family: its counters live in the hash "{<prefix>}:strict_counter".
+  std::string prefix;
+};
+
 class StrictCounter {
  public:
   // The script behind inc/inc_if (for benchmarks comparing against raw EVALSHA).
@@ -61,6 +66,10 @@ class StrictCounter {
 
   // `redis` must outlive the counter.
   [[nodiscard]] static Result<StrictCounter> create(RedisConnection& redis, std::string prefix);
+  [[nodiscard]] static Result<StrictCounter> create(RedisConnection& redis,
+                                                    StrictCounterOptions options) {
+    return create(redis, std::move(options.prefix));
+  }
 
   // The Redis key of this family's hash.
   [[nodiscard]] const std::string& redis_key() const { return hash_; }
