@@ -114,8 +114,8 @@ struct World::Node {
 // re-arms them.
 class NodeExecutor final : public Executor {
  public:
-  NodeExecutor(World& world, NodeId id, std::uint32_t incarnation)
-      : world_(world), id_(id), incarnation_(incarnation) {}
+  NodeExecutor(World& world, NodeId id, std::uint32_t incarnation, Rng entropy)
+      : world_(world), id_(id), incarnation_(incarnation), entropy_(entropy) {}
 
   const Clock& clock() const override { return *world_.node(id_).clock; }
 
@@ -128,6 +128,15 @@ class NodeExecutor final : public Executor {
     auto [it, inserted] = timers_.emplace(id, Timer{deadline, std::move(fn), 0, 0});
     arm(id, it->second);
     return id;
+  }
+
+  // From a stream of its own (derived from the node's), so asking for entropy does
+  // not shift the node's other draws.
+  std::uint64_t entropy() override {
+    std::uint64_t bits = 0;
+    while (bits == 0)
+      bits = entropy_.next_u64();
+    return bits;
   }
 
   bool cancel(TimerId id) override {
@@ -170,6 +179,7 @@ class NodeExecutor final : public Executor {
   World& world_;
   NodeId id_;
   std::uint32_t incarnation_;
+  Rng entropy_;
   TimerId next_id_ = 1;
   std::map<TimerId, Timer> timers_;
 };
@@ -405,7 +415,7 @@ NodeContext::NodeContext(World& world, NodeId id, std::uint32_t incarnation, Rng
       id_(id),
       incarnation_(incarnation),
       rng_(rng),
-      executor_(std::make_unique<NodeExecutor>(world, id, incarnation)),
+      executor_(std::make_unique<NodeExecutor>(world, id, incarnation, rng.derive("entropy"))),
       peers_(std::make_unique<SimPeerEndpoint>(world, id, *executor_)) {}
 
 NodeContext::~NodeContext() {

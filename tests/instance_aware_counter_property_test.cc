@@ -270,6 +270,40 @@ RC_GTEST_PROP(InstanceAwareCounterProperty, LaxSlicesAndCumulativesAgreeAfterHea
 
 // A pause longer than the threshold: the paused instance is reaped while alive and
 // must come back with every slice.
+// "0: a random one" draws from the node's context in the simulator (Executor::entropy),
+// never the operating system: the same seed gives the same instance ids and sessions,
+// and so the same trace, every time.
+std::pair<std::string, std::uint64_t> random_identity(std::uint64_t seed) {
+  World world({.seed = seed});
+  const NodeId redis = world.add_redis_server("redis", std::make_unique<InMemoryRedis>());
+  std::string id;
+  bool done = false;
+  world.add_instance("a", [&](NodeContext& node) -> Task<void> {
+    auto conn = node.connect_redis(redis);
+    InstanceAwareCounterOptions o;
+    o.prefix = "entropy";
+    o.background_heartbeat = false;
+    auto counter = StrictInstanceAwareCounter::create(*conn, node.executor(), o);
+    EXPECT_TRUE(counter.ok()) << counter.status();
+    if (counter.ok()) {
+      id = (*counter)->instance_id();
+      EXPECT_TRUE((co_await (*counter)->inc("k")).ok());
+      EXPECT_TRUE((co_await (*counter)->shutdown()).ok());
+    }
+    done = true;
+  });
+  EXPECT_TRUE(world.run_until([&] { return done; }, world.now() + 60s));
+  return {id, world.trace_hash()};
+}
+
+TEST(InstanceAwareCounterProperty, UnseededIdentitiesComeFromTheSimulatedNode) {
+  const auto first = random_identity(11);
+  const auto again = random_identity(11);
+  EXPECT_EQ(first, again) << "the same seed replays the same random instance id and trace";
+  EXPECT_EQ(first.first.size(), 32u) << first.first;
+  EXPECT_NE(random_identity(12).first, first.first) << "another seed, another id";
+}
+
 TEST(InstanceAwareCounterProperty, APausedInstanceIsReapedAndRecoversEverything) {
   for (Kind kind : {Kind::kStrict, Kind::kLax}) {
     Result<FaultSchedule> schedule = parse_fault_schedule("1000000us pause 2; 2500000us resume 2");

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "distkit/core/async/clock.h"
+#include "distkit/core/base/random.h"
 
 namespace distkit {
 
@@ -30,6 +31,11 @@ class Executor {
   virtual void post(Callback fn) = 0;
   virtual TimerId schedule_at(MonoTime deadline, Callback fn) = 0;
   virtual bool cancel(TimerId id) = 0;
+
+  // 64 random bits, never 0, for the ids, sessions and seeds a caller left to distkit
+  // ("0: a random one"). Production executors ask the operating system; the
+  // simulator's draw from the node's random stream, so a run replays exactly.
+  [[nodiscard]] virtual std::uint64_t entropy() { return seed_or_entropy(0); }
 
   TimerId schedule_after(Duration delay, Callback fn) {
     return schedule_at(clock().now() + delay, std::move(fn));

@@ -3,7 +3,6 @@
 #include <limits>
 #include <string_view>
 
-#include "distkit/core/base/random.h"
 #include "distkit/core/seam/script_error.h"
 
 namespace distkit {
@@ -39,11 +38,11 @@ bool is_reaped(const Result<RedisReply>& reply) {
   return !reply.ok() && classify_script_error(reply.status()) == ScriptError::kReaped;
 }
 
-std::string random_instance_id() {
+std::string random_instance_id(Executor& executor) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id;
   for (int half = 0; half < 2; ++half) {
-    std::uint64_t bits = entropy_u64();
+    std::uint64_t bits = executor.entropy();
     for (int i = 0; i < 16; ++i, bits >>= 4)
       id.push_back(kHex[bits & 15]);
   }
@@ -69,7 +68,7 @@ Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::
     RedisConnection& redis, Executor& executor, InstanceAwareCounterOptions options,
     std::string_view family) {
   DISTKIT_RETURN_IF_ERROR(validate_key(options.prefix, "prefix"));
-  if (options.instance_id.empty()) options.instance_id = random_instance_id();
+  if (options.instance_id.empty()) options.instance_id = random_instance_id(executor);
   DISTKIT_RETURN_IF_ERROR(validate_instance_id(options.instance_id));
   if (options.dead_instance_threshold < std::chrono::milliseconds(10)) {
     return invalid_argument_error("dead_instance_threshold must be at least 10 ms");
@@ -84,7 +83,7 @@ Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::
   if (options.reap_batch == 0 || options.recovery_batch == 0 || options.max_keys == 0) {
     return invalid_argument_error("reap_batch, recovery_batch and max_keys must be positive");
   }
-  if (options.session == 0) options.session = entropy_u64() >> 2 | 1;
+  if (options.session == 0) options.session = executor.entropy() >> 2 | 1;
   std::string name = "{" + options.prefix + "}:" + std::string(family);
   std::unique_ptr<StrictInstanceAwareCounter> counter(
       new StrictInstanceAwareCounter(redis, executor, std::move(options), std::move(name)));

@@ -4,7 +4,6 @@
 #include <functional>
 #include <limits>
 
-#include "distkit/core/base/random.h"
 #include "distkit/core/seam/script_error.h"
 
 namespace distkit {
@@ -35,7 +34,7 @@ Result<std::unique_ptr<LaxCounter>> LaxCounter::create(RedisConnection& redis, E
     return invalid_argument_error("flush_interval, max_batch and max_keys must be positive");
   }
   if (options.session == 0) {
-    options.session = entropy_u64() | 1;
+    options.session = executor.entropy();
   }
   std::unique_ptr<LaxCounter> counter(
       new LaxCounter(redis, executor, std::move(options), std::move(strict)));

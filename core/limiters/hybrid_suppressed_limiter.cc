@@ -23,6 +23,7 @@ Result<std::unique_ptr<HybridSuppressedLimiter>> HybridSuppressedLimiter::create
     RedisConnection& redis, Executor& executor, HybridSuppressedOptions options) {
   DISTKIT_RETURN_IF_ERROR(
       validate_hybrid_options(options.budget_fraction, options.sync_interval, options.max_keys));
+  if (options.seed == 0) options.seed = executor.entropy();  // the node's, in the simulator
   Result<SuppressedLimiter> remote =
       SuppressedLimiter::create(redis, {.prefix = options.prefix, .seed = options.seed});
   if (!remote.ok()) return remote.status();
@@ -41,7 +42,8 @@ HybridSuppressedLimiter::HybridSuppressedLimiter(RedisConnection& redis, Executo
       remote_(std::move(remote)),
       keys_(options_.max_keys),
       // Not the Redis limiter's sequence: a local draw and a remote one stay independent.
-      draws_(draws_per_shard(options_.seed == 0 ? 0 : options_.seed ^ 0x5bd1e995)),
+      draws_(draws_per_shard((options_.seed ^ 0x5bd1e995) != 0 ? options_.seed ^ 0x5bd1e995
+                                                               : 0x5bd1e995)),
       syncer_(executor, options_.sync_interval) {}
 
 HybridSuppressedLimiter::~HybridSuppressedLimiter() = default;

@@ -62,7 +62,7 @@ struct HybridSuppressedOptions {
   double budget_fraction = 0.05;
   Duration sync_interval = std::chrono::milliseconds(10);
   std::size_t max_keys = 1 << 16;
-  std::uint64_t seed = 0;  // of the draws; 0: a random one
+  std::uint64_t seed = 0;  // of the draws; 0: a random one (Executor::entropy())
 };
 
 class HybridSuppressedLimiter {

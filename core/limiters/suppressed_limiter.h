@@ -28,7 +28,9 @@ using DrawSource = SplitMix64;
 struct SuppressedLimiterOptions {
   std::string prefix;
   const Clock* client_clock = nullptr;  // nullptr: the Redis server's clock
-  std::uint64_t seed = 0;               // of the draws; 0: a random one
+  // Of the draws; 0: a random one, from the operating system (SuppressedLimiter has no
+  // executor to ask): seed it in a simulation, or the run will not replay.
+  std::uint64_t seed = 0;
 };
 
 class SuppressedLimiter {
