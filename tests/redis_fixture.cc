@@ -181,6 +181,24 @@ void kill_and_reap(pid_t pid) {
   ::waitpid(pid, nullptr, 0);
 }
 
+// A loopback TCP socket bound to `port` and not listening: the port is taken, and a
+// connection to it is refused. -1 if the port could not be bound.
+int hold_port(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int yes = 1;  // the dead server's connections may linger in TIME_WAIT
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 Result<int> pick_free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return unavailable_error(std::string("socket: ") + std::strerror(errno));
@@ -373,16 +391,31 @@ Status RedisServer::kill() {
   kill_and_reap(pid_);
   pid_ = 0;
   g_slots[cleanup_slot_].pid.store(0);
+  held_port_fd_ = hold_port(port_);
+  if (bus_port_ != 0) held_bus_port_fd_ = hold_port(bus_port_);
+  if (held_port_fd_ < 0 || (bus_port_ != 0 && held_bus_port_fd_ < 0)) {
+    return unavailable_error("killed, but another process took port " + std::to_string(port_) +
+                             " (or its bus port) at once: restart() would not get it back");
+  }
   return Status();
+}
+
+void RedisServer::release_held_ports() {
+  for (int* fd : {&held_port_fd_, &held_bus_port_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
 }
 
 Status RedisServer::restart() {
   if (pid_ != 0) return failed_precondition_error("restart() of a running server");
   if (port_ == 0) return failed_precondition_error("restart() of a server that never started");
+  release_held_ports();  // the server binds them next, within milliseconds
   return launch(port_, bus_port_);
 }
 
 Status RedisServer::stop() {
+  release_held_ports();
   if (cleanup_slot_ < 0) return Status();
   if (pid_ != 0) {
     ::kill(pid_, SIGTERM);

@@ -73,6 +73,9 @@ class RedisServer {
 
   // Kills the process with SIGKILL, as a crash would: memory is lost, the directory
   // (and a cluster node's identity in nodes.conf) stays for restart(). Idempotent.
+  // Until restart() the port stays reserved (bound, not listening: a connection is
+  // refused), so another process, such as a test run beside this one, cannot take it
+  // and answer in the dead server's place.
   Status kill();
   // Starts the process again on the same port with the same options.
   // REQUIRES: !running().
@@ -96,6 +99,10 @@ class RedisServer {
   int port_ = 0;
   int bus_port_ = 0;
   pid_t pid_ = 0;
+  // While killed: sockets holding port_ and bus_port_ (-1: none).
+  int held_port_fd_ = -1;
+  int held_bus_port_fd_ = -1;
+  void release_held_ports();
 };
 
 class RedisCluster {

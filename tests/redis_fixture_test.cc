@@ -107,6 +107,17 @@ TEST(RedisServerFixture, KillLosesDataAndRestartServesTheSamePort) {
   ASSERT_TRUE(s.kill().ok());
   EXPECT_FALSE(s.running());
   EXPECT_EQ(s.command({"PING"}).status().code(), StatusCode::kUnavailable);
+  {
+    // Nobody else (say, a test run beside this one) can take the port meanwhile.
+    const int other = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    EXPECT_NE(::bind(other, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+        << "the dead server's port was free for anyone";
+    ::close(other);
+  }
   ASSERT_TRUE(s.restart().ok());
   EXPECT_EQ(s.port(), port);
   EXPECT_TRUE(s.command({"GET", "k"})->is_nil()) << "a crash without persistence loses data";
