@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "distkit/tests/redis_fixture.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit::transport {
 namespace {
@@ -79,8 +80,8 @@ TEST_F(ClusterTest, RoutesEveryKeyToItsOwner) {
       EXPECT_TRUE(r.ok()) << r.status().to_string();
     }
     for (int i = 0; i < 200; ++i) {
-      EXPECT_EQ(*co_await client.command("GET", "key:" + std::to_string(i)),
-                RedisReply::bulk_string(std::to_string(i)));
+      EXPECT_THAT(co_await client.command("GET", "key:" + std::to_string(i)),
+                  IsOkAndHolds(RedisReply::bulk_string(std::to_string(i))));
     }
     EXPECT_EQ(client.stats().moved, 0u) << "the slot map was right from the start";
     Result<RedisReply> cross = co_await client.command("MGET", "key:1", "key:2");
@@ -138,16 +139,16 @@ TEST_F(ClusterTest, FollowsAskDuringAMigrationAndMovedAfterIt) {
     auto migrated = source->command(
         {"MIGRATE", target->host(), std::to_string(target->port()), key, "0", "5000"});
     EXPECT_EQ(*migrated, RedisReply::simple_string("OK"));
-    EXPECT_EQ(*co_await client.command("GET", key), RedisReply::bulk_string("v1"));
+    EXPECT_THAT(co_await client.command("GET", key), IsOkAndHolds(RedisReply::bulk_string("v1")));
     EXPECT_EQ(client.stats().asked, 1u);
     // Finish the migration: the source now answers MOVED.
     for (const auto& node : cluster_->nodes()) {
       (void)node->command({"CLUSTER", "SETSLOT", s, "NODE", target_id});
     }
-    EXPECT_EQ(*co_await client.command("GET", key), RedisReply::bulk_string("v1"));
+    EXPECT_THAT(co_await client.command("GET", key), IsOkAndHolds(RedisReply::bulk_string("v1")));
     EXPECT_EQ(client.stats().moved, 1u);
     EXPECT_EQ(client.node_for_slot(slot), target->address());
-    EXPECT_EQ(*co_await client.command("GET", key), RedisReply::bulk_string("v1"));
+    EXPECT_THAT(co_await client.command("GET", key), IsOkAndHolds(RedisReply::bulk_string("v1")));
     EXPECT_EQ(client.stats().moved, 1u) << "the map was updated: no second redirect";
   });
 }

@@ -12,6 +12,7 @@
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
 #include "distkit/tests/pinned_expiry.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit {
 namespace {
@@ -27,30 +28,30 @@ TEST_P(GcraLimiterTest, RedisCellsTableThroughTheScript) {
     test_support::PinnedExpiryConnection pinned(redis, {&GcraLimiter::script()});
     GcraLimiter limiter = *GcraLimiter::create(pinned, {.prefix = "cell", .client_clock = &clock});
     const GcraRate rate{.permits = 1, .period = seconds(1), .burst = 4};
-    GcraDecision d = *co_await limiter.check("k", rate, 6);
+    GcraDecision d = value_or_failure(co_await limiter.check("k", rate, 6));
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.retry_after, kRetryNever);
     EXPECT_EQ(d.remaining, 5);
     EXPECT_EQ(pinned.last_ttl_ms(), -2) << "a refusal writes nothing";
     for (int i = 1; i <= 5; ++i) {
-      d = *co_await limiter.check("k", rate);
+      d = value_or_failure(co_await limiter.check("k", rate));
       EXPECT_TRUE(d.allowed);
       EXPECT_EQ(d.remaining, 5 - i);
       EXPECT_EQ(d.reset_after, seconds(i));
       EXPECT_EQ(pinned.last_ttl_ms(), 1000 * i) << "the key lives until its TAT has passed";
     }
-    d = *co_await limiter.check("k", rate);
+    d = value_or_failure(co_await limiter.check("k", rate));
     EXPECT_FALSE(d.allowed);
     EXPECT_EQ(d.retry_after, seconds(1));
     clock.advance(milliseconds(3100));
     (void)co_await limiter.check("k", rate);
     EXPECT_EQ(pinned.last_ttl_ms(), 2900) << "the key lives until its TAT has passed";
-    d = *co_await limiter.check("k", rate, 0);
+    d = value_or_failure(co_await limiter.check("k", rate, 0));
     EXPECT_EQ(d.remaining, 2) << "a peek";
     EXPECT_EQ(d.reset_after, milliseconds(2900));
     EXPECT_EQ(pinned.last_ttl_ms(), -1) << "a peek writes nothing, not even the TTL";
     EXPECT_TRUE((co_await limiter.reset("k")).ok());
-    EXPECT_EQ((*co_await limiter.check("k", rate, 0)).remaining, 5);
+    EXPECT_EQ((value_or_failure(co_await limiter.check("k", rate, 0))).remaining, 5);
   });
 }
 
@@ -63,12 +64,12 @@ TEST_P(GcraLimiterTest, SeveralRatesAreAllOrNothing) {
     const std::vector<GcraRate> rates = {{.permits = 10, .period = seconds(1), .burst = 9},
                                          {.permits = 3, .period = seconds(60), .burst = 2}};
     for (int i = 0; i < 3; ++i)
-      EXPECT_TRUE((*co_await limiter.check_all("u", rates)).combined.allowed);
-    GcraVerdict v = *co_await limiter.check_all("u", rates);
+      EXPECT_TRUE((value_or_failure(co_await limiter.check_all("u", rates))).combined.allowed);
+    GcraVerdict v = value_or_failure(co_await limiter.check_all("u", rates));
     EXPECT_FALSE(v.combined.allowed);
     EXPECT_EQ(v.binding, 1u) << "the per-minute rate binds";
     EXPECT_EQ(v.combined.retry_after, seconds(20));
-    const GcraDecision per_second = *co_await limiter.check("u", rates[0], 0);
+    const GcraDecision per_second = value_or_failure(co_await limiter.check("u", rates[0], 0));
     EXPECT_EQ(per_second.remaining, 7) << "the denied call took nothing from the first rate";
     std::vector<GcraRate> twice = {rates[0], rates[0]};
     Result<GcraVerdict> dup = co_await limiter.check_all("u", std::move(twice));
@@ -90,9 +91,9 @@ TEST_P(GcraLimiterTest, TheServerClockByDefaultAndBadInputRejected) {
           microseconds(std::stoll(std::string(t->elements()[1].text())));
     };
     const microseconds before = co_await server_time();
-    EXPECT_TRUE((*co_await limiter.check("k", rate)).allowed);
-    EXPECT_TRUE((*co_await limiter.check("k", rate)).allowed);
-    GcraDecision d = *co_await limiter.check("k", rate);
+    EXPECT_TRUE((value_or_failure(co_await limiter.check("k", rate))).allowed);
+    EXPECT_TRUE((value_or_failure(co_await limiter.check("k", rate))).allowed);
+    GcraDecision d = value_or_failure(co_await limiter.check("k", rate));
     const microseconds after = co_await server_time();
     EXPECT_FALSE(d.allowed);
     EXPECT_GE(d.retry_after, seconds(60) - (after - before));

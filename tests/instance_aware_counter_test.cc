@@ -12,6 +12,7 @@
 
 #include "distkit/core/counters/lax_instance_aware_counter.h"
 #include "distkit/tests/backends.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit {
 namespace {
@@ -106,15 +107,18 @@ TEST_P(InstanceAwareCounterTest, SlicesAddUpToTheCumulative) {
   backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
     auto a = make(redis, executor, "ia", "a");
     auto b = make(redis, executor, "ia", "b");
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{0, 0})) << "a missing key reads (0, 0)";
-    EXPECT_EQ(*co_await a->inc("k", 10), (SliceValue{10, 10}));
-    EXPECT_EQ(*co_await b->inc("k", 5), (SliceValue{15, 5}));
-    EXPECT_EQ(*co_await a->dec("k", 3), (SliceValue{12, 7}));
-    EXPECT_EQ(*co_await b->get("k"), (SliceValue{12, 5}));
-    EXPECT_EQ(*co_await b->set_on_instance("k", 1), (SliceValue{8, 1}));
-    EXPECT_EQ(*co_await a->del_on_instance("k"), (SliceChange{{1, 0}, {8, 7}, true}));
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{1, 0}));
-    EXPECT_EQ(*co_await b->inc("k", -4), (SliceValue{-3, -3})) << "slices may go negative";
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{0, 0})))
+        << "a missing key reads (0, 0)";
+    EXPECT_THAT(co_await a->inc("k", 10), IsOkAndHolds((SliceValue{10, 10})));
+    EXPECT_THAT(co_await b->inc("k", 5), IsOkAndHolds((SliceValue{15, 5})));
+    EXPECT_THAT(co_await a->dec("k", 3), IsOkAndHolds((SliceValue{12, 7})));
+    EXPECT_THAT(co_await b->get("k"), IsOkAndHolds((SliceValue{12, 5})));
+    EXPECT_THAT(co_await b->set_on_instance("k", 1), IsOkAndHolds((SliceValue{8, 1})));
+    EXPECT_THAT(co_await a->del_on_instance("k"),
+                IsOkAndHolds((SliceChange{{1, 0}, {8, 7}, true})));
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{1, 0})));
+    EXPECT_THAT(co_await b->inc("k", -4), IsOkAndHolds((SliceValue{-3, -3})))
+        << "slices may go negative";
     EXPECT_EQ((co_await a->inc("bad:key")).status().code(), StatusCode::kInvalidArgument);
     EXPECT_TRUE((co_await a->shutdown()).ok());
     EXPECT_TRUE((co_await b->shutdown()).ok());
@@ -126,25 +130,29 @@ TEST_P(InstanceAwareCounterTest, ConditionalOperationsJudgeTheCumulativeOrTheSli
     auto a = make(redis, executor, "cond", "a");
     auto b = make(redis, executor, "cond", "b");
     (void)co_await b->inc("k", 5);
-    EXPECT_EQ(*co_await a->inc_if("k", Condition::eq(0), 1), (SliceChange{{5, 0}, {5, 0}, false}))
+    EXPECT_THAT(co_await a->inc_if("k", Condition::eq(0), 1),
+                IsOkAndHolds((SliceChange{{5, 0}, {5, 0}, false})))
         << "inc_if judges the cumulative (5), and a miss writes nothing";
-    EXPECT_EQ(*co_await a->inc_if("k", Condition::eq(5), 2), (SliceChange{{7, 2}, {5, 0}, true}));
-    EXPECT_EQ(*co_await a->set_if("k", Condition::lt(7), 100),
-              (SliceChange{{7, 2}, {7, 2}, false}));
-    EXPECT_EQ(*co_await a->set_on_instance_if("k", Condition::eq(2), 4),
-              (SliceChange{{9, 4}, {7, 2}, true}))
+    EXPECT_THAT(co_await a->inc_if("k", Condition::eq(5), 2),
+                IsOkAndHolds((SliceChange{{7, 2}, {5, 0}, true})));
+    EXPECT_THAT(co_await a->set_if("k", Condition::lt(7), 100),
+                IsOkAndHolds((SliceChange{{7, 2}, {7, 2}, false})));
+    EXPECT_THAT(co_await a->set_on_instance_if("k", Condition::eq(2), 4),
+                IsOkAndHolds((SliceChange{{9, 4}, {7, 2}, true})))
         << "set_on_instance_if judges this instance's slice";
-    EXPECT_EQ(*co_await a->set_on_instance_if("k", Condition::gt(4), 0),
-              (SliceChange{{9, 4}, {9, 4}, false}));
-    EXPECT_EQ(*co_await a->set_if("k", Condition::gt(8), 100),
-              (SliceChange{{100, 100}, {9, 4}, true}));
-    EXPECT_EQ(*co_await b->get("k"), (SliceValue{100, 0})) << "b's slice went stale with the set";
-    EXPECT_EQ(*co_await b->set_on_instance_if("k", Condition::eq(0), 1),
-              (SliceChange{{101, 1}, {100, 0}, true}))
+    EXPECT_THAT(co_await a->set_on_instance_if("k", Condition::gt(4), 0),
+                IsOkAndHolds((SliceChange{{9, 4}, {9, 4}, false})));
+    EXPECT_THAT(co_await a->set_if("k", Condition::gt(8), 100),
+                IsOkAndHolds((SliceChange{{100, 100}, {9, 4}, true})));
+    EXPECT_THAT(co_await b->get("k"), IsOkAndHolds((SliceValue{100, 0})))
+        << "b's slice went stale with the set";
+    EXPECT_THAT(co_await b->set_on_instance_if("k", Condition::eq(0), 1),
+                IsOkAndHolds((SliceChange{{101, 1}, {100, 0}, true})))
         << "a stale slice compares as 0";
-    EXPECT_EQ(*co_await b->del("k"), (SliceValue{101, 1}));
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{0, 0}));
-    EXPECT_EQ(*co_await a->inc("k"), (SliceValue{1, 1})) << "a's old slice does not come back";
+    EXPECT_THAT(co_await b->del("k"), IsOkAndHolds((SliceValue{101, 1})));
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{0, 0})));
+    EXPECT_THAT(co_await a->inc("k"), IsOkAndHolds((SliceValue{1, 1})))
+        << "a's old slice does not come back";
     EXPECT_TRUE((co_await a->shutdown()).ok());
     EXPECT_TRUE((co_await b->shutdown()).ok());
   });
@@ -176,19 +184,22 @@ TEST_P(InstanceAwareCounterTest, ValuesAreExactOverTheWholeInt64Range) {
     auto a = make(redis, executor, "big", "a");
     auto b = make(redis, executor, "big", "b");
     const std::int64_t two_53 = std::int64_t{1} << 53;
-    EXPECT_EQ(*co_await a->set("k", two_53 + 1), (SliceValue{two_53 + 1, two_53 + 1}));
-    EXPECT_EQ(*co_await b->inc("k", 1), (SliceValue{two_53 + 2, 1}));
-    EXPECT_EQ(*co_await a->set_on_instance("k", kMax - 1), (SliceValue{kMax, kMax - 1}));
+    EXPECT_THAT(co_await a->set("k", two_53 + 1),
+                IsOkAndHolds((SliceValue{two_53 + 1, two_53 + 1})));
+    EXPECT_THAT(co_await b->inc("k", 1), IsOkAndHolds((SliceValue{two_53 + 2, 1})));
+    EXPECT_THAT(co_await a->set_on_instance("k", kMax - 1),
+                IsOkAndHolds((SliceValue{kMax, kMax - 1})));
     Result<SliceValue> overflow = co_await b->inc("k", 1);
     EXPECT_EQ(overflow.status().code(), StatusCode::kOutOfRange) << overflow.status();
-    EXPECT_EQ(*co_await b->get("k"), (SliceValue{kMax, 1})) << "nothing written";
-    EXPECT_EQ(*co_await b->inc("k", -2), (SliceValue{kMax - 2, -1}));
-    EXPECT_EQ(*co_await a->set("m", kMin), (SliceValue{kMin, kMin}));
+    EXPECT_THAT(co_await b->get("k"), IsOkAndHolds((SliceValue{kMax, 1}))) << "nothing written";
+    EXPECT_THAT(co_await b->inc("k", -2), IsOkAndHolds((SliceValue{kMax - 2, -1})));
+    EXPECT_THAT(co_await a->set("m", kMin), IsOkAndHolds((SliceValue{kMin, kMin})));
     EXPECT_EQ((co_await a->dec("m")).status().code(), StatusCode::kOutOfRange);
     EXPECT_EQ((co_await a->dec("m", kMin)).status().code(), StatusCode::kOutOfRange);
-    EXPECT_EQ(*co_await b->inc_if("m", Condition::lt(kMin + 1), kMax),
-              (SliceChange{{-1, kMax}, {kMin, 0}, true}));
-    EXPECT_EQ(*co_await a->del_on_instance("m"), (SliceChange{{kMax, 0}, {-1, kMin}, true}))
+    EXPECT_THAT(co_await b->inc_if("m", Condition::lt(kMin + 1), kMax),
+                IsOkAndHolds((SliceChange{{-1, kMax}, {kMin, 0}, true})));
+    EXPECT_THAT(co_await a->del_on_instance("m"),
+                IsOkAndHolds((SliceChange{{kMax, 0}, {-1, kMin}, true})))
         << "removing INT64_MIN is exact";
     EXPECT_TRUE((co_await a->shutdown()).ok());
     EXPECT_TRUE((co_await b->shutdown()).ok());
@@ -210,8 +221,8 @@ TEST_P(InstanceAwareCounterTest, ADeadInstancesStaleSliceIsNeverSubtracted) {
     (void)co_await a->inc("del", 1);
     co_await die(redis, *b);
     EXPECT_TRUE((co_await a->heartbeat()).ok());
-    EXPECT_EQ(*co_await a->get("set"), (SliceValue{100, 100}));
-    EXPECT_EQ(*co_await a->get("del"), (SliceValue{1, 1}));
+    EXPECT_THAT(co_await a->get("set"), IsOkAndHolds((SliceValue{100, 100})));
+    EXPECT_THAT(co_await a->get("del"), IsOkAndHolds((SliceValue{1, 1})));
     EXPECT_EQ(a->slices_reaped(), 0u) << "both of b's slices were stale: nothing subtracted";
     EXPECT_TRUE((co_await a->shutdown()).ok());
   });
@@ -227,13 +238,15 @@ TEST_P(InstanceAwareCounterTest, ClearCannotBeUndoneByOtherInstances) {
     (void)co_await b->inc("k", 5);
     (void)co_await b->inc("j", 2);
     EXPECT_TRUE((co_await a->clear()).ok());
-    EXPECT_EQ(*co_await b->inc("k", 1), (SliceValue{1, 1}));
+    EXPECT_THAT(co_await b->inc("k", 1), IsOkAndHolds((SliceValue{1, 1})));
     // Even if b is then found dead and recovers everything it remembers.
     co_await die(redis, *b);
     EXPECT_TRUE((co_await a->heartbeat()).ok());
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{0, 0})) << "b's slice reaped";
-    EXPECT_EQ(*co_await b->get("j"), (SliceValue{0, 0})) << "b recovered, j stays cleared";
-    EXPECT_EQ(*co_await b->get("k"), (SliceValue{1, 1})) << "its post-clear slice is back";
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{0, 0}))) << "b's slice reaped";
+    EXPECT_THAT(co_await b->get("j"), IsOkAndHolds((SliceValue{0, 0})))
+        << "b recovered, j stays cleared";
+    EXPECT_THAT(co_await b->get("k"), IsOkAndHolds((SliceValue{1, 1})))
+        << "its post-clear slice is back";
     EXPECT_EQ(b->recoveries(), 1u);
     EXPECT_TRUE((co_await a->shutdown()).ok());
   });
@@ -251,12 +264,13 @@ TEST_P(InstanceAwareCounterTest, AReapedInstanceThatReturnsRestoresEveryKey) {
     (void)co_await b->inc("k3", -2);
     co_await die(redis, *b);  // b stalls: no heartbeats, no calls
     EXPECT_TRUE((co_await a->heartbeat()).ok());
-    EXPECT_EQ(*co_await a->get("k1"), (SliceValue{1, 1})) << "b's slices reaped";
-    EXPECT_EQ(*co_await a->get("k2"), (SliceValue{0, 0}));
+    EXPECT_THAT(co_await a->get("k1"), IsOkAndHolds((SliceValue{1, 1}))) << "b's slices reaped";
+    EXPECT_THAT(co_await a->get("k2"), IsOkAndHolds((SliceValue{0, 0})));
     (void)co_await a->set("k3", 10);  // b's k3 slice is stale now: not restored
-    EXPECT_EQ(*co_await b->inc("k1", 1), (SliceValue{7, 6})) << "b comes back";
-    EXPECT_EQ(*co_await a->get("k2"), (SliceValue{7, 0})) << "and restores every key";
-    EXPECT_EQ(*co_await a->get("k3"), (SliceValue{10, 10}));
+    EXPECT_THAT(co_await b->inc("k1", 1), IsOkAndHolds((SliceValue{7, 6}))) << "b comes back";
+    EXPECT_THAT(co_await a->get("k2"), IsOkAndHolds((SliceValue{7, 0})))
+        << "and restores every key";
+    EXPECT_THAT(co_await a->get("k3"), IsOkAndHolds((SliceValue{10, 10})));
     EXPECT_EQ(b->recoveries(), 1u);
     EXPECT_EQ(b->stale_slices_dropped(), 1u);
     EXPECT_NE(b->owner(), "b.1") << "as a new incarnation";
@@ -288,15 +302,16 @@ TEST_P(InstanceAwareCounterTest, ReapingIsBoundedPerScriptAndNeverBlocksOperatio
         co_await redis.command("HLEN", "{many}:instance_aware_counter:slices:b.1");
     EXPECT_EQ(left.value_or(RedisReply::nil()), RedisReply::integer(kKeys - 64 * 20))
         << "one heartbeat: 64 steps of 20 slices";
-    const SliceValue during = *co_await a->inc("k7", 1);  // operations go on meanwhile
+    const SliceValue during =
+        value_or_failure(co_await a->inc("k7", 1));  // operations go on meanwhile
     EXPECT_EQ(during.slice, 2);
     EXPECT_TRUE(during.cumulative == 4 || during.cumulative == 2)
         << "b's k7 slice is reaped or not yet, depending on the hash's scan order";
     for (int i = 0; i < 5; ++i)
       EXPECT_TRUE((co_await a->heartbeat()).ok());
     EXPECT_EQ(a->slices_reaped(), static_cast<std::uint64_t>(kKeys));
-    EXPECT_EQ(*co_await a->get("k7"), (SliceValue{2, 2}));
-    EXPECT_EQ(*co_await a->get("k2999"), (SliceValue{0, 0}));
+    EXPECT_THAT(co_await a->get("k7"), IsOkAndHolds((SliceValue{2, 2})));
+    EXPECT_THAT(co_await a->get("k2999"), IsOkAndHolds((SliceValue{0, 0})));
     EXPECT_TRUE((co_await a->shutdown()).ok());
   });
 }
@@ -309,9 +324,9 @@ TEST_P(InstanceAwareCounterTest, ClearOnInstanceRemovesOnlyThisInstancesSlices) 
     (void)co_await b->inc("k", 5);
     (void)co_await b->inc("j", 4);
     EXPECT_TRUE((co_await b->clear_on_instance()).ok());
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{3, 3}));
-    EXPECT_EQ(*co_await a->get("j"), (SliceValue{0, 0}));
-    EXPECT_EQ(*co_await b->inc("k", 1), (SliceValue{4, 1}));
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{3, 3})));
+    EXPECT_THAT(co_await a->get("j"), IsOkAndHolds((SliceValue{0, 0})));
+    EXPECT_THAT(co_await b->inc("k", 1), IsOkAndHolds((SliceValue{4, 1})));
     EXPECT_EQ(b->recoveries(), 0u) << "a retirement is not a recovery: nothing comes back";
     EXPECT_TRUE((co_await a->shutdown()).ok());
     EXPECT_TRUE((co_await b->shutdown()).ok());
@@ -324,8 +339,8 @@ TEST_P(InstanceAwareCounterTest, FamiliesAreSeparateAndSurviveAScriptFlush) {
     auto two = make(redis, executor, "two", "a");
     (void)co_await one->inc("k", 5);
     (void)co_await redis.command("SCRIPT", "FLUSH");
-    EXPECT_EQ(*co_await one->inc("k", 1), (SliceValue{6, 6}));
-    EXPECT_EQ(*co_await two->get("k"), (SliceValue{0, 0}));
+    EXPECT_THAT(co_await one->inc("k", 1), IsOkAndHolds((SliceValue{6, 6})));
+    EXPECT_THAT(co_await two->get("k"), IsOkAndHolds((SliceValue{0, 0})));
     EXPECT_TRUE((co_await one->shutdown()).ok());
     EXPECT_TRUE((co_await two->shutdown()).ok());
   });
@@ -368,9 +383,9 @@ TEST_P(LaxInstanceAwareCounterTest, IncrementsAreLocalUntilFlushedIntoTheSlice) 
     EXPECT_TRUE((co_await b->flush()).ok());
     EXPECT_EQ(a->unacknowledged(), 0);
     co_await sleep_for(executor, milliseconds(30));  // older than flush_interval: re-read
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{7, 3}));
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{7, 3})));
     EXPECT_EQ(*a->inc("k", 1), (SliceValue{8, 4}));
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{8, 4})) << "fresh: served locally";
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{8, 4}))) << "fresh: served locally";
     EXPECT_EQ(a->inc("a:b").status().code(), StatusCode::kInvalidArgument);
     EXPECT_TRUE((co_await a->shutdown()).ok());
     EXPECT_TRUE((co_await b->shutdown()).ok());
@@ -384,20 +399,22 @@ TEST_P(LaxInstanceAwareCounterTest, SetDelAndClearFlushFirstThenActAtOnce) {
     auto b = make_lax(redis, executor, "laxset", "b", kNoBackgroundFlush);
     (void)a->inc("k", 5);
     (void)b->inc("k", 2);
-    EXPECT_EQ(*co_await b->set("k", 100), (SliceValue{100, 100}))
+    EXPECT_THAT(co_await b->set("k", 100), IsOkAndHolds((SliceValue{100, 100})))
         << "b's own pending 2 went first, then the set replaced it";
     EXPECT_EQ(a->unacknowledged(), 5) << "b's set does not flush a";
     EXPECT_TRUE((co_await a->flush()).ok());
-    EXPECT_EQ(*co_await a->get("k"), (SliceValue{105, 5}))
+    EXPECT_THAT(co_await a->get("k"), IsOkAndHolds((SliceValue{105, 5})))
         << "a's delta came after b's set: added to a fresh slice, not to the stale one";
     (void)a->inc("k", 1);
-    EXPECT_EQ(*co_await a->del_on_instance("k"), (SliceChange{{100, 0}, {106, 6}, true}));
-    EXPECT_EQ(*co_await a->set_on_instance("k", 7), (SliceValue{107, 7}));
+    EXPECT_THAT(co_await a->del_on_instance("k"),
+                IsOkAndHolds((SliceChange{{100, 0}, {106, 6}, true})));
+    EXPECT_THAT(co_await a->set_on_instance("k", 7), IsOkAndHolds((SliceValue{107, 7})));
     (void)b->inc("j", 1);
-    EXPECT_EQ(*co_await b->del("k"), (SliceValue{107, 100}));
+    EXPECT_THAT(co_await b->del("k"), IsOkAndHolds((SliceValue{107, 100})));
     EXPECT_EQ(b->unacknowledged(), 0) << "del flushed b's pending j first";
     EXPECT_TRUE((co_await b->clear()).ok());
-    EXPECT_EQ(*co_await a->get("j"), (SliceValue{0, 0})) << "b's j was flushed, then cleared";
+    EXPECT_THAT(co_await a->get("j"), IsOkAndHolds((SliceValue{0, 0})))
+        << "b's j was flushed, then cleared";
     EXPECT_TRUE((co_await a->shutdown()).ok());
     EXPECT_TRUE((co_await b->shutdown()).ok());
   });
@@ -413,7 +430,7 @@ TEST_P(LaxInstanceAwareCounterTest, ADeadInstancesFlushedSlicesLeaveTheCumulativ
     co_await age_out(redis, b->strict());
     EXPECT_TRUE((co_await a->flush()).ok()) << "an instance heartbeats once it has a slice";
     EXPECT_TRUE((co_await a->strict().heartbeat()).ok());
-    EXPECT_EQ(*co_await a->strict().get("k"), (SliceValue{1, 1}))
+    EXPECT_THAT(co_await a->strict().get("k"), IsOkAndHolds((SliceValue{1, 1})))
         << "b's 10 left the cumulative in Redis";
     EXPECT_GE(a->strict().slices_reaped(), 1u);
     EXPECT_TRUE((co_await a->shutdown()).ok());
@@ -438,7 +455,7 @@ TEST_P(LaxInstanceAwareCounterTest, ManyThreadsIncrementWhileTheFlusherRuns) {
     co_await sleep_for(executor, milliseconds(30));
     std::int64_t total = 0;
     for (const char* key : {"even", "odd0", "odd1"}) {
-      const SliceValue v = *co_await a->get(key);
+      const SliceValue v = value_or_failure(co_await a->get(key));
       EXPECT_EQ(v.cumulative, v.slice) << "one instance: its slice is everything";
       total += v.cumulative;
     }

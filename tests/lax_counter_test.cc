@@ -12,6 +12,7 @@
 
 #include "distkit/core/counters/strict_counter.h"
 #include "distkit/tests/backends.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit {
 namespace {
@@ -40,12 +41,15 @@ TEST_P(LaxCounterTest, IncrementsAreLocalUntilFlushedThenVisibleToEveryone) {
     EXPECT_EQ((*lax)->unacknowledged(), 5);
     EXPECT_TRUE((co_await (*lax)->flush()).ok());
     EXPECT_EQ((*lax)->unacknowledged(), 0);
-    EXPECT_EQ(*co_await strict.get("hits"), 5) << "a strict reader sees the flushed sum";
+    EXPECT_THAT(co_await strict.get("hits"), IsOkAndHolds(5))
+        << "a strict reader sees the flushed sum";
     (void)co_await strict.inc("hits", 10);  // someone else
     co_await sleep_for(ex, milliseconds(50));
-    EXPECT_EQ(*co_await (*lax)->get("hits"), 15) << "a stale local value is refreshed";
+    EXPECT_THAT(co_await (*lax)->get("hits"), IsOkAndHolds(15))
+        << "a stale local value is refreshed";
     EXPECT_EQ(*(*lax)->inc("hits"), 16);
-    EXPECT_EQ(*co_await (*lax)->get("hits"), 16) << "local deltas stay on top of the read";
+    EXPECT_THAT(co_await (*lax)->get("hits"), IsOkAndHolds(16))
+        << "local deltas stay on top of the read";
     // The flush task sends by itself (nothing here calls flush()): wait until Redis
     // acknowledged it. Only in virtual time is how soon a property of the code.
     const MonoTime start = ex.clock().now();
@@ -54,7 +58,7 @@ TEST_P(LaxCounterTest, IncrementsAreLocalUntilFlushedThenVisibleToEveryone) {
     if (virtual_time) {
       EXPECT_LE(ex.clock().now() - start, milliseconds(100)) << "within the flush interval";
     }
-    EXPECT_EQ(*co_await strict.get("hits"), 16);
+    EXPECT_THAT(co_await strict.get("hits"), IsOkAndHolds(16));
     EXPECT_TRUE((co_await (*lax)->shutdown()).ok());
   });
 }
@@ -64,17 +68,20 @@ TEST_P(LaxCounterTest, SetDelClearFlushFirstAndActAtOnce) {
     auto lax = *LaxCounter::create(redis, ex, options("b"));
     StrictCounter strict = *StrictCounter::create(redis, "lax");
     (void)lax->inc("k", 7);
-    EXPECT_EQ(*co_await lax->set("k", 100), 100);
-    EXPECT_EQ(*co_await strict.get("k"), 100) << "the pending 7 was flushed before the set";
+    EXPECT_THAT(co_await lax->set("k", 100), IsOkAndHolds(100));
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(100))
+        << "the pending 7 was flushed before the set";
     (void)lax->inc("k", 1);
-    EXPECT_EQ(*co_await lax->del("k"), 101) << "del flushes, then returns the value it removed";
-    EXPECT_EQ(*co_await strict.get("k"), 0);
+    EXPECT_THAT(co_await lax->del("k"), IsOkAndHolds(101))
+        << "del flushes, then returns the value it removed";
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(0));
     (void)lax->inc("x", 4);
     (void)co_await strict.inc("never-touched-here", 9);
     EXPECT_TRUE((co_await lax->clear()).ok());
-    EXPECT_EQ(*co_await strict.get("x"), 0);
-    EXPECT_EQ(*co_await strict.get("never-touched-here"), 0) << "clear removes the whole family";
-    EXPECT_EQ(*co_await lax->get("x"), 0);
+    EXPECT_THAT(co_await strict.get("x"), IsOkAndHolds(0));
+    EXPECT_THAT(co_await strict.get("never-touched-here"), IsOkAndHolds(0))
+        << "clear removes the whole family";
+    EXPECT_THAT(co_await lax->get("x"), IsOkAndHolds(0));
     EXPECT_TRUE((co_await lax->shutdown()).ok());
   });
 }
@@ -87,26 +94,26 @@ TEST_P(LaxCounterTest, ABatchNumberIsAppliedAtMostOnce) {
     StrictCounter strict = *StrictCounter::create(redis, "lax");
     (void)lax->inc("k", 5);
     EXPECT_TRUE((co_await lax->flush()).ok());
-    EXPECT_EQ(*co_await strict.get("k"), 5);
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(5));
     // Batch 1 again (what a retry after UNKNOWN sends), then batch 2.
     const RedisScript& flush = LaxCounter::flush_script_for_tests();
     const std::vector<std::string> keys = {"{lax}:strict_counter", "{lax}:lax_batch:c"};
     const std::string session = "77";
     std::vector<std::string> first = {session, "1", "60000", "k", "5"};
     (void)co_await redis.eval(flush, keys, first);
-    EXPECT_EQ(*co_await strict.get("k"), 10);
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(10));
     std::vector<std::string> again = {session, "1", "60000", "k", "5"};
     Result<RedisReply> retried = co_await redis.eval(flush, keys, again);
     EXPECT_TRUE(retried.ok()) << retried.status();
-    EXPECT_EQ(*co_await strict.get("k"), 10) << "not counted twice";
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(10)) << "not counted twice";
     std::vector<std::string> next = {session, "2", "60000", "k", "5"};
     (void)co_await redis.eval(flush, keys, next);
-    EXPECT_EQ(*co_await strict.get("k"), 15);
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(15));
     // A restarted process with the same instance id numbers from 1 again: its new
     // session makes batch 1 fresh.
     std::vector<std::string> restarted = {"78", "1", "60000", "k", "5"};
     (void)co_await redis.eval(flush, keys, restarted);
-    EXPECT_EQ(*co_await strict.get("k"), 20);
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(20));
     EXPECT_TRUE((co_await lax->shutdown()).ok());
   });
 }
@@ -137,21 +144,22 @@ TEST_P(LaxCounterTest, ARejectedDeltaIsDroppedWithItsCodeAndTheRestApplies) {
     o.flush_interval = std::chrono::hours(1);  // only the explicit flushes below send
     auto lax = *LaxCounter::create(redis, ex, o);
     StrictCounter strict = *StrictCounter::create(redis, "lax");
-    EXPECT_EQ(*co_await strict.set("full", std::numeric_limits<std::int64_t>::max()),
-              std::numeric_limits<std::int64_t>::max());
+    EXPECT_THAT(co_await strict.set("full", std::numeric_limits<std::int64_t>::max()),
+                IsOkAndHolds(std::numeric_limits<std::int64_t>::max()));
     EXPECT_TRUE((co_await redis.command("HSET", strict.redis_key(), "alien", "abc")).ok());
     EXPECT_TRUE(lax->inc("full", 1).ok());
     EXPECT_TRUE(lax->inc("fine", 2).ok());
     Status overflowed = co_await lax->flush();
     EXPECT_EQ(overflowed.code(), StatusCode::kOutOfRange) << overflowed;
-    EXPECT_EQ(*co_await strict.get("full"), std::numeric_limits<std::int64_t>::max());
+    EXPECT_THAT(co_await strict.get("full"),
+                IsOkAndHolds(std::numeric_limits<std::int64_t>::max()));
     EXPECT_TRUE(lax->inc("alien", 1).ok());
     EXPECT_TRUE(lax->inc("fine", 3).ok());
     Status foreign = co_await lax->flush();
     EXPECT_EQ(foreign.code(), StatusCode::kFailedPrecondition) << foreign;
     Result<RedisReply> raw = co_await redis.command("HGET", strict.redis_key(), "alien");
     EXPECT_EQ(*raw, RedisReply::bulk_string("abc")) << "nothing written over it";
-    EXPECT_EQ(*co_await strict.get("fine"), 5) << "the rest of both batches applied";
+    EXPECT_THAT(co_await strict.get("fine"), IsOkAndHolds(5)) << "the rest of both batches applied";
     EXPECT_TRUE((co_await lax->flush()).ok()) << "the rejected deltas were dropped, not kept";
     (void)co_await lax->shutdown();
   });
@@ -179,8 +187,9 @@ TEST_P(LaxCounterTest, ManyThreadsIncrementWhileTheFlusherRuns) {
     for (auto& t : threads)
       t.join();
     EXPECT_TRUE((co_await lax->shutdown()).ok());
-    const std::int64_t total =
-        *co_await strict.get("even") + *co_await strict.get("odd0") + *co_await strict.get("odd1");
+    const std::int64_t total = value_or_failure(co_await strict.get("even")) +
+                               value_or_failure(co_await strict.get("odd0")) +
+                               value_or_failure(co_await strict.get("odd1"));
     EXPECT_EQ(total, 80'000) << "no increment lost or counted twice";
     EXPECT_GE(lax->batches_sent(), 1u);
   });

@@ -8,6 +8,7 @@
 #include "distkit/core/counters/lax_counter.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/world.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit::sim {
 namespace {
@@ -54,7 +55,7 @@ Traffic measure(int increments, int keys, std::size_t max_batch) {
     for (int i = 0; i < increments; ++i)
       (void)lax->inc("k" + std::to_string(i % keys));
     co_await sleep_for(node.executor(), milliseconds(30));  // one flush interval passes
-    traffic.total = *co_await lax->get("k0");
+    traffic.total = value_or_failure(co_await lax->get("k0"));
     (void)co_await lax->shutdown();
     done = true;
   });

@@ -10,6 +10,7 @@
 
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/tests/backends.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit {
 namespace {
@@ -21,9 +22,10 @@ using RedisContract = test_support::BackendTest;
 
 TEST_P(RedisContract, RepliesAndServerErrors) {
   backend_->run([](RedisConnection& conn, Executor&) -> Task<void> {
-    EXPECT_EQ(*co_await conn.command("SET", "k", 41), RedisReply::simple_string("OK"));
-    EXPECT_EQ(*co_await conn.command("INCR", "k"), RedisReply::integer(42));
-    EXPECT_EQ(*co_await conn.command("GET", "k"), RedisReply::bulk_string("42"));
+    EXPECT_THAT(co_await conn.command("SET", "k", 41),
+                IsOkAndHolds(RedisReply::simple_string("OK")));
+    EXPECT_THAT(co_await conn.command("INCR", "k"), IsOkAndHolds(RedisReply::integer(42)));
+    EXPECT_THAT(co_await conn.command("GET", "k"), IsOkAndHolds(RedisReply::bulk_string("42")));
     EXPECT_TRUE((co_await conn.command("GET", "missing"))->is_nil());
     Result<RedisReply> wrong = co_await conn.command("HGET", "k", "f");
     EXPECT_EQ(wrong.status().code(), StatusCode::kServerError);
@@ -34,7 +36,7 @@ TEST_P(RedisContract, RepliesAndServerErrors) {
     EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
     const std::string binary("a\0b\r\nc", 6);
     (void)co_await conn.command("SET", "bin", binary);
-    EXPECT_EQ(*co_await conn.command("GET", "bin"), RedisReply::bulk_string(binary));
+    EXPECT_THAT(co_await conn.command("GET", "bin"), IsOkAndHolds(RedisReply::bulk_string(binary)));
   });
 }
 
@@ -90,18 +92,18 @@ TEST_P(RedisContract, ScriptsRunBySha1AndSurviveAScriptFlush) {
     static const RedisScript kScript("return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])");
     const std::vector<std::string> keys(1, "{c}:h");
     const std::vector<std::string> args = {"f", "3"};
-    EXPECT_EQ(*co_await conn.eval(kScript, keys, args), RedisReply::integer(3));
+    EXPECT_THAT(co_await conn.eval(kScript, keys, args), IsOkAndHolds(RedisReply::integer(3)));
     // EVAL caches a script where it ran (one node of a cluster); SCRIPT LOAD, everywhere.
-    EXPECT_EQ(*co_await conn.command("SCRIPT", "LOAD", kScript.source()),
-              RedisReply::bulk_string(kScript.sha1()));
+    EXPECT_THAT(co_await conn.command("SCRIPT", "LOAD", kScript.source()),
+                IsOkAndHolds(RedisReply::bulk_string(kScript.sha1())));
     const RedisReply cached = RedisReply::array({RedisReply::integer(1)});
-    EXPECT_EQ(*co_await conn.command("SCRIPT", "EXISTS", kScript.sha1()), cached);
+    EXPECT_THAT(co_await conn.command("SCRIPT", "EXISTS", kScript.sha1()), IsOkAndHolds(cached));
     (void)co_await conn.command("SCRIPT", "FLUSH");
     EXPECT_EQ((co_await conn.command("EVALSHA", kScript.sha1(), "1", "{c}:h", "f", "3"))
                   .status()
                   .server_error_prefix(),
               "NOSCRIPT");
-    EXPECT_EQ(*co_await conn.eval(kScript, keys, args), RedisReply::integer(6))
+    EXPECT_THAT(co_await conn.eval(kScript, keys, args), IsOkAndHolds(RedisReply::integer(6)))
         << "eval() fell back to EVAL once";
     (void)co_await conn.command("SCRIPT", "FLUSH");
     std::vector<ScriptCall> calls(5, ScriptCall{&kScript, keys, args});

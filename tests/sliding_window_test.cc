@@ -16,6 +16,7 @@
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
 #include "distkit/tests/pinned_expiry.h"
+#include "distkit/tests/status_matchers.h"
 
 namespace distkit {
 namespace {
@@ -220,7 +221,7 @@ TEST_P(SlidingWindowLimiterTest, KeysStayBoundedAndExpire) {
     std::int64_t most = 0;
     for (std::int64_t now = 0; now < 3'600'000; now += 1500) {
       clock.set(milliseconds(1'700'000'000'000 + now));
-      EXPECT_TRUE((*co_await limiter.inc("k", limit)).allowed);
+      EXPECT_TRUE((value_or_failure(co_await limiter.inc("k", limit))).allowed);
       EXPECT_EQ(pinned.last_ttl_ms(), 10'001) << "the hash expires with its newest bucket";
       if (now % 60'000 == 0) {
         Result<RedisReply> len = co_await redis.command("HLEN", limiter.redis_key("k"));

@@ -3,12 +3,15 @@
 //   EXPECT_THAT(co_await counter.inc("k"), IsOk());
 //   EXPECT_THAT(co_await counter.inc("k"), StatusIs(StatusCode::kOutOfRange));
 //   EXPECT_THAT(co_await counter.get("k"), IsOkAndHolds(5));
+//   GcraDecision d = value_or_failure(co_await limiter.check("k", rate));
 #ifndef DISTKIT_TESTS_STATUS_MATCHERS_H_
 #define DISTKIT_TESTS_STATUS_MATCHERS_H_
 
 #include <gmock/gmock.h>
 
+#include <source_location>
 #include <string>
+#include <utility>
 
 #include "distkit/core/base/status.h"
 
@@ -48,6 +51,27 @@ MATCHER_P(IsOkAndHolds, value,
   return *arg == value;
 }
 
+// The value of `result`, or, when it holds an error, a reported test failure (at the
+// caller's line) and a default T, so one backend's failure reports instead of aborting
+// the binary (as `*result` would) and hiding the others.
+template <typename T>
+T value_or_failure(Result<T> result, std::source_location where = std::source_location::current()) {
+  if (!result.ok()) {
+    ADD_FAILURE_AT(where.file_name(), static_cast<int>(where.line()))
+        << "expected a value, got " << result.status();
+    return T{};
+  }
+  return std::move(*result);
+}
+
 }  // namespace distkit::test_support
+
+// For tests written inside namespace distkit (and its sub-namespaces).
+namespace distkit {
+using test_support::IsOk;
+using test_support::IsOkAndHolds;
+using test_support::StatusIs;
+using test_support::value_or_failure;
+}  // namespace distkit
 
 #endif  // DISTKIT_TESTS_STATUS_MATCHERS_H_

@@ -32,20 +32,20 @@ TEST_P(StrictCounterTest, IncDecGetSetDelClear) {
     EXPECT_TRUE(made.ok());
     StrictCounter& c = *made;
     EXPECT_EQ(c.redis_key(), "{app}:strict_counter");
-    EXPECT_EQ(*co_await c.get("hits"), 0) << "a missing counter reads 0";
-    EXPECT_EQ(*co_await c.inc("hits"), 1);
-    EXPECT_EQ(*co_await c.inc("hits", 41), 42);
-    EXPECT_EQ(*co_await c.dec("hits", 50), -8) << "counters may go negative";
-    EXPECT_EQ(*co_await c.set("hits", 100), 100);
-    EXPECT_EQ(*co_await c.get("hits"), 100);
-    EXPECT_EQ(*co_await c.del("hits"), 100);
-    EXPECT_EQ(*co_await c.del("hits"), 0) << "del of a missing counter returns 0";
-    EXPECT_EQ(*co_await c.get("hits"), 0);
+    EXPECT_THAT(co_await c.get("hits"), IsOkAndHolds(0)) << "a missing counter reads 0";
+    EXPECT_THAT(co_await c.inc("hits"), IsOkAndHolds(1));
+    EXPECT_THAT(co_await c.inc("hits", 41), IsOkAndHolds(42));
+    EXPECT_THAT(co_await c.dec("hits", 50), IsOkAndHolds(-8)) << "counters may go negative";
+    EXPECT_THAT(co_await c.set("hits", 100), IsOkAndHolds(100));
+    EXPECT_THAT(co_await c.get("hits"), IsOkAndHolds(100));
+    EXPECT_THAT(co_await c.del("hits"), IsOkAndHolds(100));
+    EXPECT_THAT(co_await c.del("hits"), IsOkAndHolds(0)) << "del of a missing counter returns 0";
+    EXPECT_THAT(co_await c.get("hits"), IsOkAndHolds(0));
     (void)co_await c.inc("a", 1);
     (void)co_await c.inc("b", 2);
     EXPECT_TRUE((co_await c.clear()).ok());
-    EXPECT_EQ(*co_await c.get("a"), 0);
-    EXPECT_EQ(*co_await c.get("b"), 0);
+    EXPECT_THAT(co_await c.get("a"), IsOkAndHolds(0));
+    EXPECT_THAT(co_await c.get("b"), IsOkAndHolds(0));
     Result<std::int64_t> bad = co_await c.inc("a:b");
     EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   });
@@ -54,16 +54,16 @@ TEST_P(StrictCounterTest, IncDecGetSetDelClear) {
 TEST_P(StrictCounterTest, ConditionalOperationsReturnNewAndOld) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     StrictCounter c = *StrictCounter::create(redis, "cond");
-    EXPECT_EQ(*co_await c.inc_if("k", Condition::eq(0), 5), (Change{5, 0, true}));
-    EXPECT_EQ(*co_await c.inc_if("k", Condition::eq(0), 5), (Change{5, 5, false}))
+    EXPECT_THAT(co_await c.inc_if("k", Condition::eq(0), 5), IsOkAndHolds((Change{5, 0, true})));
+    EXPECT_THAT(co_await c.inc_if("k", Condition::eq(0), 5), IsOkAndHolds((Change{5, 5, false})))
         << "a miss writes nothing and returns (old, old)";
-    EXPECT_EQ(*co_await c.inc_if("k", Condition::gt(4), 1), (Change{6, 5, true}));
-    EXPECT_EQ(*co_await c.inc_if("k", Condition::lt(6), 1), (Change{6, 6, false}));
-    EXPECT_EQ(*co_await c.inc_if("k", Condition::ne(7), 0), (Change{6, 6, true}))
+    EXPECT_THAT(co_await c.inc_if("k", Condition::gt(4), 1), IsOkAndHolds((Change{6, 5, true})));
+    EXPECT_THAT(co_await c.inc_if("k", Condition::lt(6), 1), IsOkAndHolds((Change{6, 6, false})));
+    EXPECT_THAT(co_await c.inc_if("k", Condition::ne(7), 0), IsOkAndHolds((Change{6, 6, true})))
         << "applied with delta 0 is still applied";
-    EXPECT_EQ(*co_await c.set_if("k", Condition::ne(6), 9), (Change{6, 6, false}));
-    EXPECT_EQ(*co_await c.set_if("k", Condition::eq(6), 9), (Change{9, 6, true}));
-    EXPECT_EQ(*co_await c.set_if("new", Condition::lt(1), -3), (Change{-3, 0, true}))
+    EXPECT_THAT(co_await c.set_if("k", Condition::ne(6), 9), IsOkAndHolds((Change{6, 6, false})));
+    EXPECT_THAT(co_await c.set_if("k", Condition::eq(6), 9), IsOkAndHolds((Change{9, 6, true})));
+    EXPECT_THAT(co_await c.set_if("new", Condition::lt(1), -3), IsOkAndHolds((Change{-3, 0, true})))
         << "a missing key compares as 0";
   });
 }
@@ -74,25 +74,29 @@ TEST_P(StrictCounterTest, ValuesAreExactOverTheWholeInt64Range) {
   backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
     StrictCounter c = *StrictCounter::create(redis, "big");
     const std::int64_t two_53 = std::int64_t{1} << 53;
-    EXPECT_EQ(*co_await c.set("k", two_53 + 1), two_53 + 1);
-    EXPECT_EQ(*co_await c.inc("k", 1), two_53 + 2);
-    EXPECT_EQ(*co_await c.set("k", 4611686018427387904), 4611686018427387904);
-    EXPECT_EQ(*co_await c.inc("k", 3), 4611686018427387907)
+    EXPECT_THAT(co_await c.set("k", two_53 + 1), IsOkAndHolds(two_53 + 1));
+    EXPECT_THAT(co_await c.inc("k", 1), IsOkAndHolds(two_53 + 2));
+    EXPECT_THAT(co_await c.set("k", 4611686018427387904), IsOkAndHolds(4611686018427387904));
+    EXPECT_THAT(co_await c.inc("k", 3), IsOkAndHolds(4611686018427387907))
         << "HINCRBY still works after a big HSET";
-    EXPECT_EQ(*co_await c.set("k", kMax - 1), kMax - 1);
-    EXPECT_EQ(*co_await c.inc("k"), kMax);
+    EXPECT_THAT(co_await c.set("k", kMax - 1), IsOkAndHolds(kMax - 1));
+    EXPECT_THAT(co_await c.inc("k"), IsOkAndHolds(kMax));
     Result<std::int64_t> overflow = co_await c.inc("k");
     EXPECT_EQ(overflow.status().code(), StatusCode::kOutOfRange) << overflow.status();
-    EXPECT_EQ(*co_await c.get("k"), kMax) << "a failed increment changes nothing";
-    EXPECT_EQ(*co_await c.set("m", kMin), kMin);
+    EXPECT_THAT(co_await c.get("k"), IsOkAndHolds(kMax)) << "a failed increment changes nothing";
+    EXPECT_THAT(co_await c.set("m", kMin), IsOkAndHolds(kMin));
     EXPECT_EQ((co_await c.dec("m")).status().code(), StatusCode::kOutOfRange);
     EXPECT_EQ((co_await c.dec("m", kMin)).status().code(), StatusCode::kOutOfRange)
         << "dec(INT64_MIN) cannot be negated (A.14.14)";
     // Comparisons are exact too: kMax and kMax - 1 are one double apart of nothing.
-    EXPECT_EQ(*co_await c.set_if("k", Condition::eq(kMax - 1), 0), (Change{kMax, kMax, false}));
-    EXPECT_EQ(*co_await c.set_if("k", Condition::gt(kMax - 1), 0), (Change{0, kMax, true}));
-    EXPECT_EQ(*co_await c.inc_if("m", Condition::lt(kMin + 1), 1), (Change{kMin + 1, kMin, true}));
-    EXPECT_EQ(*co_await c.inc_if("m", Condition::lt(-5), 0), (Change{kMin + 1, kMin + 1, true}));
+    EXPECT_THAT(co_await c.set_if("k", Condition::eq(kMax - 1), 0),
+                IsOkAndHolds((Change{kMax, kMax, false})));
+    EXPECT_THAT(co_await c.set_if("k", Condition::gt(kMax - 1), 0),
+                IsOkAndHolds((Change{0, kMax, true})));
+    EXPECT_THAT(co_await c.inc_if("m", Condition::lt(kMin + 1), 1),
+                IsOkAndHolds((Change{kMin + 1, kMin, true})));
+    EXPECT_THAT(co_await c.inc_if("m", Condition::lt(-5), 0),
+                IsOkAndHolds((Change{kMin + 1, kMin + 1, true})));
   });
 }
 
@@ -119,7 +123,7 @@ TEST_P(StrictCounterTest, AFieldThatHoldsNoInt64IsAFailedPreconditionAndStaysAsI
     }
     // The way back: remove the foreign value (clear() would too, for the whole family).
     EXPECT_TRUE((co_await redis.command("HDEL", c.redis_key(), "k")).ok());
-    EXPECT_EQ(*co_await c.inc("k"), 1);
+    EXPECT_THAT(co_await c.inc("k"), IsOkAndHolds(1));
   });
 }
 
@@ -162,10 +166,10 @@ TEST_P(StrictCounterTest, FamiliesAreSeparateAndSurviveAScriptFlush) {
     StrictCounter two = *StrictCounter::create(redis, "two");
     (void)co_await one.inc("k", 5);
     (void)co_await redis.command("SCRIPT", "FLUSH");
-    EXPECT_EQ(*co_await one.inc("k", 1), 6) << "NOSCRIPT handled by the connection";
-    EXPECT_EQ(*co_await two.get("k"), 0);
+    EXPECT_THAT(co_await one.inc("k", 1), IsOkAndHolds(6)) << "NOSCRIPT handled by the connection";
+    EXPECT_THAT(co_await two.get("k"), IsOkAndHolds(0));
     EXPECT_TRUE((co_await one.clear()).ok());
-    EXPECT_EQ(*co_await two.inc("k"), 1);
+    EXPECT_THAT(co_await two.inc("k"), IsOkAndHolds(1));
   });
 }
 
