@@ -333,7 +333,23 @@ Status RedisServer::wait_until_ready() {
     // NOAUTH also proves the server is up (it was started with --requirepass).
     if (pong.ok() && ((pong->is_simple_string() && pong->text() == "PONG") ||
                       pong->error_prefix() == "NOAUTH")) {
-      return Status();
+      // The answer may come from another process's server that took the port first
+      // (a test run beside this one) while ours is still failing to bind it: a
+      // redis-server proves it is ours by its directory.
+      if (!options_.server_binary.empty() || pong->is_error()) return Status();
+      Result<RedisReply> dir = command({"CONFIG", "GET", "dir"}, milliseconds(200));
+      std::error_code no_such_path;
+      const bool ours =
+          dir.ok() && dir->is_array() && dir->elements().size() == 2 &&
+          dir->elements()[1].is_bulk_string() &&
+          std::filesystem::equivalent(dir->elements()[1].text(), directory_, no_such_path);
+      if (ours) return Status();
+      kill_and_reap(pid_);
+      pid_ = 0;
+      g_slots[cleanup_slot_].pid.store(0);
+      // The words the caller retries on, as for a bind that failed outright.
+      return unavailable_error("Address already in use: another server answers on port " +
+                               std::to_string(port_));
     }
     if (Clock::now() >= deadline) {
       std::string tail = log_tail();
