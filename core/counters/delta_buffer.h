@@ -32,6 +32,17 @@ struct DeltaEntry {
   [[nodiscard]] std::int64_t unacknowledged() const { return pending.load() + in_flight.load(); }
 };
 
+// A lax counter's local view, remote + local + extra, or kOutOfRange: near the int64
+// limits (or after a server sent a wild value) the sum must not overflow.
+[[nodiscard]] inline Result<std::int64_t> local_sum(std::int64_t remote, std::int64_t local,
+                                                    std::int64_t extra = 0) {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(remote, local, &sum) || __builtin_add_overflow(sum, extra, &sum)) {
+    return out_of_range_error("the counter's local view would leave the int64 range");
+  }
+  return sum;
+}
+
 template <typename Entry>
 class DeltaBuffer {
  public:

@@ -64,8 +64,10 @@ Result<LaxCounter::Entry*> LaxCounter::find_or_insert(std::string_view key) {
 
 Result<std::int64_t> LaxCounter::inc(std::string_view key, std::int64_t delta) {
   DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
+  // Refused before it is buffered: a delta the view cannot show is not taken.
+  DISTKIT_RETURN_IF_ERROR(local_sum(e->remote.load(), e->unacknowledged(), delta).status());
   DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
-  return e->remote.load() + e->unacknowledged();
+  return local_sum(e->remote.load(), e->unacknowledged());
 }
 
 std::int64_t LaxCounter::unacknowledged() const {
@@ -139,7 +141,7 @@ Task<Result<std::int64_t>> LaxCounter::get(std::string key) {
       e->refreshed_ns.store(now);
     }
   }
-  co_return e->remote.load() + e->unacknowledged();
+  co_return local_sum(e->remote.load(), e->unacknowledged());
 }
 
 Task<Result<std::int64_t>> LaxCounter::set(std::string key, std::int64_t value) {

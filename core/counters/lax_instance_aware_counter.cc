@@ -46,9 +46,12 @@ Result<LaxInstanceAwareCounter::Entry*> LaxInstanceAwareCounter::find_or_insert(
   return buffer_.find_or_insert(key);
 }
 
-SliceValue LaxInstanceAwareCounter::local_view(const Entry& e) const {
+Result<SliceValue> LaxInstanceAwareCounter::local_view(const Entry& e, std::int64_t extra) const {
   const std::int64_t local = e.unacknowledged();
-  return SliceValue{e.cumulative.load() + local, e.slice.load() + local};
+  SliceValue view;
+  DISTKIT_ASSIGN_OR_RETURN(view.cumulative, local_sum(e.cumulative.load(), local, extra));
+  DISTKIT_ASSIGN_OR_RETURN(view.slice, local_sum(e.slice.load(), local, extra));
+  return view;
 }
 
 void LaxInstanceAwareCounter::refreshed(Entry& e, SliceValue remote) {
@@ -59,6 +62,8 @@ void LaxInstanceAwareCounter::refreshed(Entry& e, SliceValue remote) {
 
 Result<SliceValue> LaxInstanceAwareCounter::inc(std::string_view key, std::int64_t delta) {
   DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
+  // Refused before it is buffered: a delta the view cannot show is not taken.
+  DISTKIT_RETURN_IF_ERROR(local_view(*e, delta).status());
   DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
   return local_view(*e);
 }

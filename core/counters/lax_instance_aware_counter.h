@@ -80,7 +80,9 @@ class LaxInstanceAwareCounter {
   LaxInstanceAwareCounter(Executor& executor, LaxInstanceAwareCounterOptions options,
                           std::unique_ptr<StrictInstanceAwareCounter> strict);
   Result<Entry*> find_or_insert(std::string_view key);
-  [[nodiscard]] SliceValue local_view(const Entry& e) const;
+  // What Redis said plus what is not acknowledged (plus `extra`); kOutOfRange if that
+  // leaves the int64 range.
+  [[nodiscard]] Result<SliceValue> local_view(const Entry& e, std::int64_t extra = 0) const;
   void refreshed(Entry& e, SliceValue remote);
   Task<DeltaBuffer<Entry>::Sent> send(const DeltaBuffer<Entry>::Batch& batch);
 

@@ -18,7 +18,7 @@ std::string field_of(const GcraRate& rate) {
 Result<std::int64_t> integer_at(const RedisReply& reply, std::size_t i) {
   const RedisReply& e = reply.elements()[i];
   if (!e.is_integer()) return protocol_error("unexpected GCRA reply " + reply.to_string());
-  return e.integer_value();
+  return script_integer(e, "GCRA value", -(std::int64_t{1} << 53) + 1);
 }
 
 }  // namespace

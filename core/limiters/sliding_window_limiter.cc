@@ -52,10 +52,13 @@ Result<WindowDecision> SlidingWindowLimiter::parse_reply(const Result<RedisReply
   }
   WindowDecision d;
   d.allowed = (*e)[0].integer_value() == 1;
-  d.total = (*e)[1].integer_value();
-  const std::int64_t retry = (*e)[2].integer_value();
-  d.retry_after = retry < 0 ? kRetryNever : Duration(std::chrono::milliseconds(retry));
-  d.remaining_after_waiting = (*e)[3].integer_value();
+  DISTKIT_ASSIGN_OR_RETURN(d.total, script_integer((*e)[1], "window total"));
+  if ((*e)[2].is_integer() && (*e)[2].integer_value() < 0) {
+    d.retry_after = kRetryNever;
+  } else {
+    DISTKIT_ASSIGN_OR_RETURN(d.retry_after, script_millis((*e)[2], "retry delay"));
+  }
+  DISTKIT_ASSIGN_OR_RETURN(d.remaining_after_waiting, script_integer((*e)[3], "remaining count"));
   return d;
 }
 

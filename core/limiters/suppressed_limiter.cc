@@ -84,8 +84,8 @@ Result<SuppressedDecision> SuppressedLimiter::parse_reply(const Result<RedisRepl
       d.factor > 1) {
     return protocol_error("unexpected suppression factor " + factor);
   }
-  d.observed = (*e)[3].integer_value();
-  d.declined = (*e)[4].integer_value();
+  DISTKIT_ASSIGN_OR_RETURN(d.observed, script_integer((*e)[3], "observed count"));
+  DISTKIT_ASSIGN_OR_RETURN(d.declined, script_integer((*e)[4], "declined count"));
   return d;
 }
 
