@@ -58,7 +58,8 @@ Result<WindowDecision> SlidingWindowLimiter::parse_reply(const Result<RedisReply
   } else {
     DISTKIT_ASSIGN_OR_RETURN(d.retry_after, script_millis((*e)[2], "retry delay"));
   }
-  DISTKIT_ASSIGN_OR_RETURN(d.remaining_after_waiting, script_integer((*e)[3], "remaining count"));
+  DISTKIT_ASSIGN_OR_RETURN(d.remaining_after_waiting, script_integer((*e)[3], "remaining count",
+                                                                     -(std::int64_t{1} << 53) + 1));
   return d;
 }
 
