@@ -165,6 +165,26 @@ TEST_P(LaxCounterTest, ARejectedDeltaIsDroppedWithItsCodeAndTheRestApplies) {
   });
 }
 
+// Near INT64_MAX the local view (Redis's value plus what is pending) must not overflow:
+// a delta it could not show is refused before it is buffered.
+TEST_P(LaxCounterTest, ADeltaTheLocalViewCannotShowIsRefusedNotWrapped) {
+  backend_->run([](RedisConnection& redis, Executor& ex) -> Task<void> {
+    LaxCounterOptions o = options("near-max");
+    o.flush_interval = std::chrono::hours(1);  // nothing flushes behind the test's back
+    auto lax = *LaxCounter::create(redis, ex, o);
+    StrictCounter strict = *StrictCounter::create(redis, "lax");
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    EXPECT_THAT(co_await strict.set("k", kMax - 1), IsOkAndHolds(kMax - 1));
+    EXPECT_THAT(co_await lax->get("k"), IsOkAndHolds(kMax - 1)) << "the view reads Redis";
+    EXPECT_THAT(lax->inc("k", 5), StatusIs(StatusCode::kOutOfRange));
+    EXPECT_EQ(lax->unacknowledged(), 0) << "the refused delta was not buffered";
+    EXPECT_THAT(lax->inc("k", 1), IsOkAndHolds(kMax));
+    EXPECT_TRUE((co_await lax->flush()).ok());
+    EXPECT_THAT(co_await strict.get("k"), IsOkAndHolds(kMax));
+    (void)co_await lax->shutdown();
+  });
+}
+
 TEST_P(LaxCounterTest, ManyThreadsIncrementWhileTheFlusherRuns) {
   if (GetParam() == "sim") GTEST_SKIP() << "the simulator runs no real threads";
   backend_->run([](RedisConnection& redis, Executor& ex) -> Task<void> {
