@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace distkit::sim::testing {
+namespace distkit::sim::harness {
 namespace {
 
 using std::chrono::microseconds;
@@ -152,4 +152,4 @@ std::string failure_report(std::string_view target, std::uint64_t seed,
   return out;
 }
 
-}  // namespace distkit::sim::testing
+}  // namespace distkit::sim::harness

@@ -1,5 +1,6 @@
 // Helpers for simulation tests: RapidCheck generators of fault schedules, and the
-// replay line every failure prints. Test-only (depends on RapidCheck).
+// replay line every failure prints, in namespace distkit::sim::harness (not "testing",
+// which inside distkit::sim would hide gtest's ::testing). Test-only (depends on RapidCheck).
 #ifndef DISTKIT_SIM_TESTING_H_
 #define DISTKIT_SIM_TESTING_H_
 
@@ -20,7 +21,7 @@ inline void showValue(const FaultSchedule& schedule, std::ostream& os) {
 }
 }  // namespace distkit::sim
 
-namespace distkit::sim::testing {
+namespace distkit::sim::harness {
 
 struct FaultMix {
   bool partitions = true;
@@ -55,6 +56,6 @@ std::optional<Replay> replay_from_environment();
 std::string failure_report(std::string_view target, std::uint64_t seed,
                            const FaultSchedule& schedule, const World& world);
 
-}  // namespace distkit::sim::testing
+}  // namespace distkit::sim::harness
 
 #endif  // DISTKIT_SIM_TESTING_H_

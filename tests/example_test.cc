@@ -25,7 +25,7 @@ TEST(CounterSimulationExample, BoundHoldsAndRunsAreDeterministic) {
 
 RC_GTEST_PROP(CounterSimulationExample, BoundHoldsUnderGeneratedFaults, (std::uint64_t seed)) {
   const sim::FaultSchedule faults =
-      *sim::testing::gen_fault_schedule({1, 2, 3}, {0}, std::chrono::seconds(5));
+      *sim::harness::gen_fault_schedule({1, 2, 3}, {0}, std::chrono::seconds(5));
   CounterSimulationResult r = run_counter_simulation({.seed = seed, .faults = faults});
   RC_LOG() << "seed=" << seed << " faults: " << sim::to_string(faults)
            << " acknowledged=" << r.acknowledged << " unknown=" << r.unknown

@@ -13,7 +13,7 @@ using std::chrono::milliseconds;
 
 RC_GTEST_PROP(FaultSchedule, TextRoundTrips, ()) {
   const FaultSchedule schedule =
-      *testing::gen_fault_schedule({1, 2, 3}, {0}, std::chrono::seconds(10));
+      *harness::gen_fault_schedule({1, 2, 3}, {0}, std::chrono::seconds(10));
   Result<FaultSchedule> parsed = parse_fault_schedule(to_string(schedule));
   RC_ASSERT(parsed.ok());
   RC_ASSERT(*parsed == schedule);

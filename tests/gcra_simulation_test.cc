@@ -201,7 +201,7 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
   }
   if (result.violation) {
     result.report =
-        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+        *result.violation + "\n" + harness::failure_report(kTarget, seed, schedule, world);
   }
   return result;
 }
@@ -218,7 +218,7 @@ FaultSchedule without_server_clock_faults(FaultSchedule schedule) {
 
 RC_GTEST_PROP(GcraSimulation, TheBoundHoldsAcrossInstancesOnTheServerClock, (std::uint64_t seed)) {
   const FaultSchedule schedule =
-      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+      without_server_clock_faults(*harness::gen_fault_schedule(kClients, kServers, kChaos));
   RunResult r = run(seed, schedule, /*client_clocks=*/false);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -226,7 +226,7 @@ RC_GTEST_PROP(GcraSimulation, TheBoundHoldsAcrossInstancesOnTheServerClock, (std
 
 RC_GTEST_PROP(GcraSimulation, TheSlidingWindowBoundHoldsAcrossInstances, (std::uint64_t seed)) {
   const FaultSchedule schedule =
-      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+      without_server_clock_faults(*harness::gen_fault_schedule(kClients, kServers, kChaos));
   RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kSlidingWindow);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -234,7 +234,7 @@ RC_GTEST_PROP(GcraSimulation, TheSlidingWindowBoundHoldsAcrossInstances, (std::u
 
 RC_GTEST_PROP(GcraSimulation, TheHybridWindowBoundHoldsAcrossInstances, (std::uint64_t seed)) {
   const FaultSchedule schedule =
-      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+      without_server_clock_faults(*harness::gen_fault_schedule(kClients, kServers, kChaos));
   RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kHybridWindow);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -242,7 +242,7 @@ RC_GTEST_PROP(GcraSimulation, TheHybridWindowBoundHoldsAcrossInstances, (std::ui
 
 RC_GTEST_PROP(GcraSimulation, TheSuppressedBoundHoldsAcrossInstances, (std::uint64_t seed)) {
   const FaultSchedule schedule =
-      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+      without_server_clock_faults(*harness::gen_fault_schedule(kClients, kServers, kChaos));
   RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kSuppressed);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -250,7 +250,7 @@ RC_GTEST_PROP(GcraSimulation, TheSuppressedBoundHoldsAcrossInstances, (std::uint
 
 RC_GTEST_PROP(GcraSimulation, TheHybridSuppressedBoundHoldsAcrossInstances, (std::uint64_t seed)) {
   const FaultSchedule schedule =
-      without_server_clock_faults(*testing::gen_fault_schedule(kClients, kServers, kChaos));
+      without_server_clock_faults(*harness::gen_fault_schedule(kClients, kServers, kChaos));
   RunResult r = run(seed, schedule, /*client_clocks=*/false, Kind::kHybridSuppressed);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -297,7 +297,7 @@ TEST(GcraSimulation, ClientClocksBreakTheBoundUnderSkew) {
 }
 
 TEST(GcraSimulation, ReplayFromEnvironment) {
-  std::optional<testing::Replay> replay = testing::replay_from_environment();
+  std::optional<harness::Replay> replay = harness::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
   for (Kind kind : kKinds) {
     RunResult r = run(replay->seed, replay->schedule, false, kind);

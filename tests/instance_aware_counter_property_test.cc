@@ -245,14 +245,14 @@ RunResult run(Kind kind, std::uint64_t seed, const FaultSchedule& schedule) {
   }
   if (result.violation) {
     result.report =
-        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+        *result.violation + "\n" + harness::failure_report(kTarget, seed, schedule, world);
   }
   return result;
 }
 
 RC_GTEST_PROP(InstanceAwareCounterProperty, StrictSlicesAndCumulativesAgreeAfterHealing,
               (std::uint64_t seed)) {
-  const FaultSchedule schedule = *testing::gen_fault_schedule(kClients, kServers, kChaos);
+  const FaultSchedule schedule = *harness::gen_fault_schedule(kClients, kServers, kChaos);
   RunResult r = run(Kind::kStrict, seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -261,7 +261,7 @@ RC_GTEST_PROP(InstanceAwareCounterProperty, StrictSlicesAndCumulativesAgreeAfter
 
 RC_GTEST_PROP(InstanceAwareCounterProperty, LaxSlicesAndCumulativesAgreeAfterHealing,
               (std::uint64_t seed)) {
-  const FaultSchedule schedule = *testing::gen_fault_schedule(kClients, kServers, kChaos);
+  const FaultSchedule schedule = *harness::gen_fault_schedule(kClients, kServers, kChaos);
   RunResult r = run(Kind::kLax, seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -380,7 +380,7 @@ TEST(InstanceAwareCounterProperty, ADeadInstanceIsGoneWithinTheThresholdPlusOneH
 }
 
 TEST(InstanceAwareCounterProperty, ReplayFromEnvironment) {
-  std::optional<testing::Replay> replay = testing::replay_from_environment();
+  std::optional<harness::Replay> replay = harness::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
   for (Kind kind : {Kind::kStrict, Kind::kLax}) {
     RunResult r = run(kind, replay->seed, replay->schedule);

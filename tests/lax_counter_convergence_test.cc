@@ -110,19 +110,19 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule) {
   }
   if (result.violation)
     result.report =
-        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+        *result.violation + "\n" + harness::failure_report(kTarget, seed, schedule, world);
   return result;
 }
 
-testing::FaultMix lax_faults() {
-  testing::FaultMix mix;
+harness::FaultMix lax_faults() {
+  harness::FaultMix mix;
   mix.redis_restarts = false;  // losing Redis's data is not the client's to repair
   return mix;
 }
 
 RC_GTEST_PROP(LaxCounterConvergence, EveryKeyConvergesToItsIncrements, (std::uint64_t seed)) {
   const FaultSchedule schedule =
-      *testing::gen_fault_schedule(kClients, kServers, kChaos, lax_faults());
+      *harness::gen_fault_schedule(kClients, kServers, kChaos, lax_faults());
   RunResult r = run(seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -190,7 +190,7 @@ TEST(LaxCounterConvergence, TheBufferKeepsIncrementsWhileRedisIsDown) {
 }
 
 TEST(LaxCounterConvergence, ReplayFromEnvironment) {
-  std::optional<testing::Replay> replay = testing::replay_from_environment();
+  std::optional<harness::Replay> replay = harness::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
   RunResult r = run(replay->seed, replay->schedule);
   EXPECT_FALSE(r.violation.has_value()) << r.report;

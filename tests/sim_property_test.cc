@@ -123,21 +123,21 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retr
   }
   if (result.violation) {
     result.report =
-        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+        *result.violation + "\n" + harness::failure_report(kTarget, seed, schedule, world);
   }
   return result;
 }
 
 RC_GTEST_PROP(SimProperties, OutcomesAreHonestAndTheWorldRecoversAfterHealing,
               (std::uint64_t seed)) {
-  const FaultSchedule schedule = *testing::gen_fault_schedule(kInstanceIds, kServers, kChaos);
+  const FaultSchedule schedule = *harness::gen_fault_schedule(kInstanceIds, kServers, kChaos);
   RunResult result = run(seed, schedule);
   RC_LOG() << result.report;
   RC_ASSERT(!result.violation.has_value());
 }
 
 RC_GTEST_PROP(SimProperties, SameSeedAndScheduleGiveTheSameTrace, (std::uint64_t seed)) {
-  const FaultSchedule schedule = *testing::gen_fault_schedule(kInstanceIds, kServers, kChaos);
+  const FaultSchedule schedule = *harness::gen_fault_schedule(kInstanceIds, kServers, kChaos);
   const RunResult first = run(seed, schedule);
   const RunResult second = run(seed, schedule);
   RC_ASSERT(first.trace_hash == second.trace_hash);
@@ -146,7 +146,7 @@ RC_GTEST_PROP(SimProperties, SameSeedAndScheduleGiveTheSameTrace, (std::uint64_t
 
 // Replays one case: DISTKIT_SIM_SEED=<n> DISTKIT_SIM_SCHEDULE='<schedule>'.
 TEST(SimProperties, ReplayFromEnvironment) {
-  std::optional<testing::Replay> replay = testing::replay_from_environment();
+  std::optional<harness::Replay> replay = harness::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
   RunResult result = run(replay->seed, replay->schedule);
   EXPECT_FALSE(result.violation.has_value()) << result.report;

@@ -192,12 +192,12 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
   }
   if (result.violation)
     result.report =
-        *result.violation + "\n" + testing::failure_report(kTarget, seed, schedule, world);
+        *result.violation + "\n" + harness::failure_report(kTarget, seed, schedule, world);
   return result;
 }
 
-testing::FaultMix strict_counter_faults() {
-  testing::FaultMix mix;
+harness::FaultMix strict_counter_faults() {
+  harness::FaultMix mix;
   // A restart that loses data breaks any counter's history (the value goes back to
   // 0); it is a deployment property, tested separately. Keep the data on restart.
   mix.redis_restarts = false;
@@ -207,7 +207,7 @@ testing::FaultMix strict_counter_faults() {
 RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderFaults,
               (std::uint64_t seed)) {
   const FaultSchedule schedule =
-      *testing::gen_fault_schedule(kClients, kServers, kChaos, strict_counter_faults());
+      *harness::gen_fault_schedule(kClients, kServers, kChaos, strict_counter_faults());
   RunResult r = run(seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
@@ -215,7 +215,7 @@ RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderF
 }
 
 TEST(StrictCounterLinearizability, ReplayFromEnvironment) {
-  std::optional<testing::Replay> replay = testing::replay_from_environment();
+  std::optional<harness::Replay> replay = harness::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
   RunResult r = run(replay->seed, replay->schedule);
   EXPECT_FALSE(r.violation.has_value()) << r.report;
