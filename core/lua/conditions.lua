@@ -15,6 +15,15 @@ local function compare(a, b)
   return order
 end
 
+local function fits_int64(s)
+  return compare(s, '-9223372036854775808') >= 0 and compare(s, '9223372036854775807') <= 0
+end
+
+-- Whether `s` is an int64 as Redis writes one: decimal, no leading zeros or '+', no '-0'.
+local function is_int64(s)
+  return type(s) == 'string' and (s == '0' or s:match('^%-?[1-9]%d*$') ~= nil) and fits_int64(s)
+end
+
 local function matches(current, op, operand)
   if op == 'always' then return true end
   local c = compare(current, operand)

@@ -1,7 +1,8 @@
 -- Exact integer arithmetic on canonical decimal strings (after conditions.lua, whose
 -- compare() orders them). Lua 5.1 numbers are doubles, exact only to 2^53, so values
 -- never pass through one unless both operands are small enough for the sum to be
--- exact. Results may leave the int64 range; fits_int64() says whether they did.
+-- exact. Results may leave the int64 range; fits_int64() (conditions.lua) says whether
+-- they did.
 local function digits_add(a, b)
   local out, carry, i, j = {}, 0, #a, #b
   while i > 0 or j > 0 or carry > 0 do
@@ -56,13 +57,4 @@ local function int_add(a, b)
   local m = digits_sub(bm, am)
   if b_negative then return '-' .. m end
   return m
-end
-
-local function fits_int64(s)
-  return compare(s, '-9223372036854775808') >= 0 and compare(s, '9223372036854775807') <= 0
-end
-
--- Whether `s` is an int64 as Redis writes one: decimal, no leading zeros or '+', no '-0'.
-local function is_int64(s)
-  return type(s) == 'string' and (s == '0' or s:match('^%-?[1-9]%d*$') ~= nil) and fits_int64(s)
 end

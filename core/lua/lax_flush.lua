@@ -24,19 +24,23 @@ else
 end
 local out = {}
 for i = 4, #ARGV, 2 do
-  local current = redis.call('HGET', KEYS[1], ARGV[i]) or '0'
-  if not is_int64(current) then
-    out[#out + 1] = dk_error('NOTINT', 'the field ' .. ARGV[i] .. ' holds no int64')
-  elseif not fresh then
-    out[#out + 1] = current
-  else
-    local new = int_add(current, ARGV[i + 1])
-    if fits_int64(new) then
-      redis.call('HSET', KEYS[1], ARGV[i], new)
-      out[#out + 1] = new
+  if not fresh then
+    local current = redis.call('HGET', KEYS[1], ARGV[i]) or '0'
+    if is_int64(current) then
+      out[#out + 1] = current
     else
-      out[#out + 1] = dk_error('OVERFLOW', 'the field ' .. ARGV[i] .. ' would leave the int64 range')
+      out[#out + 1] = dk_error('NOTINT', 'the field ' .. ARGV[i] .. ' holds no int64')
     end
+  elseif type(redis.pcall('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])) == 'table' then
+    -- Named by us, not by Redis's wording: HINCRBY refuses a field that holds no
+    -- int64, or a sum that would leave the range (the delta is an int64 we wrote).
+    if is_int64(redis.call('HGET', KEYS[1], ARGV[i]) or '0') then
+      out[#out + 1] = dk_error('OVERFLOW', 'the field ' .. ARGV[i] .. ' would leave the int64 range')
+    else
+      out[#out + 1] = dk_error('NOTINT', 'the field ' .. ARGV[i] .. ' holds no int64')
+    end
+  else
+    out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i])
   end
 end
 return out
