@@ -63,9 +63,9 @@ void LaxInstanceAwareCounter::refreshed(Entry& e, SliceValue remote) {
 Result<SliceValue> LaxInstanceAwareCounter::inc(std::string_view key, std::int64_t delta) {
   DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
   // Refused before it is buffered: a delta the view cannot show is not taken.
-  DISTKIT_RETURN_IF_ERROR(local_view(*e, delta).status());
+  DISTKIT_ASSIGN_OR_RETURN(SliceValue view, local_view(*e, delta));
   DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
-  return local_view(*e);
+  return view;
 }
 
 std::int64_t LaxInstanceAwareCounter::unacknowledged() const {

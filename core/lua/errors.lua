@@ -8,3 +8,11 @@
 local function dk_error(code, detail)
   return redis.error_reply('DK' .. code .. ' ' .. detail)
 end
+
+local function not_int64_error(key)
+  return dk_error('NOTINT', 'the counter ' .. key .. ' holds no int64')
+end
+
+local function overflow_error(key)
+  return dk_error('OVERFLOW', 'the counter ' .. key .. ' would leave the int64 range')
+end

@@ -69,7 +69,3 @@ end
 local function reaped_error(owner)
   return dk_error('REAPED', 'instance ' .. owner .. ' is not live')
 end
-
-local function overflow_error(key)
-  return dk_error('OVERFLOW', 'the counter ' .. key .. ' would leave the int64 range')
-end

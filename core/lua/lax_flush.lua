@@ -29,15 +29,15 @@ for i = 4, #ARGV, 2 do
     if is_int64(current) then
       out[#out + 1] = current
     else
-      out[#out + 1] = dk_error('NOTINT', 'the field ' .. ARGV[i] .. ' holds no int64')
+      out[#out + 1] = not_int64_error(ARGV[i])
     end
   elseif type(redis.pcall('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])) == 'table' then
     -- Named by us, not by Redis's wording: HINCRBY refuses a field that holds no
     -- int64, or a sum that would leave the range (the delta is an int64 we wrote).
     if is_int64(redis.call('HGET', KEYS[1], ARGV[i]) or '0') then
-      out[#out + 1] = dk_error('OVERFLOW', 'the field ' .. ARGV[i] .. ' would leave the int64 range')
+      out[#out + 1] = overflow_error(ARGV[i])
     else
-      out[#out + 1] = dk_error('NOTINT', 'the field ' .. ARGV[i] .. ' holds no int64')
+      out[#out + 1] = not_int64_error(ARGV[i])
     end
   else
     out[#out + 1] = redis.call('HGET', KEYS[1], ARGV[i])

@@ -3,7 +3,7 @@
 -- nothing written. A stored value that is not an int64 fails with DKNOTINT, even for
 -- an unconditional set: the reply could not say what was overwritten.
 local old = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
-if not is_int64(old) then return dk_error('NOTINT', 'the field ' .. ARGV[1] .. ' holds no int64') end
+if not is_int64(old) then return not_int64_error(ARGV[1]) end
 local ok = matches(old, ARGV[2], ARGV[3])
 if type(ok) == 'table' then return ok end
 if not ok then return {old, old, '0'} end
