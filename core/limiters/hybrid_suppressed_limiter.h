@@ -40,7 +40,6 @@
 #ifndef DISTKIT_CORE_LIMITERS_HYBRID_SUPPRESSED_LIMITER_H_
 #define DISTKIT_CORE_LIMITERS_HYBRID_SUPPRESSED_LIMITER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -48,9 +47,7 @@
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/async/periodic_task.h"
-#include "distkit/core/limiters/hybrid_sync.h"
-#include "distkit/core/limiters/sharded_key_map.h"
+#include "distkit/core/limiters/hybrid_engine.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/core/seam/redis_connection.h"
 
@@ -63,6 +60,39 @@ struct HybridSuppressedOptions {
   Duration sync_interval = std::chrono::milliseconds(10);
   std::size_t max_keys = 1 << 16;
   std::uint64_t seed = 0;  // of the draws; 0: a random one (Executor::entropy())
+};
+
+// The suppressed strategy's part of a hybrid limiter (hybrid_engine.h).
+struct HybridSuppressedStrategy {
+  using Limit = SuppressedLimit;
+  using Decision = SuppressedDecision;
+  using Counts = SuppressedCommit;  // requests observed, and of those declined
+  using Remote = SuppressedLimiter;
+  // Redis's view at the last successful sync, live until `until`.
+  struct View {
+    std::int64_t remote_observed = 0;
+    std::int64_t remote_declined = 0;
+    bool suppressing = false;
+    double factor = 0;
+    MonoTime until{};
+  };
+  static bool same_limit(const Limit& a, const Limit& b) {
+    return a.soft_limit == b.soft_limit && a.hard_limit == b.hard_limit && a.window == b.window &&
+           a.bucket == b.bucket && a.factor_cache == b.factor_cache;
+  }
+  static std::int64_t capacity(const Limit& limit) { return limit.hard_limit; }
+  static std::int64_t observed(const Counts& c) { return c.observed; }
+  static std::int64_t admitted(const Counts& c) { return c.observed - c.declined; }
+  static std::int64_t admitted(const Decision& answer) { return answer.observed - answer.declined; }
+  static void refresh(View& view, const Limit& limit, std::int64_t requested,
+                      const Decision& answer, MonoTime now);
+  static ScriptCall commit_call(const Remote& remote, const std::string& key, const Limit& limit,
+                                const Counts& sent) {
+    return remote.script_call(key, limit, sent, 0, 0);
+  }
+  static Result<Decision> parse_reply(const Result<RedisReply>& reply) {
+    return SuppressedLimiter::parse_reply(reply);
+  }
 };
 
 class HybridSuppressedLimiter {
@@ -85,60 +115,31 @@ class HybridSuppressedLimiter {
                                                                   std::int64_t count = 1);
 
   // Commits every uncommitted request now (and waits for the answers).
-  Task<Status> sync();
+  Task<Status> sync() { return engine_.sync(); }
   // Stops the sync task after a last sync.
-  Task<Status> shutdown();
+  Task<Status> shutdown() { return engine_.shutdown(); }
 
   // Requests decided here (admitted or declined) that Redis has not acknowledged.
-  [[nodiscard]] std::int64_t uncommitted() const { return uncommitted_.load(); }
+  [[nodiscard]] std::int64_t uncommitted() const { return engine_.uncommitted(); }
   // Round trips to Redis so far (sync pipelines and requests decided there).
-  [[nodiscard]] std::uint64_t redis_calls() const { return redis_calls_.load(); }
-  [[nodiscard]] std::int64_t budget(const SuppressedLimit& limit) const;
+  [[nodiscard]] std::uint64_t redis_calls() const { return engine_.redis_calls(); }
+  [[nodiscard]] std::int64_t budget(const SuppressedLimit& limit) const {
+    return engine_.budget(limit);
+  }
 
  private:
-  struct KeyState {
-    SuppressedLimit limit;
-    std::int64_t allowance = 0;
-    SuppressedCommit pending;    // decided here, not acknowledged (in flight included)
-    SuppressedCommit in_flight;  // the part of `pending` being sent now
-    // The view from the last successful sync.
-    std::int64_t remote_observed = 0;
-    std::int64_t remote_declined = 0;
-    bool suppressing = false;
-    double factor = 0;
-    MonoTime view_until{};      // no view after this
-    std::uint64_t sends = 0;    // sends to Redis so far (the last one's seq)
-    std::uint64_t applied = 0;  // the seq of the send whose answer set the view
-    MonoTime last_used{};
-  };
-  using Send = HybridSend<SuppressedLimit, SuppressedCommit>;
   struct LocalOutcome {
     std::optional<SuppressedDecision> decision;
     double draw = 0;  // the draw made, for Redis to decide with when there is no decision
   };
-  HybridSuppressedLimiter(RedisConnection& redis, Executor& executor,
-                          HybridSuppressedOptions options, SuppressedLimiter remote);
+  HybridSuppressedLimiter(RedisConnection& redis, Executor& executor, HybridSettings settings,
+                          std::uint64_t seed, SuppressedLimiter remote);
   [[nodiscard]] Result<LocalOutcome> decide_here(std::string_view key, const SuppressedLimit& limit,
                                                  std::int64_t count);
-  // Marks the unsent requests of `key` as in flight and numbers the send; nothing when
-  // there are none, unless `always` (a request goes to Redis anyway).
-  std::optional<Send> take_unsent(std::string_view key, bool always);
-  // Applies an answer to `requested` (0: a sync): the send's requests acknowledged (or
-  // not), and, unless a newer send's answer came first, the view and allowance refreshed.
-  void settle(std::string_view key, const Send& send, std::int64_t requested,
-              const Result<SuppressedDecision>& answer);
-  [[nodiscard]] bool idle(const KeyState& state, MonoTime now) const;
 
-  RedisConnection& redis_;
-  Executor& executor_;
-  HybridSuppressedOptions options_;
-  SuppressedLimiter remote_;
-  ShardedKeyMap<KeyState> keys_;
-  // One generator per shard of keys_, used under that shard's lock.
+  HybridEngine<HybridSuppressedStrategy> engine_;
+  // One generator per shard of the engine's keys, used under that shard's lock.
   std::vector<DrawSource> draws_;
-  std::atomic<std::int64_t> uncommitted_{0};
-  std::atomic<std::uint64_t> redis_calls_{0};
-  PeriodicTask syncer_;
 };
 
 }  // namespace distkit

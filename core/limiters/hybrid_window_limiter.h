@@ -36,16 +36,13 @@
 #ifndef DISTKIT_CORE_LIMITERS_HYBRID_WINDOW_LIMITER_H_
 #define DISTKIT_CORE_LIMITERS_HYBRID_WINDOW_LIMITER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "distkit/core/async/periodic_task.h"
-#include "distkit/core/limiters/hybrid_sync.h"
-#include "distkit/core/limiters/sharded_key_map.h"
+#include "distkit/core/limiters/hybrid_engine.h"
 #include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/seam/redis_connection.h"
 
@@ -57,6 +54,37 @@ struct HybridWindowOptions {
   double budget_fraction = 0.05;
   Duration sync_interval = std::chrono::milliseconds(10);
   std::size_t max_keys = 1 << 16;
+};
+
+// The sliding window's part of a hybrid limiter (hybrid_engine.h).
+struct HybridWindowStrategy {
+  using Limit = SlidingWindowLimit;
+  using Decision = WindowDecision;
+  using Counts = std::int64_t;  // grants
+  using Remote = SlidingWindowLimiter;
+  struct View {
+    std::int64_t remote_total = 0;
+    // A remembered rejection: requests of at least `rejected_count` until then.
+    MonoTime rejected_until{};
+    std::int64_t rejected_count = 0;
+    std::int64_t rejected_remaining = 0;
+  };
+  static bool same_limit(const Limit& a, const Limit& b) {
+    return a.limit == b.limit && a.window == b.window && a.bucket == b.bucket;
+  }
+  static std::int64_t capacity(const Limit& limit) { return limit.limit; }
+  static std::int64_t observed(Counts grants) { return grants; }
+  static std::int64_t admitted(Counts grants) { return grants; }
+  static std::int64_t admitted(const Decision& answer) { return answer.total; }
+  static void refresh(View& view, const Limit& limit, std::int64_t requested,
+                      const Decision& answer, MonoTime now);
+  static ScriptCall commit_call(const Remote& remote, const std::string& key, const Limit& limit,
+                                Counts grants) {
+    return remote.script_call(key, limit, grants, 0);
+  }
+  static Result<Decision> parse_reply(const Result<RedisReply>& reply) {
+    return SlidingWindowLimiter::parse_reply(reply);
+  }
 };
 
 class HybridSlidingWindowLimiter {
@@ -80,51 +108,23 @@ class HybridSlidingWindowLimiter {
                                                               std::int64_t count = 1);
 
   // Commits every uncommitted grant now (and waits for the answers).
-  Task<Status> sync();
+  Task<Status> sync() { return engine_.sync(); }
   // Stops the sync task after a last sync.
-  Task<Status> shutdown();
+  Task<Status> shutdown() { return engine_.shutdown(); }
 
   // Grants made here that Redis has not acknowledged, across all keys.
-  [[nodiscard]] std::int64_t uncommitted() const { return uncommitted_.load(); }
+  [[nodiscard]] std::int64_t uncommitted() const { return engine_.uncommitted(); }
   // Round trips to Redis so far (syncs and requests the allowance did not cover).
-  [[nodiscard]] std::uint64_t redis_calls() const { return redis_calls_.load(); }
-  [[nodiscard]] std::int64_t budget(const SlidingWindowLimit& limit) const;
+  [[nodiscard]] std::uint64_t redis_calls() const { return engine_.redis_calls(); }
+  [[nodiscard]] std::int64_t budget(const SlidingWindowLimit& limit) const {
+    return engine_.budget(limit);
+  }
 
  private:
-  struct KeyState {
-    SlidingWindowLimit limit;
-    std::int64_t allowance = 0;  // may still grant this many without asking Redis
-    std::int64_t pending = 0;    // granted here, not acknowledged (in flight included)
-    std::int64_t in_flight = 0;  // the part of `pending` being sent now
-    std::int64_t remote_total = 0;
-    std::uint64_t sends = 0;    // sends to Redis so far (the last one's seq)
-    std::uint64_t applied = 0;  // the seq of the send whose answer set the allowance
-    MonoTime last_used{};
-    // A remembered rejection: requests of at least `rejected_count` until then.
-    MonoTime rejected_until{};
-    std::int64_t rejected_count = 0;
-    std::int64_t rejected_remaining = 0;
-  };
-  HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor,
-                             HybridWindowOptions options, SlidingWindowLimiter remote);
-  using Send = HybridSend<SlidingWindowLimit, std::int64_t>;
-  // Marks the unsent grants of `key` as in flight and numbers the send; nothing when
-  // there are none, unless `always` (a request goes to Redis anyway).
-  std::optional<Send> take_unsent(std::string_view key, bool always);
-  // Applies an answer: the send's grants acknowledged (or not), and, unless a newer
-  // send's answer came first, the allowance refreshed.
-  void settle(std::string_view key, const Send& send, std::int64_t requested,
-              const Result<WindowDecision>& answer);
-  [[nodiscard]] bool idle(const KeyState& state, MonoTime now) const;
+  HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor, HybridSettings settings,
+                             SlidingWindowLimiter remote);
 
-  RedisConnection& redis_;
-  Executor& executor_;
-  HybridWindowOptions options_;
-  SlidingWindowLimiter remote_;
-  ShardedKeyMap<KeyState> keys_;
-  std::atomic<std::int64_t> uncommitted_{0};
-  std::atomic<std::uint64_t> redis_calls_{0};
-  PeriodicTask syncer_;
+  HybridEngine<HybridWindowStrategy> engine_;
 };
 
 }  // namespace distkit

@@ -66,6 +66,17 @@ struct SuppressedDecision {
 struct SuppressedCommit {
   std::int64_t observed = 0;
   std::int64_t declined = 0;  // of `observed`
+
+  SuppressedCommit& operator+=(const SuppressedCommit& other) {
+    observed += other.observed;
+    declined += other.declined;
+    return *this;
+  }
+  SuppressedCommit& operator-=(const SuppressedCommit& other) {
+    observed -= other.observed;
+    declined -= other.declined;
+    return *this;
+  }
 };
 
 // `committed` is added first, unconditionally (to the newest bucket, or a new one).
