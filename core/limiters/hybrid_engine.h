@@ -26,8 +26,10 @@
 //                                 const Counts& sent);
 //   static Result<Decision> parse_reply(const Result<RedisReply>&);
 //
-// Thread-safe; the owner calls start() once its address is fixed, and shutdown() (it
-// commits) before destroying it.
+// A hybrid limiter derives from HybridEngine<its strategy>, which gives it sync(),
+// shutdown(), uncommitted(), redis_calls() and budget(); it calls start() once its
+// address is fixed. Thread-safe. Call shutdown() (it commits) and let it finish before
+// destroying the limiter.
 #ifndef DISTKIT_CORE_LIMITERS_HYBRID_ENGINE_H_
 #define DISTKIT_CORE_LIMITERS_HYBRID_ENGINE_H_
 
@@ -77,6 +79,32 @@ inline constexpr std::size_t kHybridSyncChunk = 256;
 template <typename Strategy>
 class HybridEngine {
  public:
+  HybridEngine(const HybridEngine&) = delete;
+  HybridEngine& operator=(const HybridEngine&) = delete;
+
+  // Commits every key's unsent requests now (and waits for the answers), in pipelines
+  // of at most kHybridSyncChunk: a key's requests are taken (marked in flight) only when
+  // its chunk goes out, and each chunk is settled as soon as it is answered, so no
+  // request waits in flight behind another chunk. Returns the first error (the failed
+  // keys' requests stay pending).
+  Task<Status> sync();
+
+  // Stops the periodic sync after a last one.
+  Task<Status> shutdown() {
+    co_await syncer_.stop();
+    co_return co_await sync();
+  }
+
+  // Requests decided here that Redis has not acknowledged, across all keys.
+  [[nodiscard]] std::int64_t uncommitted() const { return uncommitted_.load(); }
+  // Round trips to Redis so far (sync pipelines and requests decided there).
+  [[nodiscard]] std::uint64_t redis_calls() const { return redis_calls_.load(); }
+  // A key's local budget under `limit`.
+  [[nodiscard]] std::int64_t budget(const typename Strategy::Limit& limit) const {
+    return hybrid_budget(Strategy::capacity(limit), settings_.budget_fraction);
+  }
+
+ protected:
   using Limit = typename Strategy::Limit;
   using Decision = typename Strategy::Decision;
   using Counts = typename Strategy::Counts;
@@ -102,8 +130,7 @@ class HybridEngine {
         remote_(std::move(remote)),
         keys_(settings.max_keys),
         syncer_(executor, settings.sync_interval) {}
-  HybridEngine(const HybridEngine&) = delete;
-  HybridEngine& operator=(const HybridEngine&) = delete;
+  ~HybridEngine() = default;
 
   // Starts the periodic sync.
   void start() {
@@ -151,62 +178,6 @@ class HybridEngine {
     Result<Decision> answer = co_await call(remote_, key, limit, send.sent);
     settle(key, send, requested, answer);
     co_return answer;
-  }
-
-  // Commits every key's unsent requests now (and waits for the answers), in pipelines
-  // of at most kHybridSyncChunk: a key's requests are taken (marked in flight) only when
-  // its chunk goes out, and each chunk is settled as soon as it is answered, so no
-  // request waits in flight behind another chunk. Returns the first error (the failed
-  // keys' requests stay pending).
-  Task<Status> sync() {
-    const MonoTime now = executor_.clock().now();
-    std::vector<std::string> keys;
-    keys_.sweep([&](std::string_view key, KeyState& state) {
-      if (Strategy::observed(state.pending) > Strategy::observed(state.in_flight)) {
-        keys.emplace_back(key);
-        return false;
-      }
-      return idle(state, now);
-    });
-    // In key order, not the key map's: what is sent, and so a simulated run's trace, does
-    // not depend on the standard library's hash tables.
-    std::sort(keys.begin(), keys.end());
-    Status first_error;
-    for (std::size_t begin = 0; begin < keys.size(); begin += kHybridSyncChunk) {
-      const std::size_t end = std::min(keys.size(), begin + kHybridSyncChunk);
-      std::vector<std::pair<const std::string*, Send>> sends;
-      std::vector<ScriptCall> calls;
-      for (std::size_t i = begin; i < end; ++i) {
-        std::optional<Send> send = take_unsent(keys[i], /*always=*/false);
-        if (!send) continue;
-        calls.push_back(Strategy::commit_call(remote_, keys[i], send->limit, send->sent));
-        sends.emplace_back(&keys[i], std::move(*send));
-      }
-      if (calls.empty()) continue;
-      redis_calls_.fetch_add(1);
-      std::vector<Result<RedisReply>> replies = co_await redis_.eval_pipeline(std::move(calls));
-      for (std::size_t i = 0; i < sends.size(); ++i) {
-        Result<Decision> answer = Strategy::parse_reply(
-            i < replies.size()
-                ? replies[i]
-                : Result<RedisReply>(unavailable_error("the pipeline left a script unanswered")));
-        if (!answer.ok() && first_error.ok()) first_error = answer.status();
-        settle(*sends[i].first, sends[i].second, 0, answer);
-      }
-    }
-    co_return first_error;
-  }
-
-  // Stops the periodic sync after a last one.
-  Task<Status> shutdown() {
-    co_await syncer_.stop();
-    co_return co_await sync();
-  }
-
-  [[nodiscard]] std::int64_t uncommitted() const { return uncommitted_.load(); }
-  [[nodiscard]] std::uint64_t redis_calls() const { return redis_calls_.load(); }
-  [[nodiscard]] std::int64_t budget(const Limit& limit) const {
-    return hybrid_budget(Strategy::capacity(limit), settings_.budget_fraction);
   }
 
  private:
@@ -280,6 +251,46 @@ class HybridEngine {
   std::atomic<std::uint64_t> redis_calls_{0};
   PeriodicTask syncer_;
 };
+
+template <typename Strategy>
+Task<Status> HybridEngine<Strategy>::sync() {
+  const MonoTime now = executor_.clock().now();
+  std::vector<std::string> keys;
+  keys_.sweep([&](std::string_view key, KeyState& state) {
+    if (Strategy::observed(state.pending) > Strategy::observed(state.in_flight)) {
+      keys.emplace_back(key);
+      return false;
+    }
+    return idle(state, now);
+  });
+  // In key order, not the key map's: what is sent, and so a simulated run's trace, does
+  // not depend on the standard library's hash tables.
+  std::sort(keys.begin(), keys.end());
+  Status first_error;
+  for (std::size_t begin = 0; begin < keys.size(); begin += kHybridSyncChunk) {
+    const std::size_t end = std::min(keys.size(), begin + kHybridSyncChunk);
+    std::vector<std::pair<const std::string*, Send>> sends;
+    std::vector<ScriptCall> calls;
+    for (std::size_t i = begin; i < end; ++i) {
+      std::optional<Send> send = take_unsent(keys[i], /*always=*/false);
+      if (!send) continue;
+      calls.push_back(Strategy::commit_call(remote_, keys[i], send->limit, send->sent));
+      sends.emplace_back(&keys[i], std::move(*send));
+    }
+    if (calls.empty()) continue;
+    redis_calls_.fetch_add(1);
+    std::vector<Result<RedisReply>> replies = co_await redis_.eval_pipeline(std::move(calls));
+    for (std::size_t i = 0; i < sends.size(); ++i) {
+      Result<Decision> answer = Strategy::parse_reply(
+          i < replies.size()
+              ? replies[i]
+              : Result<RedisReply>(unavailable_error("the pipeline left a script unanswered")));
+      if (!answer.ok() && first_error.ok()) first_error = answer.status();
+      settle(*sends[i].first, sends[i].second, 0, answer);
+    }
+  }
+  co_return first_error;
+}
 
 }  // namespace distkit
 

@@ -27,20 +27,20 @@ Result<std::unique_ptr<HybridSuppressedLimiter>> HybridSuppressedLimiter::create
   if (!remote.ok()) return remote.status();
   std::unique_ptr<HybridSuppressedLimiter> limiter(
       new HybridSuppressedLimiter(redis, executor, settings, options.seed, std::move(*remote)));
-  limiter->engine_.start();
+  limiter->start();
   return limiter;
 }
 
 HybridSuppressedLimiter::HybridSuppressedLimiter(RedisConnection& redis, Executor& executor,
                                                  HybridSettings settings, std::uint64_t seed,
                                                  SuppressedLimiter remote)
-    : engine_(redis, executor, settings, std::move(remote)),
+    : HybridEngine(redis, executor, settings, std::move(remote)),
       // Not the Redis limiter's sequence: a local draw and a remote one stay independent.
       draws_(draws_per_shard((seed ^ 0x5bd1e995) != 0 ? seed ^ 0x5bd1e995 : 0x5bd1e995)) {}
 
 HybridSuppressedLimiter::~HybridSuppressedLimiter() = default;
 
-Result<HybridSuppressedLimiter::LocalOutcome> HybridSuppressedLimiter::decide_here(
+Result<HybridSuppressedLimiter::LocalOutcome> HybridSuppressedLimiter::decide(
     std::string_view key, const SuppressedLimit& limit, std::int64_t count) {
   DISTKIT_RETURN_IF_ERROR(limit.validate());
   // Bounded like the Redis limiter's, before anything is recorded here.
@@ -48,8 +48,7 @@ Result<HybridSuppressedLimiter::LocalOutcome> HybridSuppressedLimiter::decide_he
     return invalid_argument_error("count must be in [0, 2^53)");
   }
   DrawSource& draws = draws_[ShardedKeyMap<int>::shard_of(key)];
-  using KeyState = HybridEngine<HybridSuppressedStrategy>::KeyState;
-  return engine_.decide_here(key, limit, [&](KeyState& state, MonoTime now) {
+  return decide_here(key, limit, [&](KeyState& state, MonoTime now) {
     LocalOutcome out;
     out.draw = draws.next_unit();
     const HybridSuppressedStrategy::View& view = state.view;
@@ -70,7 +69,7 @@ Result<HybridSuppressedLimiter::LocalOutcome> HybridSuppressedLimiter::decide_he
       allow = factor <= 0 || (factor < 1 && out.draw < 1 - factor);
       if (allow && count > state.allowance) return out;
     }
-    engine_.record(state, SuppressedCommit{count, allow ? 0 : count});
+    record(state, SuppressedCommit{count, allow ? 0 : count});
     SuppressedDecision d;
     d.allowed = allow;
     d.suppressing = forecast > limit.soft_limit;
@@ -84,7 +83,7 @@ Result<HybridSuppressedLimiter::LocalOutcome> HybridSuppressedLimiter::decide_he
 
 Result<std::optional<SuppressedDecision>> HybridSuppressedLimiter::try_inc(
     std::string_view key, const SuppressedLimit& limit, std::int64_t count) {
-  Result<LocalOutcome> local = decide_here(key, limit, count);
+  Result<LocalOutcome> local = decide(key, limit, count);
   if (!local.ok()) return local.status();
   return local->decision;
 }
@@ -93,10 +92,10 @@ Task<Result<SuppressedDecision>> HybridSuppressedLimiter::inc(std::string key,
                                                               SuppressedLimit limit,
                                                               std::int64_t count) {
   if (Status s = validate_key(key); !s.ok()) co_return s;
-  Result<LocalOutcome> local = decide_here(key, limit, count);
+  Result<LocalOutcome> local = decide(key, limit, count);
   if (!local.ok()) co_return local.status();
   if (local->decision) co_return *local->decision;
-  co_return co_await engine_.through_redis(
+  co_return co_await through_redis(
       std::move(key), limit, count,
       [count, draw = local->draw](SuppressedLimiter& remote, const std::string& key,
                                   const SuppressedLimit& limit, const SuppressedCommit& sent) {

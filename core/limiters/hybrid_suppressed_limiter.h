@@ -95,7 +95,7 @@ struct HybridSuppressedStrategy {
   }
 };
 
-class HybridSuppressedLimiter {
+class HybridSuppressedLimiter : public HybridEngine<HybridSuppressedStrategy> {
  public:
   // `redis` and `executor` must outlive the limiter.
   [[nodiscard]] static Result<std::unique_ptr<HybridSuppressedLimiter>> create(
@@ -114,19 +114,6 @@ class HybridSuppressedLimiter {
                                                                   const SuppressedLimit& limit,
                                                                   std::int64_t count = 1);
 
-  // Commits every uncommitted request now (and waits for the answers).
-  Task<Status> sync() { return engine_.sync(); }
-  // Stops the sync task after a last sync.
-  Task<Status> shutdown() { return engine_.shutdown(); }
-
-  // Requests decided here (admitted or declined) that Redis has not acknowledged.
-  [[nodiscard]] std::int64_t uncommitted() const { return engine_.uncommitted(); }
-  // Round trips to Redis so far (sync pipelines and requests decided there).
-  [[nodiscard]] std::uint64_t redis_calls() const { return engine_.redis_calls(); }
-  [[nodiscard]] std::int64_t budget(const SuppressedLimit& limit) const {
-    return engine_.budget(limit);
-  }
-
  private:
   struct LocalOutcome {
     std::optional<SuppressedDecision> decision;
@@ -134,10 +121,9 @@ class HybridSuppressedLimiter {
   };
   HybridSuppressedLimiter(RedisConnection& redis, Executor& executor, HybridSettings settings,
                           std::uint64_t seed, SuppressedLimiter remote);
-  [[nodiscard]] Result<LocalOutcome> decide_here(std::string_view key, const SuppressedLimit& limit,
-                                                 std::int64_t count);
+  [[nodiscard]] Result<LocalOutcome> decide(std::string_view key, const SuppressedLimit& limit,
+                                            std::int64_t count);
 
-  HybridEngine<HybridSuppressedStrategy> engine_;
   // One generator per shard of the engine's keys, used under that shard's lock.
   std::vector<DrawSource> draws_;
 };

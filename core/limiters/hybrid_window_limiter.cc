@@ -25,14 +25,14 @@ Result<std::unique_ptr<HybridSlidingWindowLimiter>> HybridSlidingWindowLimiter::
   if (!remote.ok()) return remote.status();
   std::unique_ptr<HybridSlidingWindowLimiter> limiter(
       new HybridSlidingWindowLimiter(redis, executor, settings, std::move(*remote)));
-  limiter->engine_.start();
+  limiter->start();
   return limiter;
 }
 
 HybridSlidingWindowLimiter::HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor,
                                                        HybridSettings settings,
                                                        SlidingWindowLimiter remote)
-    : engine_(redis, executor, settings, std::move(remote)) {}
+    : HybridEngine(redis, executor, settings, std::move(remote)) {}
 
 HybridSlidingWindowLimiter::~HybridSlidingWindowLimiter() = default;
 
@@ -40,13 +40,12 @@ Result<std::optional<WindowDecision>> HybridSlidingWindowLimiter::try_inc(
     std::string_view key, const SlidingWindowLimit& limit, std::int64_t count) {
   DISTKIT_RETURN_IF_ERROR(limit.validate());
   if (count < 0) return invalid_argument_error("count must not be negative");
-  using KeyState = HybridEngine<HybridWindowStrategy>::KeyState;
-  return engine_.decide_here(
+  return decide_here(
       key, limit, [&](KeyState& state, MonoTime now) -> std::optional<WindowDecision> {
         if (count == 0) return std::nullopt;  // a read: Redis knows the total
         const HybridWindowStrategy::View& view = state.view;
         if (count <= state.allowance) {
-          engine_.record(state, count);
+          record(state, count);
           WindowDecision d;
           d.allowed = true;
           d.total = view.remote_total + state.pending;
@@ -70,7 +69,7 @@ Task<Result<WindowDecision>> HybridSlidingWindowLimiter::inc(std::string key,
   Result<std::optional<WindowDecision>> local = try_inc(key, limit, count);
   if (!local.ok()) co_return local.status();
   if (local->has_value()) co_return **local;
-  co_return co_await engine_.through_redis(
+  co_return co_await through_redis(
       std::move(key), limit, count,
       [count](SlidingWindowLimiter& remote, const std::string& key, const SlidingWindowLimit& limit,
               std::int64_t grants) { return remote.commit_and_inc(key, limit, grants, count); });

@@ -87,7 +87,7 @@ struct HybridWindowStrategy {
   }
 };
 
-class HybridSlidingWindowLimiter {
+class HybridSlidingWindowLimiter : public HybridEngine<HybridWindowStrategy> {
  public:
   // `redis` and `executor` must outlive the limiter.
   [[nodiscard]] static Result<std::unique_ptr<HybridSlidingWindowLimiter>> create(
@@ -107,24 +107,9 @@ class HybridSlidingWindowLimiter {
                                                               const SlidingWindowLimit& limit,
                                                               std::int64_t count = 1);
 
-  // Commits every uncommitted grant now (and waits for the answers).
-  Task<Status> sync() { return engine_.sync(); }
-  // Stops the sync task after a last sync.
-  Task<Status> shutdown() { return engine_.shutdown(); }
-
-  // Grants made here that Redis has not acknowledged, across all keys.
-  [[nodiscard]] std::int64_t uncommitted() const { return engine_.uncommitted(); }
-  // Round trips to Redis so far (syncs and requests the allowance did not cover).
-  [[nodiscard]] std::uint64_t redis_calls() const { return engine_.redis_calls(); }
-  [[nodiscard]] std::int64_t budget(const SlidingWindowLimit& limit) const {
-    return engine_.budget(limit);
-  }
-
  private:
   HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor, HybridSettings settings,
                              SlidingWindowLimiter remote);
-
-  HybridEngine<HybridWindowStrategy> engine_;
 };
 
 }  // namespace distkit
