@@ -21,6 +21,8 @@
 #include "distkit/core/async/executor.h"
 #include "distkit/core/async/task.h"
 #include "distkit/core/counters/key_table.h"
+#include "distkit/core/seam/redis_reply.h"
+#include "distkit/core/seam/script_error.h"
 
 namespace distkit {
 
@@ -43,6 +45,24 @@ struct DeltaEntry {
   return sum;
 }
 
+// A flush script's reply: an array of one item per delta. An error item is the script
+// refusing that delta (by its code: core/seam/script_error.h); `parse(item)` reads the
+// others into Result<T>. A failed reply, or one of another shape, is the batch's status.
+template <typename T, typename Parse>
+[[nodiscard]] Result<std::vector<Result<T>>> parse_flush_reply(const Result<RedisReply>& reply,
+                                                               std::size_t deltas, Parse&& parse) {
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements().size() != deltas) {
+    return protocol_error("unexpected flush reply " + reply->to_string());
+  }
+  std::vector<Result<T>> items;
+  items.reserve(deltas);
+  for (const RedisReply& item : reply->elements()) {
+    items.push_back(item.is_error() ? Result<T>(script_status(item)) : parse(item));
+  }
+  return items;
+}
+
 template <typename Entry>
 class DeltaBuffer {
  public:
@@ -57,6 +77,30 @@ class DeltaBuffer {
     Status status;
   };
   using Send = std::function<Task<Sent>(const Batch&)>;
+
+  // What the answer to a flush of `batch` (parse_flush_reply) comes to. The batch failed
+  // or its outcome is unknown: not acknowledged, kept to be sent again. Otherwise
+  // `apply(entry, value)` for each delta taken; a refused delta is dropped, and the
+  // last refusal is the status, with its code.
+  template <typename T, typename Apply>
+  [[nodiscard]] static Sent acknowledge(const Batch& batch,
+                                        const Result<std::vector<Result<T>>>& items,
+                                        Apply&& apply) {
+    if (!items.ok()) return Sent{false, items.status()};
+    Status rejected;
+    for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
+      auto [e, d] = batch.deltas[i];
+      const Result<T>& item = (*items)[i];
+      if (!item.ok()) {
+        rejected =
+            Status(item.status().code(), "a delta of " + std::to_string(d) + " to " + e->key +
+                                             " was rejected: " + item.status().message());
+        continue;
+      }
+      apply(*e, *item);
+    }
+    return Sent{true, rejected};
+  }
 
   DeltaBuffer(Executor& executor, std::size_t max_keys, std::size_t max_batch)
       : executor_(executor), table_(max_keys), max_batch_(max_batch) {}

@@ -3,6 +3,7 @@
 #include <limits>
 #include <string_view>
 
+#include "distkit/core/counters/delta_buffer.h"
 #include "distkit/core/seam/script_error.h"
 
 namespace distkit {
@@ -55,13 +56,9 @@ std::int64_t millis(Duration d) {
 
 }  // namespace
 
-const RedisScript& StrictInstanceAwareCounter::lax_flush_script() {
-  return flush_script();
-}
-
 Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::create(
     RedisConnection& redis, Executor& executor, InstanceAwareCounterOptions options) {
-  return create_family(redis, executor, std::move(options), "instance_aware_counter");
+  return create_family(redis, executor, std::move(options), kStrictFamily);
 }
 
 Result<std::unique_ptr<StrictInstanceAwareCounter>> StrictInstanceAwareCounter::create_family(
@@ -240,6 +237,50 @@ Task<std::vector<Result<RedisReply>>> StrictInstanceAwareCounter::run_as_owner(
   out.reserve(results.size());
   for (auto& r : results)
     out.push_back(std::move(*r));
+  co_return out;
+}
+
+Task<Result<std::vector<Result<SliceValue>>>> StrictInstanceAwareCounter::add_batch(
+    std::uint64_t number, std::vector<Delta> deltas) {
+  OwnerCall call{&flush_script(), {std::to_string(number)}};
+  call.args.reserve(1 + 2 * deltas.size());
+  for (const Delta& d : deltas) {
+    call.args.push_back(d.key);
+    call.args.push_back(std::to_string(d.delta));
+  }
+  std::vector<OwnerCall> calls;
+  calls.push_back(std::move(call));
+  std::vector<Result<RedisReply>> replies = co_await run_as_owner(std::move(calls));
+  // Each item: {cumulative, slice, epoch}.
+  struct Applied {
+    SliceValue value;
+    std::string epoch;
+  };
+  Result<std::vector<Result<Applied>>> items = parse_flush_reply<Applied>(
+      replies[0], deltas.size(), [](const RedisReply& item) -> Result<Applied> {
+        const bool shaped =
+            item.is_array() && item.elements().size() == 3 && item.elements()[2].is_bulk_string();
+        Result<std::int64_t> cumulative =
+            shaped ? parse_counter_value(item.elements()[0]) : protocol_error("bad item");
+        Result<std::int64_t> slice =
+            shaped ? parse_counter_value(item.elements()[1]) : protocol_error("bad item");
+        if (!cumulative.ok() || !slice.ok()) {
+          return protocol_error("unexpected flush item " + item.to_string());
+        }
+        return Applied{SliceValue{*cumulative, *slice}, item.elements()[2].text()};
+      });
+  if (!items.ok()) co_return items.status();
+  std::vector<Result<SliceValue>> out;
+  out.reserve(items->size());
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    Result<Applied>& item = (*items)[i];
+    if (!item.ok()) {
+      out.push_back(item.status());
+      continue;
+    }
+    remember(deltas[i].key, item->epoch, item->value.slice);
+    out.push_back(item->value);
+  }
   co_return out;
 }
 

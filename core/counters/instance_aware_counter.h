@@ -84,8 +84,6 @@ struct SliceChange {
   friend bool operator==(const SliceChange&, const SliceChange&) = default;
 };
 
-class LaxInstanceAwareCounter;
-
 class StrictInstanceAwareCounter {
  public:
   // `redis` and `executor` must outlive the counter.
@@ -136,6 +134,28 @@ class StrictInstanceAwareCounter {
   // Stops the heartbeat task. The slices stay until the instance is found dead.
   Task<Status> shutdown();
 
+  // One delta of a batch: LaxInstanceAwareCounter's flush.
+  struct Delta {
+    std::string key;
+    std::int64_t delta = 0;
+  };
+  // Adds each delta to this instance's slice of its key, as batch `number` of this
+  // counter's session: Redis applies a number at most once per incarnation, so a batch
+  // whose outcome was unknown may be sent again with the same number (the instance
+  // recovers first if it was found dead). The outer status is the batch's: not
+  // applied, or unknown. Else one result per delta: the new (cumulative, slice),
+  // remembered for recovery, or why the script refused that delta.
+  Task<Result<std::vector<Result<SliceValue>>>> add_batch(std::uint64_t number,
+                                                          std::vector<Delta> deltas);
+
+  // The key family: "instance_aware_counter" for create(); LaxInstanceAwareCounter's is
+  // kLaxFamily, so strict and lax counters of one prefix never share keys.
+  static constexpr std::string_view kStrictFamily = "instance_aware_counter";
+  static constexpr std::string_view kLaxFamily = "lax_instance_aware_counter";
+  [[nodiscard]] static Result<std::unique_ptr<StrictInstanceAwareCounter>> create_family(
+      RedisConnection& redis, Executor& executor, InstanceAwareCounterOptions options,
+      std::string_view family);
+
   // Times this instance registered again after being found dead.
   [[nodiscard]] std::uint64_t recoveries() const { return recoveries_; }
   // Slices of dead instances this instance removed.
@@ -144,7 +164,6 @@ class StrictInstanceAwareCounter {
   [[nodiscard]] std::uint64_t stale_slices_dropped() const { return stale_dropped_; }
 
  private:
-  friend class LaxInstanceAwareCounter;
   struct Remembered {
     std::string epoch;
     std::int64_t slice = 0;
@@ -156,12 +175,6 @@ class StrictInstanceAwareCounter {
     std::vector<std::string> args;
   };
 
-  // The lax counter's batch script (core/lua/ia_flush.lua).
-  static const RedisScript& lax_flush_script();
-  // `family`: "instance_aware_counter", or the lax counter's own.
-  static Result<std::unique_ptr<StrictInstanceAwareCounter>> create_family(
-      RedisConnection& redis, Executor& executor, InstanceAwareCounterOptions options,
-      std::string_view family);
   StrictInstanceAwareCounter(RedisConnection& redis, Executor& executor,
                              InstanceAwareCounterOptions options, std::string family);
   [[nodiscard]] std::string slices_key(const std::string& owner) const;

@@ -78,7 +78,6 @@ std::int64_t LaxCounter::unacknowledged() const {
 
 Task<DeltaBuffer<LaxCounter::Entry>::Sent> LaxCounter::send(
     const DeltaBuffer<Entry>::Batch& batch) {
-  using Sent = DeltaBuffer<Entry>::Sent;
   std::vector<std::string> keys = {hash_, sequence_key_};
   std::vector<std::string> args = {
       std::to_string(options_.session), std::to_string(batch.number),
@@ -89,32 +88,13 @@ Task<DeltaBuffer<LaxCounter::Entry>::Sent> LaxCounter::send(
     args.push_back(std::to_string(d));
   }
   Result<RedisReply> reply = co_await redis_.eval(flush_script(), std::move(keys), std::move(args));
-  if (!reply.ok()) co_return Sent{false, reply.status()};  // kept: sent again, same number
-  if (!reply->is_array() || reply->elements().size() != batch.deltas.size()) {
-    co_return Sent{false, protocol_error("unexpected flush reply " + reply->to_string())};
-  }
   const std::int64_t now = nanos(executor_.clock().now());
-  Status rejected;
-  for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
-    auto [e, d] = batch.deltas[i];
-    const RedisReply& value = reply->elements()[i];
-    if (value.is_error()) {
-      // The script rejected the delta (it would overflow, or the field holds no
-      // int64): it is dropped, and said so with the script error's code.
-      const Status why = script_status(value);
-      rejected = Status(why.code(), "a delta of " + std::to_string(d) + " to " + e->key +
-                                        " was rejected: " + why.message());
-      continue;
-    }
-    Result<std::int64_t> remote = parse_counter_value(value);
-    if (!remote.ok()) {
-      rejected = remote.status();
-      continue;
-    }
-    e->remote.store(*remote);
-    e->refreshed_ns.store(now);
-  }
-  co_return Sent{true, rejected};
+  co_return DeltaBuffer<Entry>::acknowledge(
+      batch, parse_flush_reply<std::int64_t>(reply, batch.deltas.size(), parse_counter_value),
+      [now](Entry& e, std::int64_t remote) {
+        e.remote.store(remote);
+        e.refreshed_ns.store(now);
+      });
 }
 
 Task<Status> LaxCounter::flush() {

@@ -19,8 +19,8 @@ Result<std::unique_ptr<LaxInstanceAwareCounter>> LaxInstanceAwareCounter::create
     return invalid_argument_error("flush_interval and max_batch must be positive");
   }
   DISTKIT_ASSIGN_OR_RETURN(std::unique_ptr<StrictInstanceAwareCounter> strict,
-                           StrictInstanceAwareCounter::create_family(redis, executor, options,
-                                                                     "lax_instance_aware_counter"));
+                           StrictInstanceAwareCounter::create_family(
+                               redis, executor, options, StrictInstanceAwareCounter::kLaxFamily));
   std::unique_ptr<LaxInstanceAwareCounter> counter(
       new LaxInstanceAwareCounter(executor, std::move(options), std::move(strict)));
   // Failures are retried next tick with the same batch.
@@ -74,47 +74,13 @@ std::int64_t LaxInstanceAwareCounter::unacknowledged() const {
 
 Task<DeltaBuffer<LaxInstanceAwareCounter::Entry>::Sent> LaxInstanceAwareCounter::send(
     const DeltaBuffer<Entry>::Batch& batch) {
-  using Sent = DeltaBuffer<Entry>::Sent;
-  StrictInstanceAwareCounter::OwnerCall call{&StrictInstanceAwareCounter::lax_flush_script(),
-                                             {std::to_string(batch.number)}};
-  for (const auto& [e, d] : batch.deltas) {
-    call.args.push_back(e->key);
-    call.args.push_back(std::to_string(d));
-  }
-  std::vector<StrictInstanceAwareCounter::OwnerCall> calls;
-  calls.push_back(std::move(call));
-  std::vector<Result<RedisReply>> replies = co_await strict_->run_as_owner(std::move(calls));
-  const Result<RedisReply>& reply = replies[0];
-  if (!reply.ok()) co_return Sent{false, reply.status()};  // kept: sent again, same number
-  if (!reply->is_array() || reply->elements().size() != batch.deltas.size()) {
-    co_return Sent{false, protocol_error("unexpected flush reply " + reply->to_string())};
-  }
-  Status rejected;
-  for (std::size_t i = 0; i < batch.deltas.size(); ++i) {
-    auto [e, d] = batch.deltas[i];
-    const RedisReply& item = reply->elements()[i];
-    if (item.is_error()) {
-      // The script rejected the delta (it would overflow, or the field holds no
-      // int64): it is dropped, and said so with the script error's code.
-      const Status why = script_status(item);
-      rejected = Status(why.code(), "a delta of " + std::to_string(d) + " to " + e->key +
-                                        " was rejected: " + why.message());
-      continue;
-    }
-    const bool shaped =
-        item.is_array() && item.elements().size() == 3 && item.elements()[2].is_bulk_string();
-    Result<std::int64_t> cumulative =
-        shaped ? parse_counter_value(item.elements()[0]) : protocol_error("bad item");
-    Result<std::int64_t> slice =
-        shaped ? parse_counter_value(item.elements()[1]) : protocol_error("bad item");
-    if (!cumulative.ok() || !slice.ok()) {
-      rejected = protocol_error("unexpected flush item " + item.to_string());
-      continue;
-    }
-    strict_->remember(e->key, item.elements()[2].text(), *slice);
-    refreshed(*e, SliceValue{*cumulative, *slice});
-  }
-  co_return Sent{true, rejected};
+  std::vector<StrictInstanceAwareCounter::Delta> deltas;
+  deltas.reserve(batch.deltas.size());
+  for (const auto& [e, d] : batch.deltas)
+    deltas.push_back({e->key, d});
+  co_return DeltaBuffer<Entry>::acknowledge(
+      batch, co_await strict_->add_batch(batch.number, std::move(deltas)),
+      [this](Entry& e, SliceValue remote) { refreshed(e, remote); });
 }
 
 Task<Status> LaxInstanceAwareCounter::flush() {
