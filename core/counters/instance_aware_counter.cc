@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "distkit/core/counters/delta_buffer.h"
+#include "distkit/core/seam/in_input_order.h"
 #include "distkit/core/seam/script_error.h"
 
 namespace distkit {
@@ -233,11 +234,7 @@ Task<std::vector<Result<RedisReply>>> StrictInstanceAwareCounter::run_as_owner(
   }
   for (std::size_t i : pending)
     results[i] = unavailable_error("instance " + options_.instance_id + " keeps being found dead");
-  std::vector<Result<RedisReply>> out;
-  out.reserve(results.size());
-  for (auto& r : results)
-    out.push_back(std::move(*r));
-  co_return out;
+  co_return take_all(results);
 }
 
 Task<Result<std::vector<Result<SliceValue>>>> StrictInstanceAwareCounter::add_batch(
@@ -418,64 +415,42 @@ Task<Result<SliceValue>> StrictInstanceAwareCounter::get(std::string key) {
 
 Task<std::vector<Result<SliceValue>>> StrictInstanceAwareCounter::get_all(
     std::vector<std::string> keys) {
-  std::vector<std::optional<Result<SliceValue>>> results(keys.size());
-  std::vector<OwnerCall> calls;
-  std::vector<std::size_t> sent;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (Status s = validate_key(keys[i]); !s.ok()) {
-      results[i] = s;
-      continue;
-    }
-    calls.push_back({&get_script(), {keys[i]}});
-    sent.push_back(i);
-  }
-  if (!calls.empty()) {
-    std::vector<Result<RedisReply>> replies = co_await run_as_owner(std::move(calls));
-    for (std::size_t j = 0; j < sent.size(); ++j) {
-      std::string epoch;
-      Result<SliceValue> value = parse_get(replies[j], &epoch);
-      // A read also tells what this instance holds (0: a set or del elsewhere made it stale).
-      if (value.ok() && may_remember(keys[sent[j]])) remember(keys[sent[j]], epoch, value->slice);
-      results[sent[j]] = std::move(value);
-    }
-  }
-  std::vector<Result<SliceValue>> out;
-  out.reserve(results.size());
-  for (auto& r : results)
-    out.push_back(std::move(*r));
-  co_return out;
+  co_return co_await in_input_order<SliceValue>(
+      keys.size(),
+      [&](std::size_t i) -> Result<OwnerCall> {
+        DISTKIT_RETURN_IF_ERROR(validate_key(keys[i]));
+        return OwnerCall{&get_script(), {keys[i]}};
+      },
+      [this](std::vector<OwnerCall> calls) { return run_as_owner(std::move(calls)); },
+      [&](std::size_t i, const Result<RedisReply>& reply) {
+        std::string epoch;
+        Result<SliceValue> value = parse_get(reply, &epoch);
+        // A read also tells what this instance holds (0: a set or del elsewhere made it
+        // stale).
+        if (value.ok() && may_remember(keys[i])) remember(keys[i], epoch, value->slice);
+        return value;
+      });
 }
 
 Task<std::vector<Result<SliceChange>>> StrictInstanceAwareCounter::inc_all(
     std::vector<StrictCounter::Increment> items) {
-  std::vector<std::optional<Result<SliceChange>>> results(items.size());
-  std::vector<OwnerCall> calls;
-  std::vector<std::size_t> sent;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    Status s = validate_key(items[i].key);
-    if (s.ok() && !may_remember(items[i].key)) {
-      s = resource_exhausted_error("an instance-aware counter remembers at most " +
-                                   std::to_string(options_.max_keys) + " keys");
-    }
-    if (!s.ok()) {
-      results[i] = s;
-      continue;
-    }
-    calls.push_back({&inc_script(),
-                     {items[i].key, items[i].condition.script_name(),
-                      std::to_string(items[i].condition.operand), std::to_string(items[i].delta)}});
-    sent.push_back(i);
-  }
-  if (!calls.empty()) {
-    std::vector<Result<RedisReply>> replies = co_await run_as_owner(std::move(calls));
-    for (std::size_t j = 0; j < sent.size(); ++j)
-      results[sent[j]] = parse_change(items[sent[j]].key, replies[j]);
-  }
-  std::vector<Result<SliceChange>> out;
-  out.reserve(results.size());
-  for (auto& r : results)
-    out.push_back(std::move(*r));
-  co_return out;
+  co_return co_await in_input_order<SliceChange>(
+      items.size(),
+      [&](std::size_t i) -> Result<OwnerCall> {
+        DISTKIT_RETURN_IF_ERROR(validate_key(items[i].key));
+        if (!may_remember(items[i].key)) {
+          return resource_exhausted_error("an instance-aware counter remembers at most " +
+                                          std::to_string(options_.max_keys) + " keys");
+        }
+        return OwnerCall{
+            &inc_script(),
+            {items[i].key, items[i].condition.script_name(),
+             std::to_string(items[i].condition.operand), std::to_string(items[i].delta)}};
+      },
+      [this](std::vector<OwnerCall> calls) { return run_as_owner(std::move(calls)); },
+      [&](std::size_t i, const Result<RedisReply>& reply) {
+        return parse_change(items[i].key, reply);
+      });
 }
 
 Task<Status> StrictInstanceAwareCounter::clear() {

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 
+#include "distkit/core/seam/in_input_order.h"
 #include "distkit/core/seam/script_error.h"
 
 namespace distkit {
@@ -165,28 +166,16 @@ Task<Status> StrictCounter::clear() {
 }
 
 Task<std::vector<Result<std::int64_t>>> StrictCounter::get_all(std::vector<std::string> keys) {
-  std::vector<std::optional<Result<std::int64_t>>> results(keys.size());
-  std::vector<RedisCommand> commands;
-  std::vector<std::size_t> sent;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (Status s = validate_key(keys[i]); !s.ok()) {
-      results[i] = s;
-      continue;
-    }
-    commands.push_back({"HGET", hash_, keys[i]});
-    sent.push_back(i);
-  }
-  if (!commands.empty()) {
-    std::vector<Result<RedisReply>> replies =
-        co_await redis_->execute_pipeline(std::move(commands));
-    for (std::size_t j = 0; j < sent.size(); ++j)
-      results[sent[j]] = parse_optional_value(replies[j]);
-  }
-  std::vector<Result<std::int64_t>> out;
-  out.reserve(results.size());
-  for (auto& r : results)
-    out.push_back(std::move(*r));
-  co_return out;
+  co_return co_await in_input_order<std::int64_t>(
+      keys.size(),
+      [&](std::size_t i) -> Result<RedisCommand> {
+        DISTKIT_RETURN_IF_ERROR(validate_key(keys[i]));
+        return RedisCommand{"HGET", hash_, keys[i]};
+      },
+      [this](std::vector<RedisCommand> commands) {
+        return redis_->execute_pipeline(std::move(commands));
+      },
+      [](std::size_t, const Result<RedisReply>& reply) { return parse_optional_value(reply); });
 }
 
 namespace {
@@ -196,28 +185,15 @@ template <typename Item>
 Task<std::vector<Result<Change>>> run_all(RedisConnection& redis, const RedisScript& script,
                                           const std::string& hash, std::vector<Item> items,
                                           std::int64_t Item::*argument) {
-  std::vector<std::optional<Result<Change>>> results(items.size());
-  std::vector<ScriptCall> calls;
-  std::vector<std::size_t> sent;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (Status s = validate_key(items[i].key); !s.ok()) {
-      results[i] = s;
-      continue;
-    }
-    calls.push_back(conditional_call(script, hash, std::move(items[i].key), items[i].condition,
-                                     items[i].*argument));
-    sent.push_back(i);
-  }
-  if (!calls.empty()) {
-    std::vector<Result<RedisReply>> replies = co_await redis.eval_pipeline(std::move(calls));
-    for (std::size_t j = 0; j < sent.size(); ++j)
-      results[sent[j]] = parse_change(replies[j]);
-  }
-  std::vector<Result<Change>> out;
-  out.reserve(results.size());
-  for (auto& r : results)
-    out.push_back(std::move(*r));
-  co_return out;
+  co_return co_await in_input_order<Change>(
+      items.size(),
+      [&](std::size_t i) -> Result<ScriptCall> {
+        DISTKIT_RETURN_IF_ERROR(validate_key(items[i].key));
+        return conditional_call(script, hash, std::move(items[i].key), items[i].condition,
+                                items[i].*argument);
+      },
+      [&](std::vector<ScriptCall> calls) { return redis.eval_pipeline(std::move(calls)); },
+      [](std::size_t, const Result<RedisReply>& reply) { return parse_change(reply); });
 }
 
 }  // namespace

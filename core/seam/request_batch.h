@@ -15,6 +15,7 @@
 
 #include "distkit/core/async/executor.h"
 #include "distkit/core/base/status.h"
+#include "distkit/core/seam/in_input_order.h"
 #include "distkit/core/seam/redis_reply.h"
 
 namespace distkit {
@@ -58,13 +59,7 @@ class RequestBatch {
   }
 
   // REQUIRES: done().
-  [[nodiscard]] std::vector<Result<RedisReply>> take() {
-    std::vector<Result<RedisReply>> out;
-    out.reserve(results_.size());
-    for (auto& r : results_)
-      out.push_back(std::move(*r));
-    return out;
-  }
+  [[nodiscard]] std::vector<Result<RedisReply>> take() { return take_all(results_); }
 
  private:
   std::vector<std::optional<Result<RedisReply>>> results_;
