@@ -11,6 +11,9 @@
 #include <string>
 #include <thread>
 
+#include "distkit/core/async/async_mutex.h"
+#include "distkit/core/async/periodic_task.h"
+
 namespace distkit {
 namespace {
 
@@ -176,6 +179,96 @@ TEST(TaskScope, FinishedTasksLeaveTheScope) {
   ex.drain();
   EXPECT_EQ(done, 3);
   EXPECT_EQ(scope.live_tasks(), 0u);
+}
+
+// Holds `mutex` for `hold` of the executor's time, logging when it gets and frees it.
+Task<void> hold_for(ManualExecutor& ex, AsyncMutex& mutex, std::string name, Duration hold,
+                    std::vector<std::string>* log) {
+  auto lock = co_await mutex.lock();
+  log->push_back(name + "+");
+  co_await sleep_for(ex, hold);
+  log->push_back(name + "-");
+}
+
+TEST(AsyncMutex, OneHolderAtATimeInTheOrderAsked) {
+  ManualExecutor ex;
+  AsyncMutex mutex(ex);
+  TaskScope scope;
+  std::vector<std::string> log;
+  for (const char* name : {"a", "b", "c"})
+    spawn(ex, &scope, hold_for(ex, mutex, name, std::chrono::seconds(1), &log));
+  ex.drain();
+  EXPECT_EQ(log, (std::vector<std::string>{"a+"}));
+  EXPECT_TRUE(mutex.locked());
+  ex.advance(std::chrono::seconds(1));
+  EXPECT_EQ(log, (std::vector<std::string>{"a+", "a-", "b+"})) << "no polling: b at once";
+  ex.advance(std::chrono::seconds(1));
+  EXPECT_EQ(log, (std::vector<std::string>{"a+", "a-", "b+", "b-", "c+"}));
+  ex.advance(std::chrono::seconds(1));
+  EXPECT_EQ(log, (std::vector<std::string>{"a+", "a-", "b+", "b-", "c+", "c-"}));
+  EXPECT_FALSE(mutex.locked());
+  EXPECT_EQ(scope.live_tasks(), 0u);
+}
+
+TEST(AsyncMutex, VanishedFramesNeitherHoldItNorGetIt) {
+  ManualExecutor ex;
+  AsyncMutex mutex(ex);
+  TaskScope holder, waiter, next;
+  std::vector<std::string> log;
+  spawn(ex, &holder, hold_for(ex, mutex, "a", std::chrono::seconds(1), &log));
+  spawn(ex, &waiter, hold_for(ex, mutex, "b", std::chrono::seconds(1), &log));
+  spawn(ex, &next, hold_for(ex, mutex, "c", std::chrono::seconds(1), &log));
+  ex.drain();
+  waiter.destroy_all();  // b vanishes while queued: skipped
+  holder.destroy_all();  // a vanishes holding it: released
+  ex.drain();
+  EXPECT_EQ(log, (std::vector<std::string>{"a+", "c+"}));
+  next.destroy_all();
+  EXPECT_FALSE(mutex.locked());
+  // (Time does not move on: ManualExecutor, unlike the simulator's node executor, would
+  // still fire the vanished frames' sleeps.)
+}
+
+TEST(AsyncMutex, AWaiterThatVanishesAfterItsTurnCameHandsItOn) {
+  ManualExecutor ex;
+  AsyncMutex mutex(ex);
+  TaskScope holder, waiter, next;
+  std::vector<std::string> log;
+  spawn(ex, &holder, hold_for(ex, mutex, "a", std::chrono::seconds(1), &log));
+  spawn(ex, &waiter, hold_for(ex, mutex, "b", std::chrono::seconds(1), &log));
+  spawn(ex, &next, hold_for(ex, mutex, "c", std::chrono::seconds(1), &log));
+  ex.drain();
+  holder.destroy_all();  // hands it to b: b's resumption is posted, not run inline
+  EXPECT_EQ(log, (std::vector<std::string>{"a+"}));
+  waiter.destroy_all();  // b vanishes before it resumed
+  ex.drain();
+  EXPECT_EQ(log, (std::vector<std::string>{"a+", "c+"}));
+  next.destroy_all();
+  EXPECT_FALSE(mutex.locked());
+}
+
+TEST(PeriodicTask, StopWaitsForARunningTickWithoutPolling) {
+  ManualExecutor ex;
+  PeriodicTask task(ex, std::chrono::seconds(1));
+  int ticks = 0;
+  bool tick_done = false;
+  task.start([&]() -> Task<void> {
+    ++ticks;
+    co_await sleep_for(ex, std::chrono::milliseconds(300));
+    tick_done = true;
+  });
+  ex.advance(std::chrono::seconds(1));
+  ASSERT_EQ(ticks, 1);
+  TaskScope scope;
+  bool stopped = false;
+  spawn(ex, &scope, task.stop(), [&] { stopped = true; });
+  ex.drain();
+  EXPECT_FALSE(stopped) << "a tick is running";
+  ex.advance(std::chrono::milliseconds(300));
+  EXPECT_TRUE(tick_done);
+  EXPECT_TRUE(stopped) << "stop() returns as the tick ends, not a poll later";
+  ex.advance(std::chrono::seconds(5));
+  EXPECT_EQ(ticks, 1);
 }
 
 // A production-like executor: one worker thread, real time.

@@ -7,6 +7,7 @@
 #include <functional>
 #include <utility>
 
+#include "distkit/core/async/async_mutex.h"
 #include "distkit/core/async/executor.h"
 #include "distkit/core/async/task.h"
 
@@ -14,7 +15,8 @@ namespace distkit {
 
 class PeriodicTask {
  public:
-  PeriodicTask(Executor& executor, Duration interval) : executor_(executor), interval_(interval) {}
+  PeriodicTask(Executor& executor, Duration interval)
+      : executor_(executor), interval_(interval), running_(executor) {}
   ~PeriodicTask() {
     if (timer_ != 0) executor_.cancel(timer_);
     scope_.destroy_all();
@@ -41,13 +43,13 @@ class PeriodicTask {
       scope_.destroy_all();
       done_ = true;
     }
-    // A short sleep, not a yield: in the simulator a yield runs at the same instant.
-    while (!done_)
-      co_await sleep_for(executor_, std::chrono::milliseconds(1));
+    // The loop holds `running_` while it lives: once it is ours, the loop has ended.
+    if (!done_) auto ended = co_await running_.lock();
   }
 
  private:
   Task<void> loop() {
+    auto running = co_await running_.lock();
     while (!stopping_) {
       co_await cancellable_sleep_for(executor_, interval_, &timer_);
       if (stopping_) break;
@@ -62,6 +64,7 @@ class PeriodicTask {
   bool stopping_ = false;
   bool done_ = true;
   Executor::TimerId timer_ = 0;
+  AsyncMutex running_;
   TaskScope scope_;
 };
 

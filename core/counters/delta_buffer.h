@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "distkit/core/async/async_mutex.h"
 #include "distkit/core/async/executor.h"
 #include "distkit/core/async/task.h"
 #include "distkit/core/counters/key_table.h"
@@ -103,7 +104,7 @@ class DeltaBuffer {
   }
 
   DeltaBuffer(Executor& executor, std::size_t max_keys, std::size_t max_batch)
-      : executor_(executor), table_(max_keys), max_batch_(max_batch) {}
+      : table_(max_keys), max_batch_(max_batch), flushing_(executor) {}
 
   // The key must have been validated.
   [[nodiscard]] Result<Entry*> find_or_insert(std::string_view key) {
@@ -140,11 +141,7 @@ class DeltaBuffer {
 
   // Sends batches until nothing is pending or a send fails (its status returned).
   Task<Status> flush(Send send) {
-    // Wait for a flush in progress with a short sleep, not a yield: in the simulator a
-    // yield runs again at the same instant, and time would never move on.
-    while (flushing_)
-      co_await sleep_for(executor_, std::chrono::milliseconds(1));
-    flushing_ = true;
+    auto one_at_a_time = co_await flushing_.lock();
     Status status;
     for (;;) {
       if (!unacknowledged_batch_ && !take_batch()) break;
@@ -159,7 +156,6 @@ class DeltaBuffer {
       unacknowledged_batch_.reset();
       if (!sent.status.ok()) status = sent.status;
     }
-    flushing_ = false;
     co_return status;
   }
 
@@ -180,10 +176,9 @@ class DeltaBuffer {
     return true;
   }
 
-  Executor& executor_;
   KeyTable<Entry> table_;
   std::size_t max_batch_;
-  bool flushing_ = false;  // one flush at a time
+  AsyncMutex flushing_;  // one flush at a time
   std::uint64_t next_batch_ = 1;
   std::unique_ptr<Batch> unacknowledged_batch_;
   std::atomic<std::uint64_t> batches_sent_{0};

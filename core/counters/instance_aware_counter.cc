@@ -104,6 +104,7 @@ StrictInstanceAwareCounter::StrictInstanceAwareCounter(RedisConnection& redis, E
       instances_key_(family_ + ":instances"),
       reaping_key_(family_ + ":reaping"),
       cumulative_key_(family_ + ":cumulative"),
+      recovery_(executor),
       heartbeats_(executor, options_.heartbeat_interval) {
   set_owner(options_.session);
 }
@@ -132,13 +133,9 @@ ScriptCall StrictInstanceAwareCounter::owner_call(const OwnerCall& call) const {
 Task<Status> StrictInstanceAwareCounter::ensure_live() {
   // Everything waits while a recovery runs: an operation of the new incarnation
   // before its slice is restored would make the restore skip that key.
-  while (recovering_)
-    co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  auto recovering = co_await recovery_.lock();
   if (live_) co_return Status();
-  recovering_ = true;
-  Status status = co_await recover();
-  recovering_ = false;
-  co_return status;
+  co_return co_await recover();
 }
 
 Task<Status> StrictInstanceAwareCounter::recover() {
@@ -462,8 +459,7 @@ Task<Status> StrictInstanceAwareCounter::clear() {
 }
 
 Task<Status> StrictInstanceAwareCounter::clear_on_instance() {
-  while (recovering_)
-    co_await sleep_for(executor_, std::chrono::milliseconds(1));
+  { auto no_recovery_runs = co_await recovery_.lock(); }
   // Retire this incarnation as if it were found dead: its slices are then removed
   // (bounded steps) by the same reaper, and the next operation registers anew.
   const std::string retired = owner_;

@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "distkit/core/async/async_mutex.h"
 #include "distkit/core/async/periodic_task.h"
 #include "distkit/core/async/task.h"
 #include "distkit/core/counters/strict_counter.h"
@@ -204,7 +205,7 @@ class StrictInstanceAwareCounter {
   std::string owner_slices_;
   bool live_ = false;
   bool needs_new_incarnation_ = false;
-  bool recovering_ = false;
+  AsyncMutex recovery_;  // held while a recovery runs
   bool used_ = false;
   // Last acknowledged slice per key, for recovery. std::map: recovery's order must
   // not depend on hashing (determinism in the simulator).
