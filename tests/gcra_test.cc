@@ -26,9 +26,9 @@ constexpr std::int64_t kSecond = 1'000'000;
 // Applies a decision to the stored TAT, as the Redis script and the local limiter do.
 GcraDecision take(const GcraRate& rate, std::optional<GcraTat>& tat, std::int64_t now,
                   std::int64_t quantity) {
-  GcraDecision d = gcra_decide(rate, tat, now, quantity);
-  if (d.store) tat = d.store;
-  return d;
+  GcraStep step = gcra_decide(rate, tat, now, quantity);
+  if (step.store) tat = step.store;
+  return step.decision;
 }
 
 TEST(Gcra, RedisCellsTable) {  // brandur/redis-cell it_rates_limits (seeds.md 4.1)
@@ -59,10 +59,10 @@ TEST(Gcra, RedisCellsTable) {  // brandur/redis-cell it_rates_limits (seeds.md 4
   EXPECT_TRUE(d.allowed);
   EXPECT_EQ(d.remaining, 1);
   EXPECT_EQ(d.reset_after, milliseconds(3900));
-  d = take(rate, tat, t0 + 3'100'000, 0);
-  EXPECT_TRUE(d.allowed) << "a peek";
-  EXPECT_FALSE(d.store.has_value()) << "a peek stores nothing";
-  EXPECT_EQ(d.remaining, 1);
+  const GcraStep peek = gcra_decide(rate, tat, t0 + 3'100'000, 0);
+  EXPECT_TRUE(peek.decision.allowed) << "a peek";
+  EXPECT_FALSE(peek.store.has_value()) << "a peek stores nothing";
+  EXPECT_EQ(peek.decision.remaining, 1);
 }
 
 TEST(Gcra, BurstZeroAllowsOneThenWaitsAPeriod) {  // redis-cell e2e: 1 per 2 s, max_burst 0
@@ -131,10 +131,10 @@ TEST(LocalGcra, KeepsTatsPerRateAndIsAllOrNothing) {
   for (int i = 0; i < 40; ++i) {
     now += (i % 3) * 70'000;
     const std::int64_t quantity = i % 4;
-    const GcraVerdict want = gcra_decide_all(rates, tats, now, quantity);
+    const GcraSteps want = gcra_decide_all(rates, tats, now, quantity);
     Result<GcraVerdict> got = limiter.check_all_at("k", rates, quantity, now);
     ASSERT_TRUE(got.ok());
-    ASSERT_EQ(got->combined, want.combined) << "step " << i;
+    ASSERT_EQ(*got, want.verdict) << "step " << i;
     for (std::size_t r = 0; r < 2; ++r) {
       if (want.stores[r]) tats[r] = want.stores[r];
     }
@@ -210,8 +210,9 @@ RC_GTEST_PROP(Gcra, WindowBoundAndExactRetry, ()) {
       if (r.quantity > 0) grants.emplace_back(now, r.quantity);
     } else if (d.retry_after != kRetryNever) {
       const std::int64_t retry_us = std::chrono::duration_cast<microseconds>(d.retry_after).count();
-      RC_ASSERT(gcra_decide(rate, tat, now + retry_us, r.quantity).allowed);
-      if (retry_us > 0) RC_ASSERT(!gcra_decide(rate, tat, now + retry_us - 1, r.quantity).allowed);
+      RC_ASSERT(gcra_decide(rate, tat, now + retry_us, r.quantity).decision.allowed);
+      if (retry_us > 0)
+        RC_ASSERT(!gcra_decide(rate, tat, now + retry_us - 1, r.quantity).decision.allowed);
     } else {
       RC_ASSERT(r.quantity > rate.burst + 1);
     }

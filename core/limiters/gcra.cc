@@ -40,8 +40,8 @@ Status GcraRate::validate() const {
   return Status();
 }
 
-GcraDecision gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat, std::int64_t now_us,
-                         std::int64_t quantity) {
+GcraStep gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat, std::int64_t now_us,
+                     std::int64_t quantity) {
   // Everything in microseconds x permits, so T = period is an integer.
   const Wide permits = rate.permits;
   const Wide t = rate.period_us();
@@ -52,7 +52,8 @@ GcraDecision gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat, std::
   const Wide increment = Wide{quantity} * t;
   const Wide next = base + increment;
 
-  GcraDecision d;
+  GcraStep step;
+  GcraDecision& d = step.decision;
   d.limit = rate.limit();
   const Wide used = (next - now <= dvt) ? next - now : base - now;
   d.allowed = next - now <= dvt;
@@ -60,45 +61,48 @@ GcraDecision gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat, std::
   d.reset_after = scaled_to_duration(used, rate.permits);
   if (d.allowed) {
     if (quantity > 0) {
-      d.store = GcraTat{static_cast<std::int64_t>(next / permits),
-                        static_cast<std::int64_t>(next % permits)};
+      step.store = GcraTat{static_cast<std::int64_t>(next / permits),
+                           static_cast<std::int64_t>(next % permits)};
     }
   } else if (increment > dvt) {
     d.retry_after = kRetryNever;
   } else {
     d.retry_after = scaled_to_duration(next - dvt - now, rate.permits);
   }
-  return d;
+  return step;
 }
 
-GcraVerdict gcra_decide_all(const std::vector<GcraRate>& rates,
-                            const std::vector<std::optional<GcraTat>>& tats, std::int64_t now_us,
-                            std::int64_t quantity) {
-  GcraVerdict v;
-  std::vector<GcraDecision> taken;
+GcraSteps gcra_decide_all(const std::vector<GcraRate>& rates,
+                          const std::vector<std::optional<GcraTat>>& tats, std::int64_t now_us,
+                          std::int64_t quantity) {
+  GcraSteps steps;
+  GcraVerdict& v = steps.verdict;
+  std::vector<GcraStep> taken;
   bool all_allowed = !rates.empty();
   for (std::size_t i = 0; i < rates.size(); ++i) {
     taken.push_back(
         gcra_decide(rates[i], i < tats.size() ? tats[i] : std::nullopt, now_us, quantity));
-    all_allowed = all_allowed && taken.back().allowed;
+    all_allowed = all_allowed && taken.back().decision.allowed;
   }
   GcraDecision& c = v.combined;
   c.allowed = all_allowed;
   for (std::size_t i = 0; i < rates.size(); ++i) {
     // Denied: nothing is taken from any rate, so each reports its state as it stays.
     const GcraDecision d =
-        all_allowed ? taken[i]
-                    : gcra_decide(rates[i], i < tats.size() ? tats[i] : std::nullopt, now_us, 0);
+        all_allowed
+            ? taken[i].decision
+            : gcra_decide(rates[i], i < tats.size() ? tats[i] : std::nullopt, now_us, 0).decision;
     if (i == 0 || d.remaining < c.remaining) {
       c.remaining = d.remaining;
       c.limit = d.limit;
       v.binding = i;
     }
     c.reset_after = std::max(c.reset_after, d.reset_after);
-    c.retry_after = std::max(c.retry_after, taken[i].retry_after);  // kRetryNever is largest
-    v.stores.push_back(all_allowed ? taken[i].store : std::nullopt);
+    // kRetryNever is the largest.
+    c.retry_after = std::max(c.retry_after, taken[i].decision.retry_after);
+    steps.stores.push_back(all_allowed ? taken[i].store : std::nullopt);
   }
-  return v;
+  return steps;
 }
 
 RateLimitHeaders rate_limit_headers(const GcraDecision& decision) {

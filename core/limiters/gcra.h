@@ -49,35 +49,47 @@ struct GcraTat {
   friend bool operator==(const GcraTat&, const GcraTat&) = default;
 };
 
+// What a caller learns of a check: the limiters return this.
 struct GcraDecision {
   bool allowed = false;
   std::int64_t limit = 0;      // burst + 1
   std::int64_t remaining = 0;  // permits that could be taken right after this one
   Duration retry_after{0};     // 0 if allowed; kRetryNever if it can never be
   Duration reset_after{0};     // until the key is back to full capacity
-  // The TAT to store when it changed (allowed with quantity > 0), kept for
-  // ceil(reset_after).
-  std::optional<GcraTat> store;
   friend bool operator==(const GcraDecision&, const GcraDecision&) = default;
 };
 
-// The decision for `quantity` permits (0: peek, nothing stored) at `now_us`, given the
-// stored TAT (nullopt: none, or expired). REQUIRES: rate.validate().ok(), quantity >= 0.
-[[nodiscard]] GcraDecision gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat,
-                                       std::int64_t now_us, std::int64_t quantity);
-
 // Several rates checked together, all or nothing (a request must pass every rate; if
-// one denies, nothing is stored for any): `combined` is allowed iff all allow, with
-// the smallest remaining (and that rate's limit: the binding rate), the largest
+// one denies, nothing is taken from any): `combined` is allowed iff all allow, with
+// the smallest remaining (and that rate's limit: `binding` is its index), the largest
 // retry_after (kRetryNever if any can never allow) and reset_after.
 struct GcraVerdict {
   GcraDecision combined;
   std::size_t binding = 0;
+  friend bool operator==(const GcraVerdict&, const GcraVerdict&) = default;
+};
+
+// The pure step, for whoever keeps the state (the local limiter, the tests; the Redis
+// script mirrors it): the decision and the state it leaves.
+struct GcraStep {
+  GcraDecision decision;
+  // The TAT to store when it changed (allowed with quantity > 0), kept for
+  // ceil(reset_after).
+  std::optional<GcraTat> store;
+};
+struct GcraSteps {
+  GcraVerdict verdict;
   std::vector<std::optional<GcraTat>> stores;  // per rate; set only when allowed
 };
-[[nodiscard]] GcraVerdict gcra_decide_all(const std::vector<GcraRate>& rates,
-                                          const std::vector<std::optional<GcraTat>>& tats,
-                                          std::int64_t now_us, std::int64_t quantity);
+
+// The step for `quantity` permits (0: peek, nothing stored) at `now_us`, given the
+// stored TAT (nullopt: none, or expired). REQUIRES: rate.validate().ok(), quantity >= 0.
+[[nodiscard]] GcraStep gcra_decide(const GcraRate& rate, std::optional<GcraTat> tat,
+                                   std::int64_t now_us, std::int64_t quantity);
+// The same for several rates, all or nothing (GcraVerdict).
+[[nodiscard]] GcraSteps gcra_decide_all(const std::vector<GcraRate>& rates,
+                                        const std::vector<std::optional<GcraTat>>& tats,
+                                        std::int64_t now_us, std::int64_t quantity);
 
 // Header values for a decision (IETF draft RateLimit headers and Retry-After), in whole
 // seconds rounded up: "limit=10, remaining=3, reset=2" and "2" (empty when allowed).

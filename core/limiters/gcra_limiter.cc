@@ -78,7 +78,6 @@ Task<Result<GcraVerdict>> GcraLimiter::check_all(std::string key, std::vector<Gc
   d.retry_after = v[3] < 0 ? kRetryNever : Duration(std::chrono::microseconds(v[3]));
   d.reset_after = std::chrono::microseconds(v[4]);
   verdict.binding = static_cast<std::size_t>(v[5]);
-  verdict.stores.resize(rates.size());  // stored in Redis, not returned
   co_return verdict;
 }
 

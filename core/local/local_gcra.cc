@@ -38,18 +38,18 @@ Result<GcraVerdict> LocalGcraLimiter::check_all_at(std::string_view key,
       for (const Rated& r : rated)
         if (same(r, rates[i])) tats[i] = r.tat;
     }
-    GcraVerdict verdict = gcra_decide_all(rates, tats, now_us, quantity);
+    GcraSteps steps = gcra_decide_all(rates, tats, now_us, quantity);
     for (std::size_t i = 0; i < rates.size(); ++i) {
-      if (!verdict.stores[i]) continue;  // denied, or a peek: nothing taken
+      if (!steps.stores[i]) continue;  // denied, or a peek: nothing taken
       auto it = std::find_if(rated.begin(), rated.end(),
                              [&](const Rated& r) { return same(r, rates[i]); });
       if (it != rated.end()) {
-        it->tat = *verdict.stores[i];
+        it->tat = *steps.stores[i];
       } else {
-        rated.push_back({rates[i].permits, rates[i].period_us(), *verdict.stores[i]});
+        rated.push_back({rates[i].permits, rates[i].period_us(), *steps.stores[i]});
       }
     }
-    return verdict;
+    return steps.verdict;
   };
   // Back at full capacity: every TAT has passed.
   const auto idle = [&](const std::vector<Rated>& rated) {
