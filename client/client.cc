@@ -204,7 +204,7 @@ Result<SlidingWindowLimiter*> Client::sliding_window_limiter(SlidingWindowLimite
 
 Result<SuppressedLimiter*> Client::suppressed_limiter(SuppressedLimiterOptions options) {
   return adopt<SuppressedLimiter>(
-      [&] { return boxed(SuppressedLimiter::create(*redis_, options)); }, nullptr);
+      [&] { return boxed(SuppressedLimiter::create(*redis_, *runtime_, options)); }, nullptr);
 }
 
 Result<HybridSlidingWindowLimiter*> Client::hybrid_window_limiter(HybridWindowOptions options) {

@@ -102,7 +102,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
       }
       // Seeded draws: a replay makes the same ones.
       SuppressedLimiter suppressed = *SuppressedLimiter::create(
-          *conn, {.prefix = "sim", .client_clock = own, .seed = node.rng().next_u64() | 1});
+          *conn, node.executor(),
+          {.prefix = "sim", .client_clock = own, .seed = node.rng().next_u64() | 1});
       const std::uint64_t hybrid_seed = node.rng().next_u64() | 1;
       std::unique_ptr<HybridSuppressedLimiter> hybrid_suppressed;
       if (kind == Kind::kHybridSuppressed) {

@@ -26,9 +26,11 @@ using std::chrono::seconds;
 using HybridSuppressedTest = test_support::BackendTest;
 
 // What Redis holds for `key` (a read through the plain Redis limiter).
-Task<SuppressedDecision> redis_view(RedisConnection& redis, const std::string& prefix,
-                                    const std::string& key, const SuppressedLimit& limit) {
-  SuppressedLimiter plain = *SuppressedLimiter::create(redis, {.prefix = prefix, .seed = 1});
+Task<SuppressedDecision> redis_view(RedisConnection& redis, Executor& executor,
+                                    const std::string& prefix, const std::string& key,
+                                    const SuppressedLimit& limit) {
+  SuppressedLimiter plain =
+      *SuppressedLimiter::create(redis, executor, {.prefix = prefix, .seed = 1});
   Result<SuppressedDecision> d = co_await plain.inc(key, limit, 0);
   if (!d.ok()) {
     ADD_FAILURE() << d.status();
@@ -59,7 +61,7 @@ TEST_P(HybridSuppressedTest, AdmissionsWithinTheBudgetNeedNoRoundTrip) {
     }
     EXPECT_EQ(limiter->redis_calls(), 1u) << "twenty admissions within the budget, no I/O";
     EXPECT_EQ(limiter->uncommitted(), 20);
-    EXPECT_EQ((co_await redis_view(redis, "hs", "k", limit)).observed, 1);
+    EXPECT_EQ((co_await redis_view(redis, executor, "hs", "k", limit)).observed, 1);
     Result<std::optional<SuppressedDecision>> beyond = limiter->try_inc("k", limit);
     EXPECT_TRUE(beyond.ok() && !beyond->has_value()) << "the budget is spent: ask Redis";
     // The next one commits the twenty and takes one, in one script.
@@ -67,7 +69,7 @@ TEST_P(HybridSuppressedTest, AdmissionsWithinTheBudgetNeedNoRoundTrip) {
     EXPECT_TRUE(next.ok() && next->allowed && next->observed == 22 && next->declined == 0);
     EXPECT_EQ(limiter->redis_calls(), 2u);
     EXPECT_EQ(limiter->uncommitted(), 0);
-    EXPECT_EQ((co_await redis_view(redis, "hs", "k", limit)).observed, 22);
+    EXPECT_EQ((co_await redis_view(redis, executor, "hs", "k", limit)).observed, 22);
     EXPECT_TRUE((co_await limiter->shutdown()).ok());
   });
 }
@@ -98,7 +100,7 @@ TEST_P(HybridSuppressedTest, PastTheHardLimitItDeclinesHereAndCommitsTheDeclines
     EXPECT_EQ(limiter->redis_calls(), 1u) << "one view, then everything decided here";
     EXPECT_EQ(limiter->uncommitted(), 29);
     EXPECT_TRUE((co_await limiter->shutdown()).ok());
-    const SuppressedDecision in_redis = co_await redis_view(redis, "hs", "k", limit);
+    const SuppressedDecision in_redis = co_await redis_view(redis, executor, "hs", "k", limit);
     EXPECT_EQ(in_redis.observed, 30);
     EXPECT_EQ(in_redis.declined, 20);
     // Another process asks Redis: the window is full.
@@ -145,7 +147,7 @@ TEST_P(HybridSuppressedTest, SheddingDecidedHereReachesRedisExactlyOnce) {
     EXPECT_LT(limiter->redis_calls(), 200u) << "most decisions made here";
     EXPECT_TRUE((co_await limiter->shutdown()).ok());
     EXPECT_EQ(limiter->uncommitted(), 0);
-    const SuppressedDecision in_redis = co_await redis_view(redis, "hs", "k", limit);
+    const SuppressedDecision in_redis = co_await redis_view(redis, executor, "hs", "k", limit);
     EXPECT_EQ(in_redis.observed, 2000) << "every decision recorded once";
     EXPECT_EQ(in_redis.declined, declined);
   });
@@ -161,7 +163,8 @@ TEST_P(HybridSuppressedTest, AHardLimitRefusalIsNotTakenForTheFactor) {
                                 .window = minutes(15),
                                 .bucket = seconds(1),
                                 .factor_cache = seconds(10)};
-    SuppressedLimiter plain = *SuppressedLimiter::create(redis, {.prefix = "hs", .seed = 1});
+    SuppressedLimiter plain =
+        *SuppressedLimiter::create(redis, executor, {.prefix = "hs", .seed = 1});
     Result<SuppressedDecision> fill = co_await plain.inc_with_draw("f", limit, 19, 0.0);
     EXPECT_TRUE(fill.ok() && fill->allowed) << "19 admitted: a factor below 1, draw 0";
     auto limiter = *HybridSuppressedLimiter::create(
@@ -247,7 +250,7 @@ TEST_P(HybridSuppressedTest, ManyKeysSyncInChunks) {
     EXPECT_EQ(limiter->redis_calls() - before, 3u) << "600 keys in pipelines of 256";
     EXPECT_EQ(limiter->uncommitted(), 0);
     for (const char* key : {"m0", "m300", "m599"})
-      EXPECT_EQ((co_await redis_view(redis, "hs", key, limit)).observed, 3) << key;
+      EXPECT_EQ((co_await redis_view(redis, executor, "hs", key, limit)).observed, 3) << key;
     EXPECT_TRUE((co_await limiter->shutdown()).ok());
   });
 }
@@ -283,7 +286,7 @@ TEST(HybridSuppressedSimulation, CutOffFromRedisItAdmitsAtMostItsBudget) {
       co_await sleep_for(node.executor(), milliseconds(10));
     }
     EXPECT_TRUE((co_await limiter->shutdown()).ok());
-    final_view = co_await redis_view(*conn, "cut", "k", limit);
+    final_view = co_await redis_view(*conn, node.executor(), "cut", "k", limit);
     done = true;
   });
   world.schedule(seconds(1), [&] { world.partition(app, redis); });

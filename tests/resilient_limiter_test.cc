@@ -45,7 +45,7 @@ TEST(CircuitBreaker, OpensAfterFailuresProbesOnceThenCloses) {
 // local fallback may allow.
 struct GcraKind {
   using Policy = GcraFailurePolicy;
-  static GcraLimiter remote(RedisConnection& conn) {
+  static GcraLimiter remote(RedisConnection& conn, Executor&) {
     return *GcraLimiter::create(conn, {.prefix = "r"});
   }
   static LocalGcraLimiter local(const Clock& clock) { return LocalGcraLimiter(clock); }
@@ -56,7 +56,7 @@ struct GcraKind {
 
 struct WindowKind {
   using Policy = WindowFailurePolicy;
-  static SlidingWindowLimiter remote(RedisConnection& conn) {
+  static SlidingWindowLimiter remote(RedisConnection& conn, Executor&) {
     return *SlidingWindowLimiter::create(conn, {.prefix = "r"});
   }
   static LocalSlidingWindowLimiter local(const Clock& clock) {
@@ -71,8 +71,8 @@ struct WindowKind {
 
 struct SuppressedKind {
   using Policy = SuppressedFailurePolicy;
-  static SuppressedLimiter remote(RedisConnection& conn) {
-    return *SuppressedLimiter::create(conn, {.prefix = "r", .seed = 7});
+  static SuppressedLimiter remote(RedisConnection& conn, Executor& executor) {
+    return *SuppressedLimiter::create(conn, executor, {.prefix = "r", .seed = 7});
   }
   static LocalSuppressedLimiter local(const Clock& clock) {
     return LocalSuppressedLimiter(clock, /*seed=*/7);
@@ -104,7 +104,7 @@ Outcome run(FailureMode mode, bool fallback) {
   const NodeId app = world.add_instance("app", [&](sim::NodeContext& node) -> Task<void> {
     auto conn = node.connect_redis(
         redis, {.request_timeout = milliseconds(100), .connect_timeout = milliseconds(100)});
-    auto limiter = Kind::remote(*conn);
+    auto limiter = Kind::remote(*conn, node.executor());
     auto local = Kind::local(node.executor().clock());
     ResilientLimiter<typename Kind::Policy> resilient(
         limiter, node.executor().clock(),

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "distkit/core/limiters/suppressed_limiter.h"
+#include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/rng.h"
+#include "distkit/sim/world.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
 #include "distkit/tests/pinned_expiry.h"
@@ -116,12 +118,12 @@ TEST(LocalSuppressed, ThreadsNeverPassHard) {
 using SuppressedLimiterTest = test_support::BackendTest;
 
 TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
-  backend_->run([](RedisConnection& redis, Executor&) -> Task<void> {
+  backend_->run([](RedisConnection& redis, Executor& executor) -> Task<void> {
     test_support::ManualClock clock;
     // Keys must not expire on the server's real clock while the test's clock stands.
     test_support::PinnedExpiryConnection pinned(redis, {&SuppressedLimiter::script()});
-    SuppressedLimiter limiter =
-        *SuppressedLimiter::create(pinned, {.prefix = "sup", .client_clock = &clock, .seed = 1});
+    SuppressedLimiter limiter = *SuppressedLimiter::create(
+        pinned, executor, {.prefix = "sup", .client_clock = &clock, .seed = 1});
     sim::Rng rng(23);
     int checks = 0, suppressing = 0;
     for (int sequence = 0; sequence < 20; ++sequence) {
@@ -182,6 +184,32 @@ TEST_P(SuppressedLimiterTest, TheScriptAgreesWithThePureDecision) {
 }
 
 DISTKIT_INSTANTIATE_ON_ALL_BACKENDS(SuppressedLimiterTest);
+
+// Left unseeded in the simulator, the draws come from the node: a world's seed replays
+// them (they used to come from the operating system, and no run replayed).
+std::vector<double> unseeded_draws(std::uint64_t world_seed) {
+  sim::World world({.seed = world_seed});
+  const NodeId redis = world.add_redis_server("redis", std::make_unique<sim::InMemoryRedis>());
+  std::vector<double> draws;
+  world.add_instance("app", [&](sim::NodeContext& node) -> Task<void> {
+    auto conn = node.connect_redis(redis);
+    Result<SuppressedLimiter> limiter =
+        SuppressedLimiter::create(*conn, node.executor(), {.prefix = "p"});
+    EXPECT_TRUE(limiter.ok()) << limiter.status();
+    if (!limiter.ok()) co_return;
+    for (int i = 0; i < 4; ++i)
+      draws.push_back(limiter->next_draw());
+  });
+  world.run_for(seconds(1));
+  return draws;
+}
+
+TEST(SuppressedLimiter, UnseededDrawsComeFromTheSimulatedNode) {
+  const std::vector<double> first = unseeded_draws(5);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(unseeded_draws(5), first) << "the same world seed replays the same draws";
+  EXPECT_NE(unseeded_draws(6), first) << "another world seed, other draws";
+}
 
 }  // namespace
 }  // namespace distkit

@@ -364,7 +364,7 @@ Task<void> limiters(RedisConnection& redis, Executor& ex, std::mt19937_64& rng, 
   Result<GcraLimiter> gcra = GcraLimiter::create(redis, {.prefix = "g"});
   Result<SlidingWindowLimiter> window = SlidingWindowLimiter::create(redis, {.prefix = "w"});
   Result<SuppressedLimiter> suppressed =
-      SuppressedLimiter::create(redis, {.prefix = "p", .seed = 5});
+      SuppressedLimiter::create(redis, ex, {.prefix = "p", .seed = 5});
   auto hybrid_window = HybridSlidingWindowLimiter::create(redis, ex, {.prefix = "hw"});
   auto hybrid_suppressed = HybridSuppressedLimiter::create(redis, ex, {.prefix = "hp", .seed = 6});
   if (!gcra.ok() || !window.ok() || !suppressed.ok() || !hybrid_window.ok() ||

@@ -596,8 +596,9 @@ class WindowPrimitive final : public LimiterPrimitive {
                          shedding_);
     }
     if (suppressed_) {
-      return decider_for(SuppressedLimiter::create(*env.redis, {.prefix = prefix, .seed = seed}),
-                         shedding_);
+      return decider_for(
+          SuppressedLimiter::create(*env.redis, *env.executor, {.prefix = prefix, .seed = seed}),
+          shedding_);
     }
     if (hybrid_) {
       return decider_for(

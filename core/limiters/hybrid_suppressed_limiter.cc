@@ -23,7 +23,7 @@ Result<std::unique_ptr<HybridSuppressedLimiter>> HybridSuppressedLimiter::create
   DISTKIT_RETURN_IF_ERROR(settings.validate());
   if (options.seed == 0) options.seed = executor.entropy();  // the node's, in the simulator
   Result<SuppressedLimiter> remote =
-      SuppressedLimiter::create(redis, {.prefix = options.prefix, .seed = options.seed});
+      SuppressedLimiter::create(redis, executor, {.prefix = options.prefix, .seed = options.seed});
   if (!remote.ok()) return remote.status();
   std::unique_ptr<HybridSuppressedLimiter> limiter(
       new HybridSuppressedLimiter(redis, executor, settings, options.seed, std::move(*remote)));

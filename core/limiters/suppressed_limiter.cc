@@ -26,10 +26,10 @@ const RedisScript& SuppressedLimiter::script() {
   return script;
 }
 
-Result<SuppressedLimiter> SuppressedLimiter::create(RedisConnection& redis,
+Result<SuppressedLimiter> SuppressedLimiter::create(RedisConnection& redis, Executor& executor,
                                                     SuppressedLimiterOptions options) {
   DISTKIT_RETURN_IF_ERROR(validate_key(options.prefix, "prefix"));
-  options.seed = seed_or_entropy(options.seed);
+  if (options.seed == 0) options.seed = executor.entropy();
   return SuppressedLimiter(redis, std::move(options));
 }
 

@@ -28,14 +28,15 @@ using DrawSource = SplitMix64;
 struct SuppressedLimiterOptions {
   std::string prefix;
   const Clock* client_clock = nullptr;  // nullptr: the Redis server's clock
-  // Of the draws; 0: a random one, from the operating system (SuppressedLimiter has no
-  // executor to ask): seed it in a simulation, or the run will not replay.
+  // Of the draws; 0: a random one, from the executor (Executor::entropy(): the
+  // operating system's in production, the node's stream in the simulator).
   std::uint64_t seed = 0;
 };
 
 class SuppressedLimiter {
  public:
-  [[nodiscard]] static Result<SuppressedLimiter> create(RedisConnection& redis,
+  // `redis` must outlive the limiter; `executor` is asked only for a seed left at 0.
+  [[nodiscard]] static Result<SuppressedLimiter> create(RedisConnection& redis, Executor& executor,
                                                         SuppressedLimiterOptions options);
   [[nodiscard]] static const RedisScript& script();
 
