@@ -20,6 +20,7 @@
 #include "distkit/core/limiters/hybrid_window_limiter.h"
 #include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
+#include "distkit/sim/check/limiter_bounds.h"
 #include "distkit/sim/fault_schedule.h"
 #include "distkit/sim/in_memory_redis.h"
 #include "distkit/sim/testing.h"
@@ -58,13 +59,6 @@ constexpr std::int64_t kHybridBudget = 2;
 enum class Kind { kGcra, kSlidingWindow, kHybridWindow, kSuppressed, kHybridSuppressed };
 constexpr Kind kKinds[] = {Kind::kGcra, Kind::kSlidingWindow, Kind::kHybridWindow,
                            Kind::kSuppressed, Kind::kHybridSuppressed};
-
-struct Grant {
-  std::int64_t sent_us;
-  std::int64_t acked_us;
-  std::int64_t quantity;
-  std::string process;  // instance and incarnation
-};
 
 struct RunResult {
   std::optional<std::string> violation;
@@ -151,55 +145,21 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool client_clo
   stop = true;
   world.run_for(milliseconds(200));
   result.grants = grants.size();
-  std::sort(grants.begin(), grants.end(),
-            [](const Grant& a, const Grant& b) { return a.sent_us < b.sent_us; });
   const std::int64_t t_us = us(kRate.period) / kRate.permits;  // 2000: exact here
-  if (kind != Kind::kGcra) {
-    // Grants certainly executed within [acked_j - span, acked_j] stay within the limit
-    // (the hybrids: plus the budget of every process but one that granted in it).
-    // kSuppressed's window and hard limit are kWindow's.
-    const std::int64_t span = us(kWindow.window - kWindow.bucket);
-    for (std::size_t j = 0; j < grants.size() && !result.violation; ++j) {
-      std::int64_t total = 0;
-      std::set<std::string> processes;
-      for (const Grant& g : grants) {
-        if (g.sent_us >= grants[j].acked_us - span && g.acked_us <= grants[j].acked_us) {
-          total += g.quantity;
-          processes.insert(g.process);
-        }
-      }
-      const std::int64_t bound =
-          kWindow.limit + (kind == Kind::kHybridWindow || kind == Kind::kHybridSuppressed
-                               ? kHybridBudget * static_cast<std::int64_t>(processes.size() - 1)
-                               : 0);
-      if (total > bound) {
-        result.violation = std::to_string(total) + " granted within 90 ms before " +
-                           std::to_string(grants[j].acked_us) + " us by " +
-                           std::to_string(processes.size()) + " processes, bound " +
-                           std::to_string(bound);
-      }
-    }
+  std::optional<BoundViolation> violation;
+  if (kind == Kind::kGcra) {
+    violation = check_gcra_bound(grants, kRate.burst, t_us);
+  } else {
+    // Within the limit (the hybrids: plus the budget of every process but one that
+    // granted in the span). kSuppressed's window and hard limit are kWindow's.
+    const bool hybrid = kind == Kind::kHybridWindow || kind == Kind::kHybridSuppressed;
+    violation =
+        check_window_bound(grants, us(kWindow.window - kWindow.bucket), [&](std::size_t processes) {
+          return kWindow.limit +
+                 (hybrid ? kHybridBudget * static_cast<std::int64_t>(processes - 1) : 0);
+        });
   }
-  for (std::size_t i = 0; kind == Kind::kGcra && i < grants.size() && !result.violation; ++i) {
-    // Grants certainly inside [sent_i, end]: sent >= sent_i and acked <= end.
-    std::vector<const Grant*> later;
-    for (std::size_t k = i; k < grants.size(); ++k)
-      later.push_back(&grants[k]);
-    std::sort(later.begin(), later.end(),
-              [](const Grant* a, const Grant* b) { return a->acked_us < b->acked_us; });
-    std::int64_t total = 0;
-    for (const Grant* g : later) {
-      total += g->quantity;
-      const std::int64_t w = g->acked_us - grants[i].sent_us + 1;
-      const std::int64_t bound = kRate.burst + 1 + (w - 1) / t_us;
-      if (total > bound) {
-        result.violation = std::to_string(total) + " permits granted within " + std::to_string(w) +
-                           " us (from " + std::to_string(grants[i].sent_us) + " us), bound " +
-                           std::to_string(bound);
-        break;
-      }
-    }
-  }
+  if (violation) result.violation = violation->what;
   if (result.violation) {
     result.report =
         *result.violation + "\n" + harness::failure_report(kTarget, seed, schedule, world);

@@ -15,6 +15,7 @@
 #include "distkit/core/limiters/hybrid_window_limiter.h"
 #include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
+#include "distkit/sim/check/limiter_bounds.h"
 #include "distkit/tools/scenario.h"
 #include "tools/scenario_internal.h"
 
@@ -340,11 +341,7 @@ class InstanceAwarePrimitive final : public CounterPrimitive {
 
 // ---------------------------------------------------------------- limiters
 
-struct Grant {
-  std::int64_t sent_us;
-  std::int64_t acked_us;
-  std::string process;
-};
+using sim::Grant;
 
 class LimiterPrimitive : public Primitive {
  public:
@@ -364,7 +361,7 @@ class LimiterPrimitive : public Primitive {
       const std::int64_t sent = env.true_us();
       const bool allowed = co_await decider->decide(key_name(k));
       if (allowed) {
-        grants_[key_name(k)].push_back({sent, env.true_us(), env.process});
+        grants_[key_name(k)].push_back({sent, env.true_us(), 1, env.process});
         if (k == 0) ++allowed_by_[env.index];
       }
       co_await pace(env);
@@ -409,28 +406,9 @@ class LimiterPrimitive : public Primitive {
   // Sliding windows: grants certainly inside every span ending at a grant's ack.
   std::optional<Violation> check_spans(std::int64_t span_us,
                                        const std::function<std::int64_t(std::size_t)>& bound) {
-    for (auto& [key, grants] : grants_) {
-      std::sort(grants.begin(), grants.end(),
-                [](const Grant& a, const Grant& b) { return a.acked_us < b.acked_us; });
-      std::size_t lo = 0;
-      for (std::size_t j = 0; j < grants.size(); ++j) {
-        const std::int64_t from = grants[j].acked_us - span_us;
-        while (grants[lo].acked_us < from)
-          ++lo;
-        std::int64_t total = 0;
-        std::set<std::string> processes;
-        for (std::size_t i = lo; i <= j; ++i) {
-          if (grants[i].sent_us < from) continue;
-          ++total;
-          processes.insert(grants[i].process);
-        }
-        if (total > bound(processes.size())) {
-          return Violation{std::to_string(total) + " grants of " + key + " within " +
-                               std::to_string(span_us / 1000) + " ms by " +
-                               std::to_string(processes.size()) + " processes, bound " +
-                               std::to_string(bound(processes.size())),
-                           grants[j].acked_us / 1e6};
-        }
+    for (const auto& [key, grants] : grants_) {
+      if (auto v = sim::check_window_bound(grants, span_us, bound)) {
+        return Violation{key + ": " + v->what, v->at_us / 1e6};
       }
     }
     return std::nullopt;
@@ -454,31 +432,11 @@ class GcraPrimitive final : public LimiterPrimitive {
 
   std::optional<Violation> check() override {
     const std::int64_t t_us = 1'000'000 / rate_.permits;  // floor: a looser bound, never tighter
-    // Windows [sent_i, acked_j] up to a few bursts long (longer ones add T per T).
+    // Windows up to a few bursts long (longer ones add T per T).
     const std::int64_t horizon = 4 * (rate_.burst + 1) * (t_us + 1) + 100'000;
-    for (auto& [key, grants] : grants_) {
-      std::vector<Grant> by_sent = grants;
-      std::sort(by_sent.begin(), by_sent.end(),
-                [](const Grant& a, const Grant& b) { return a.sent_us < b.sent_us; });
-      std::sort(grants.begin(), grants.end(),
-                [](const Grant& a, const Grant& b) { return a.acked_us < b.acked_us; });
-      std::size_t first = 0;
-      for (const Grant& start : by_sent) {
-        while (first < grants.size() && grants[first].acked_us < start.sent_us)
-          ++first;
-        std::int64_t total = 0;
-        for (std::size_t j = first;
-             j < grants.size() && grants[j].acked_us - start.sent_us < horizon; ++j) {
-          if (grants[j].sent_us < start.sent_us) continue;
-          ++total;
-          const std::int64_t w = grants[j].acked_us - start.sent_us + 1;
-          const std::int64_t bound = rate_.burst + 1 + (w - 1) / std::max<std::int64_t>(1, t_us);
-          if (total > bound) {
-            return Violation{std::to_string(total) + " grants of " + key + " within " +
-                                 std::to_string(w) + " us, bound " + std::to_string(bound),
-                             grants[j].acked_us / 1e6};
-          }
-        }
+    for (const auto& [key, grants] : grants_) {
+      if (auto v = sim::check_gcra_bound(grants, rate_.burst, t_us, horizon)) {
+        return Violation{key + ": " + v->what, v->at_us / 1e6};
       }
     }
     return std::nullopt;
