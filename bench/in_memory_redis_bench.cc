@@ -12,7 +12,7 @@
 #include "distkit/bench/bench_redis.h"
 #include "distkit/bench/ratio_reporter.h"
 #include "distkit/core/seam/redis_connection.h"
-#include "distkit/sim/in_memory_redis.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 
 namespace distkit {
 namespace {

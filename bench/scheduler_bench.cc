@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "distkit/bench/ratio_reporter.h"
-#include "distkit/sim/rng.h"
-#include "distkit/sim/scheduler.h"
+#include "distkit/sim/world/rng.h"
+#include "distkit/sim/world/scheduler.h"
 
 namespace distkit::sim {
 namespace {

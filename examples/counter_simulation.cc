@@ -3,7 +3,7 @@
 #include <charconv>
 #include <map>
 
-#include "distkit/sim/world.h"
+#include "distkit/sim/world/world.h"
 
 namespace distkit::examples {
 namespace {

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-#include "distkit/sim/fault_schedule.h"
+#include "distkit/sim/faults/fault_schedule.h"
 
 namespace distkit::examples {
 

@@ -1,7 +1,7 @@
 #include "distkit/tests/backends.h"
 
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/world/world.h"
 #include "distkit/tests/redis_fixture.h"
 #include "distkit/transport/cluster.h"
 #include "distkit/transport/redis_client.h"

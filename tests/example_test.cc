@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "distkit/sim/testing.h"
+#include "distkit/sim/harness/harness.h"
 #include "examples/counter_simulation.h"
 
 namespace distkit::examples {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "distkit/sim/server_model.h"
+#include "distkit/sim/world/server_model.h"
 
 namespace distkit::test_support {
 

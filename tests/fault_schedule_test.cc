@@ -1,9 +1,9 @@
-#include "distkit/sim/fault_schedule.h"
+#include "distkit/sim/faults/fault_schedule.h"
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "distkit/sim/testing.h"
+#include "distkit/sim/harness/harness.h"
 #include "distkit/tests/fake_redis_model.h"
 
 namespace distkit::sim {

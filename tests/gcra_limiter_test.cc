@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "distkit/sim/rng.h"
+#include "distkit/sim/world/rng.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
 #include "distkit/tests/pinned_expiry.h"

@@ -21,10 +21,10 @@
 #include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/sim/check/limiter_bounds.h"
-#include "distkit/sim/fault_schedule.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/testing.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/faults/fault_schedule.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/harness/harness.h"
+#include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
 

@@ -11,8 +11,8 @@
 
 #include "distkit/core/limiters/hybrid_suppressed_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/world/world.h"
 #include "distkit/tests/backends.h"
 
 namespace distkit {

@@ -1,13 +1,13 @@
 // InMemoryRedis: command families, expiry on the server's clock, scripts and the
 // script cache, transactions, faults, and regression tests named after known
 // emulator bugs (reference/simulation.md §3) and after the differential test's finds.
-#include "distkit/sim/in_memory_redis.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "distkit/sim/world.h"
+#include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
 namespace {

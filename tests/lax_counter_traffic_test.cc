@@ -6,8 +6,8 @@
 #include <map>
 
 #include "distkit/core/counters/lax_counter.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/world/world.h"
 #include "distkit/tests/status_matchers.h"
 
 namespace distkit::sim {

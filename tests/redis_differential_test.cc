@@ -14,7 +14,7 @@
 #include <chrono>
 #include <memory>
 
-#include "distkit/sim/in_memory_redis.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/tests/redis_fixture.h"
 #include "distkit/transport/hiredis_reply.h"
 

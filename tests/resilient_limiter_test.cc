@@ -9,8 +9,8 @@
 
 #include "distkit/core/limiters/resilient_gcra.h"
 #include "distkit/core/limiters/resilient_window.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/world/world.h"
 
 namespace distkit {
 namespace {

@@ -14,9 +14,9 @@
 #include <map>
 #include <optional>
 
-#include "distkit/sim/fault_schedule.h"
-#include "distkit/sim/testing.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/faults/fault_schedule.h"
+#include "distkit/sim/harness/harness.h"
+#include "distkit/sim/world/world.h"
 #include "distkit/tests/fake_redis_model.h"
 
 namespace distkit::sim {

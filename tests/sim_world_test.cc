@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "distkit/sim/fault_schedule.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/faults/fault_schedule.h"
+#include "distkit/sim/world/world.h"
 #include "distkit/tests/fake_redis_model.h"
 
 namespace distkit::sim {

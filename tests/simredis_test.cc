@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 
-#include "distkit/sim/rng.h"
+#include "distkit/sim/world/rng.h"
 #include "distkit/tests/redis_fixture.h"
 
 namespace distkit::test_support {

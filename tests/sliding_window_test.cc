@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "distkit/core/limiters/sliding_window_limiter.h"
-#include "distkit/sim/rng.h"
+#include "distkit/sim/world/rng.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
 #include "distkit/tests/pinned_expiry.h"

@@ -9,11 +9,11 @@
 #include <map>
 
 #include "distkit/core/counters/strict_counter.h"
-#include "distkit/sim/fault_schedule.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/linearizability.h"
-#include "distkit/sim/testing.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/faults/fault_schedule.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/check/linearizability.h"
+#include "distkit/sim/harness/harness.h"
+#include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
 

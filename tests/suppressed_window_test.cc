@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "distkit/core/limiters/suppressed_limiter.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/rng.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/world/rng.h"
+#include "distkit/sim/world/world.h"
 #include "distkit/tests/backends.h"
 #include "distkit/tests/manual_clock.h"
 #include "distkit/tests/pinned_expiry.h"

@@ -33,8 +33,8 @@
 #include "distkit/core/limiters/hybrid_window_limiter.h"
 #include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/world/world.h"
 
 namespace distkit {
 namespace {

@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "distkit/sim/rng.h"
+#include "distkit/sim/world/rng.h"
 #include "distkit/tools/report.h"
 #include "distkit/tools/scenario.h"
 

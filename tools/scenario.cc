@@ -5,8 +5,8 @@
 #include <chrono>
 #include <map>
 
-#include "distkit/sim/in_memory_redis.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/redis/in_memory_redis.h"
+#include "distkit/sim/world/world.h"
 #include "tools/scenario_internal.h"
 
 namespace distkit::scenario {

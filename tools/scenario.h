@@ -23,8 +23,8 @@
 #include "distkit/core/async/task.h"
 #include "distkit/core/base/status.h"
 #include "distkit/core/seam/redis_connection.h"
-#include "distkit/sim/fault_schedule.h"
-#include "distkit/sim/rng.h"
+#include "distkit/sim/faults/fault_schedule.h"
+#include "distkit/sim/world/rng.h"
 
 namespace distkit::scenario {
 

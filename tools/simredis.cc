@@ -13,7 +13,7 @@
 #include <string>
 
 #include "distkit/core/resp/resp.h"
-#include "distkit/sim/in_memory_redis.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;

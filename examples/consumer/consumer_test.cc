@@ -2,7 +2,7 @@
 
 #include "distkit/core/base/status.h"
 #include "distkit/core/seam/redis_reply.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/world/world.h"
 
 TEST(Consumer, UsesDistkitPublicHeaders) {
   distkit::Result<int> r = distkit::unknown_outcome_error("reply lost");

@@ -2,8 +2,8 @@
 // events), so RapidCheck can generate and shrink it, a failure can print it, and a
 // replay can parse it back. A run is a chaos phase that applies the schedule, then a
 // healing phase in which every fault is lifted and the system must converge.
-#ifndef DISTKIT_SIM_FAULT_SCHEDULE_H_
-#define DISTKIT_SIM_FAULT_SCHEDULE_H_
+#ifndef DISTKIT_SIM_FAULTS_FAULT_SCHEDULE_H_
+#define DISTKIT_SIM_FAULTS_FAULT_SCHEDULE_H_
 
 #include <cstdint>
 #include <string>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "distkit/core/base/status.h"
-#include "distkit/sim/world.h"
+#include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
 
@@ -85,4 +85,4 @@ void run_chaos_then_heal(World& world, const FaultSchedule& schedule, Duration c
 
 }  // namespace distkit::sim
 
-#endif  // DISTKIT_SIM_FAULT_SCHEDULE_H_
+#endif  // DISTKIT_SIM_FAULTS_FAULT_SCHEDULE_H_

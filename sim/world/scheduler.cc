@@ -1,4 +1,4 @@
-#include "distkit/sim/scheduler.h"
+#include "distkit/sim/world/scheduler.h"
 
 #include <algorithm>
 

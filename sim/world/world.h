@@ -26,8 +26,8 @@
 //
 // Main functions are stored for the node's lifetime, so a capturing lambda coroutine
 // is safe: its captures outlive its frames.
-#ifndef DISTKIT_SIM_WORLD_H_
-#define DISTKIT_SIM_WORLD_H_
+#ifndef DISTKIT_SIM_WORLD_WORLD_H_
+#define DISTKIT_SIM_WORLD_WORLD_H_
 
 #include <cstdint>
 #include <functional>
@@ -43,9 +43,9 @@
 #include "distkit/core/async/task.h"
 #include "distkit/core/seam/peer.h"
 #include "distkit/core/seam/redis_connection.h"
-#include "distkit/sim/rng.h"
-#include "distkit/sim/scheduler.h"
-#include "distkit/sim/server_model.h"
+#include "distkit/sim/world/rng.h"
+#include "distkit/sim/world/scheduler.h"
+#include "distkit/sim/world/server_model.h"
 
 namespace distkit::sim {
 
@@ -293,4 +293,4 @@ class World {
 
 }  // namespace distkit::sim
 
-#endif  // DISTKIT_SIM_WORLD_H_
+#endif  // DISTKIT_SIM_WORLD_WORLD_H_

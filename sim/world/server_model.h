@@ -2,15 +2,15 @@
 // command that reaches the server, one at a time in arrival order, and carries the
 // reply back over the simulated network. The in-memory Redis (keyspace, commands,
 // Lua) implements this interface; tests may use a small fake.
-#ifndef DISTKIT_SIM_SERVER_MODEL_H_
-#define DISTKIT_SIM_SERVER_MODEL_H_
+#ifndef DISTKIT_SIM_WORLD_SERVER_MODEL_H_
+#define DISTKIT_SIM_WORLD_SERVER_MODEL_H_
 
 #include <cstdint>
 
 #include "distkit/core/async/clock.h"
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/core/seam/redis_reply.h"
-#include "distkit/sim/rng.h"
+#include "distkit/sim/world/rng.h"
 
 namespace distkit::sim {
 
@@ -52,4 +52,4 @@ class ServerModel {
 
 }  // namespace distkit::sim
 
-#endif  // DISTKIT_SIM_SERVER_MODEL_H_
+#endif  // DISTKIT_SIM_WORLD_SERVER_MODEL_H_

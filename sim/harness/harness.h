@@ -1,8 +1,8 @@
 // Helpers for simulation tests: RapidCheck generators of fault schedules, and the
 // replay line every failure prints, in namespace distkit::sim::harness (not "testing",
 // which inside distkit::sim would hide gtest's ::testing). Test-only (depends on RapidCheck).
-#ifndef DISTKIT_SIM_TESTING_H_
-#define DISTKIT_SIM_TESTING_H_
+#ifndef DISTKIT_SIM_HARNESS_HARNESS_H_
+#define DISTKIT_SIM_HARNESS_HARNESS_H_
 
 #include <rapidcheck.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "distkit/sim/fault_schedule.h"
+#include "distkit/sim/faults/fault_schedule.h"
 
 namespace distkit::sim {
 // How RapidCheck prints a schedule in a counterexample.
@@ -58,4 +58,4 @@ std::string failure_report(std::string_view target, std::uint64_t seed,
 
 }  // namespace distkit::sim::harness
 
-#endif  // DISTKIT_SIM_TESTING_H_
+#endif  // DISTKIT_SIM_HARNESS_HARNESS_H_

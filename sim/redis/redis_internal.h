@@ -1,7 +1,7 @@
 // Internals of InMemoryRedis shared by its command table (redis_commands.cc), its Lua
 // engine (redis_lua.cc) and its server loop (in_memory_redis.cc). Not a public header.
-#ifndef DISTKIT_SIM_REDIS_INTERNAL_H_
-#define DISTKIT_SIM_REDIS_INTERNAL_H_
+#ifndef DISTKIT_SIM_REDIS_REDIS_INTERNAL_H_
+#define DISTKIT_SIM_REDIS_REDIS_INTERNAL_H_
 
 #include <cstdint>
 #include <map>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "distkit/core/seam/redis_reply.h"
-#include "distkit/sim/in_memory_redis.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 
 namespace distkit::sim::redis {
 
@@ -126,4 +126,4 @@ class LuaEngine {
 
 }  // namespace distkit::sim::redis
 
-#endif  // DISTKIT_SIM_REDIS_INTERNAL_H_
+#endif  // DISTKIT_SIM_REDIS_REDIS_INTERNAL_H_

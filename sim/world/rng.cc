@@ -1,4 +1,4 @@
-#include "distkit/sim/rng.h"
+#include "distkit/sim/world/rng.h"
 
 #include "distkit/core/base/random.h"
 

@@ -1,4 +1,4 @@
-#include "distkit/sim/fault_schedule.h"
+#include "distkit/sim/faults/fault_schedule.h"
 
 #include <charconv>
 #include <cstdio>

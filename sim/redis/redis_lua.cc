@@ -9,7 +9,7 @@
 #include <lua.hpp>
 
 #include "distkit/core/seam/redis_connection.h"
-#include "sim/redis_internal.h"
+#include "sim/redis/redis_internal.h"
 
 namespace distkit::sim::redis {
 

@@ -8,8 +8,8 @@
 // "at infinity" with any output: they may take effect at any point after their
 // invocation, or never (linearized after everything observable).
 // Histories of different keys are independent (P-compositionality): check each key.
-#ifndef DISTKIT_SIM_LINEARIZABILITY_H_
-#define DISTKIT_SIM_LINEARIZABILITY_H_
+#ifndef DISTKIT_SIM_CHECK_LINEARIZABILITY_H_
+#define DISTKIT_SIM_CHECK_LINEARIZABILITY_H_
 
 #include <cstdint>
 #include <optional>
@@ -54,4 +54,4 @@ struct LinearizabilityResult {
 
 }  // namespace distkit::sim
 
-#endif  // DISTKIT_SIM_LINEARIZABILITY_H_
+#endif  // DISTKIT_SIM_CHECK_LINEARIZABILITY_H_

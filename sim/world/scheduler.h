@@ -2,8 +2,8 @@
 // ordered by (time, sequence number): two events at the same instant run in the order
 // they were scheduled, so a run is a pure function of its inputs. It never sleeps:
 // when nothing is ready it jumps to the next event's time.
-#ifndef DISTKIT_SIM_SCHEDULER_H_
-#define DISTKIT_SIM_SCHEDULER_H_
+#ifndef DISTKIT_SIM_WORLD_SCHEDULER_H_
+#define DISTKIT_SIM_WORLD_SCHEDULER_H_
 
 #include <cstdint>
 #include <functional>
@@ -76,4 +76,4 @@ class Scheduler {
 
 }  // namespace distkit::sim
 
-#endif  // DISTKIT_SIM_SCHEDULER_H_
+#endif  // DISTKIT_SIM_WORLD_SCHEDULER_H_

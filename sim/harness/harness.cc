@@ -1,4 +1,4 @@
-#include "distkit/sim/testing.h"
+#include "distkit/sim/harness/harness.h"
 
 #include <charconv>
 #include <cstdio>

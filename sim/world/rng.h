@@ -3,8 +3,8 @@
 // implementation-defined and would give different runs on different standard
 // libraries. Named sub-streams (derive) keep components independent, so adding a
 // draw in one (say, the workload) does not reshuffle another (the network).
-#ifndef DISTKIT_SIM_RNG_H_
-#define DISTKIT_SIM_RNG_H_
+#ifndef DISTKIT_SIM_WORLD_RNG_H_
+#define DISTKIT_SIM_WORLD_RNG_H_
 
 #include <cstdint>
 #include <string_view>
@@ -42,4 +42,4 @@ class Rng {
 
 }  // namespace distkit::sim
 
-#endif  // DISTKIT_SIM_RNG_H_
+#endif  // DISTKIT_SIM_WORLD_RNG_H_

@@ -1,4 +1,4 @@
-#include "distkit/sim/linearizability.h"
+#include "distkit/sim/check/linearizability.h"
 
 #include <algorithm>
 #include <limits>

@@ -1,6 +1,6 @@
-#include "distkit/sim/in_memory_redis.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 
-#include "sim/redis_internal.h"
+#include "sim/redis/redis_internal.h"
 
 namespace distkit::sim {
 

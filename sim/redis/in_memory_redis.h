@@ -8,14 +8,14 @@
 // (simredis) call execute_at() directly with wall-clock time.
 //
 // Not thread-safe: one caller at a time (the simulator's thread, or simredis's).
-#ifndef DISTKIT_SIM_IN_MEMORY_REDIS_H_
-#define DISTKIT_SIM_IN_MEMORY_REDIS_H_
+#ifndef DISTKIT_SIM_REDIS_IN_MEMORY_REDIS_H_
+#define DISTKIT_SIM_REDIS_IN_MEMORY_REDIS_H_
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "distkit/sim/server_model.h"
+#include "distkit/sim/world/server_model.h"
 
 namespace distkit::sim {
 
@@ -53,4 +53,4 @@ class InMemoryRedis final : public ServerModel {
 
 }  // namespace distkit::sim
 
-#endif  // DISTKIT_SIM_IN_MEMORY_REDIS_H_
+#endif  // DISTKIT_SIM_REDIS_IN_MEMORY_REDIS_H_

@@ -1,0 +1,162 @@
+#include <utility>
+
+#include "distkit/sim/world/world.h"
+#include "sim/world/world_internal.h"
+
+namespace distkit::sim {
+
+// ---- Network ---------------------------------------------------------------------------
+
+const LinkConfig& World::link(NodeId from, NodeId to) const {
+  auto it = links_.find({from, to});
+  return it == links_.end() ? options_.default_link : it->second;
+}
+
+Duration World::sample_latency(const LinkConfig& link, Rng& rng) {
+  const Latency& l = link.latency;
+  Duration d = l.min;
+  if (l.max > l.min)
+    d += Duration(static_cast<std::int64_t>(rng.below((l.max - l.min).count() + 1)));
+  if (l.tail_probability > 0 && rng.chance(l.tail_probability)) d += l.tail;
+  return d;
+}
+
+bool World::link_blocked(NodeId from, NodeId to) const {
+  auto it = blocked_.find({from, to});
+  return it != blocked_.end() && it->second;
+}
+
+void World::send_segment(std::uint64_t conn, bool to_server, NodeId from, NodeId to,
+                         std::function<void()> deliver) {
+  auto& slot = streams_[{conn, to_server}];
+  if (!slot) slot = std::make_unique<Stream>();
+  Stream& stream = *slot;
+  const LinkConfig& config = link(from, to);
+  if (stream.dead || link_blocked(from, to) || network_rng_.chance(config.loss)) {
+    // TCP: once a segment is lost, nothing after it on this stream gets through.
+    stream.dead = true;
+    trace_event(from, "segment-lost", conn, name(to));
+    return;
+  }
+  const SimTime arrival =
+      std::max(now() + sample_latency(config, network_rng_), stream.last_arrival);
+  stream.last_arrival = arrival;
+  arrival_event(to, arrival, [this, conn, to_server, from, to, deliver = std::move(deliver)] {
+    // A partition that began while the segment was on its way drops it too.
+    if (link_blocked(from, to)) {
+      if (auto it = streams_.find({conn, to_server}); it != streams_.end()) it->second->dead = true;
+      trace_event(to, "segment-lost", conn, name(from));
+      return;
+    }
+    deliver();
+  });
+}
+
+void World::close_stream(std::uint64_t conn) {
+  streams_.erase({conn, true});
+  streams_.erase({conn, false});
+}
+
+void World::send_datagram(NodeId from, NodeId to, std::string payload) {
+  if (to >= nodes_.size()) return;  // unknown node: dropped, as the contract says
+  const LinkConfig& config = link(from, to);
+  const std::uint64_t digest = mix_hash(0, payload);
+  if (link_blocked(from, to) || network_rng_.chance(config.loss)) {
+    trace_event(from, "message-lost", digest, name(to));
+    return;
+  }
+  const SimTime arrival = now() + sample_latency(config, network_rng_);
+  arrival_event(to, arrival, [this, from, to, digest, payload = std::move(payload)]() mutable {
+    Node& n = node(to);
+    if (link_blocked(from, to) || n.context == nullptr) {
+      trace_event(to, "message-lost", digest, name(from));
+      return;
+    }
+    trace_event(to, "message", digest, name(from));
+    n.context->peers_->deliver(PeerMessage{from, std::move(payload)});
+  });
+}
+
+void World::send_to_client(NodeId server, NodeId client, std::uint64_t conn,
+                           std::function<void(SimRedisConnection&)> fn) {
+  send_segment(conn, false, server, client, [this, conn, fn = std::move(fn)] {
+    auto it = connections_.find(conn);
+    if (it != connections_.end()) fn(*it->second);
+  });
+}
+
+std::uint64_t World::register_connection(SimRedisConnection* connection) {
+  const std::uint64_t conn = next_conn_++;
+  connections_.emplace(conn, connection);
+  return conn;
+}
+
+void World::unregister_connection(std::uint64_t conn) {
+  connections_.erase(conn);
+}
+
+void World::set_link(NodeId from, NodeId to, LinkConfig config) {
+  (void)node(from), (void)node(to);
+  links_[{from, to}] = config;
+  trace_event(from, "set-link", to);
+}
+void World::set_link_both(NodeId a, NodeId b, LinkConfig config) {
+  set_link(a, b, config);
+  set_link(b, a, config);
+}
+void World::set_default_link(LinkConfig config) {
+  options_.default_link = config;
+  trace_event(0, "set-default-link", 0);
+}
+void World::partition_one_way(NodeId from, NodeId to) {
+  (void)node(from), (void)node(to);
+  blocked_[{from, to}] = true;
+  trace_event(from, "partition", to, name(to));
+}
+void World::partition(NodeId a, NodeId b) {
+  partition_one_way(a, b);
+  partition_one_way(b, a);
+}
+void World::isolate(NodeId id) {
+  for (const auto& other : nodes_) {
+    if (other->id != id) partition(id, other->id);
+  }
+}
+void World::heal(NodeId a, NodeId b) {
+  blocked_.erase({a, b});
+  blocked_.erase({b, a});
+  trace_event(a, "heal", b, name(b));
+}
+void World::heal_all() {
+  blocked_.clear();
+  links_.clear();
+  trace_event(0, "heal-all", 0);
+}
+
+void World::reset_connections(NodeId id) {
+  Node& n = node(id);
+  trace_event(id, "reset-connections", 0);
+  if (n.server) {
+    std::map<std::uint64_t, Session> sessions = std::move(n.sessions);
+    n.sessions.clear();
+    for (const auto& [conn, session] : sessions) {
+      n.model->disconnect(conn);
+      server_send_reset(id, conn, session.client);
+    }
+    return;
+  }
+  // The client side: each of this node's connections sees the reset at once, and
+  // the server learns of it through the network.
+  std::vector<std::pair<std::uint64_t, SimRedisConnection*>> mine;
+  for (const auto& [conn, c] : connections_) {
+    if (c->client() == id) mine.emplace_back(conn, c);
+  }
+  for (const auto& [conn, c] : mine) {
+    const NodeId server = c->server();
+    c->on_reset();
+    send_segment(conn, true, id, server,
+                 [this, server, conn = conn] { server_receive_fin(server, conn); });
+  }
+}
+
+}  // namespace distkit::sim

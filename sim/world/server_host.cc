@@ -1,0 +1,125 @@
+#include <utility>
+
+#include "distkit/sim/world/world.h"
+#include "sim/world/world_internal.h"
+
+namespace distkit::sim {
+
+// ---- Server side -----------------------------------------------------------------
+
+void World::server_send_reset(NodeId server, std::uint64_t conn, NodeId client) {
+  // A RST travels like any segment, but does not care whether the stream had died.
+  if (auto it = streams_.find({conn, false}); it != streams_.end()) it->second->dead = false;
+  send_to_client(server, client, conn, [](SimRedisConnection& c) { c.on_reset(); });
+}
+
+void World::server_receive_syn(NodeId server, std::uint64_t conn, NodeId client) {
+  Node& s = node(server);
+  if (!s.alive) {
+    trace_event(server, "refused", conn, name(client));
+    server_send_reset(server, conn, client);
+    return;
+  }
+  s.sessions[conn] = Session{client};
+  trace_event(server, "accept", conn, name(client));
+  send_to_client(server, client, conn, [](SimRedisConnection& c) { c.on_syn_ack(); });
+}
+
+void World::server_receive_request(NodeId server, std::uint64_t conn, NodeId client,
+                                   RedisCommand command) {
+  Node& s = node(server);
+  if (!s.alive || !s.sessions.contains(conn)) {
+    server_send_reset(server, conn, client);
+    return;
+  }
+  s.queue.push_back(Node::Queued{conn, std::move(command)});
+  if (!s.processing) {
+    s.processing = true;
+    node_event(server, s.incarnation, std::max(now(), s.busy_until),
+               [this, server] { server_process(server); });
+  }
+}
+
+void World::server_process(NodeId server) {
+  Node& s = node(server);
+  while (!s.queue.empty() && !s.sessions.contains(s.queue.front().conn))
+    s.queue.pop_front();
+  if (s.queue.empty()) {
+    s.processing = false;
+    return;
+  }
+  Node::Queued job = std::move(s.queue.front());
+  s.queue.pop_front();
+  ServerEnv env{s.clock->wall_now(), s.rng.get(), Duration(0)};
+  RedisReply reply = s.model->execute(job.conn, job.command, env);
+  std::uint64_t digest = 0;
+  for (const std::string& arg : job.command)
+    digest = mix_hash(digest, arg);
+  trace_event(server, "exec", mix_hash(digest, reply.to_string()),
+              options_.record_trace ? job.command.front() + " -> " + reply.to_string() : "");
+  s.busy_until = now() + s.server_options.service_time + s.slowdown + env.extra_busy;
+  const NodeId client = s.sessions.at(job.conn).client;
+  node_event(server, s.incarnation, s.busy_until,
+             [this, server, client, conn = job.conn, reply = std::move(reply)]() mutable {
+               send_to_client(server, client, conn,
+                              [reply = std::move(reply)](SimRedisConnection& c) mutable {
+                                c.on_reply(std::move(reply));
+                              });
+               server_process(server);
+             });
+}
+
+void World::server_receive_fin(NodeId server, std::uint64_t conn) {
+  Node& s = node(server);
+  if (s.sessions.erase(conn) > 0) s.model->disconnect(conn);
+  close_stream(conn);
+}
+
+void World::server_crash(Node& s) {
+  s.alive = false;
+  ++s.incarnation;
+  s.queue.clear();
+  s.processing = false;
+  s.held.clear();
+  s.paused = false;
+  s.busy_until = now();
+  // The process is gone; its host's kernel resets every connection.
+  std::map<std::uint64_t, Session> sessions = std::move(s.sessions);
+  s.sessions.clear();
+  for (const auto& [conn, session] : sessions) {
+    s.model->disconnect(conn);
+    server_send_reset(s.id, conn, session.client);
+  }
+}
+
+// ---- Redis server faults ---------------------------------------------------------------
+
+void World::restart_redis(NodeId server, DataLoss loss) {
+  Node& s = node(server);
+  if (!s.server) die(s.name + " is not a Redis server");
+  trace_event(server, "redis-restart", static_cast<std::uint64_t>(loss));
+  if (s.alive) server_crash(s);
+  s.alive = true;
+  ServerEnv env{s.clock->wall_now(), s.rng.get(), Duration(0)};
+  s.model->restart(loss, env);
+}
+
+void World::flush_scripts(NodeId server) {
+  trace_event(server, "script-flush", 0);
+  server_model(server).flush_scripts();
+}
+
+void World::set_server_slowdown(NodeId server, Duration extra_per_command) {
+  Node& s = node(server);
+  if (!s.server) die(s.name + " is not a Redis server");
+  s.slowdown = extra_per_command;
+  trace_event(server, "slowdown", static_cast<std::uint64_t>(extra_per_command.count()));
+}
+
+ServerModel& World::server_model(NodeId server) {
+  Node& s = node(server);
+  if (!s.server) die(s.name + " is not a Redis server");
+  return *s.model;
+}
+
+}  // namespace distkit::sim

@@ -1,0 +1,315 @@
+#include "distkit/sim/world/world.h"
+
+#include <utility>
+
+#include "sim/world/world_internal.h"
+
+namespace distkit::sim {
+
+// ---- NodeContext ---------------------------------------------------------------------
+
+NodeContext::NodeContext(World& world, NodeId id, std::uint32_t incarnation, Rng rng)
+    : world_(world),
+      id_(id),
+      incarnation_(incarnation),
+      rng_(rng),
+      executor_(std::make_unique<NodeExecutor>(world, id, incarnation, rng.derive("entropy"))),
+      peers_(std::make_unique<SimPeerEndpoint>(world, id, *executor_)) {}
+
+NodeContext::~NodeContext() {
+  scope_.destroy_all();
+}
+
+const std::string& NodeContext::name() const {
+  return world_.name(id_);
+}
+const std::string& NodeContext::identity() const {
+  return world_.node(id_).identity;
+}
+const Clock& NodeContext::clock() const {
+  return *world_.node(id_).clock;
+}
+Executor& NodeContext::executor() {
+  return *executor_;
+}
+PeerEndpoint& NodeContext::peers() {
+  return *peers_;
+}
+
+std::unique_ptr<RedisConnection> NodeContext::connect_redis(NodeId server,
+                                                            ConnectionOptions options) {
+  if (!world_.is_server(server))
+    die("connect_redis: node " + world_.name(server) + " is not a Redis server");
+  return std::make_unique<SimRedisConnection>(world_, id_, incarnation_, server, options,
+                                              *executor_);
+}
+
+void NodeContext::spawn(Task<void> task) {
+  distkit::spawn(*executor_, &scope_, std::move(task));
+}
+
+void NodeContext::trace(std::string_view what) {
+  world_.trace(id_, what);
+}
+
+// ---- World -----------------------------------------------------------------------------
+
+World::World(WorldOptions options)
+    : options_(options), network_rng_(Rng(options.seed).derive("network")) {}
+
+World::~World() {
+  // Instances first: their coroutines and connections refer to the rest.
+  for (auto& n : nodes_) {
+    if (n->context == nullptr) continue;
+    n->alive = false;
+    ++n->incarnation;
+    n->context.reset();
+  }
+}
+
+World::Node& World::node(NodeId id) {
+  if (id >= nodes_.size()) die("no node with id " + std::to_string(id));
+  return *nodes_[id];
+}
+const World::Node& World::node(NodeId id) const {
+  if (id >= nodes_.size()) die("no node with id " + std::to_string(id));
+  return *nodes_[id];
+}
+
+NodeId World::add_node(std::string name, bool server) {
+  if (name.empty()) die("a node needs a name");
+  if (names_.contains(name)) die("two nodes named " + name);
+  auto n = std::make_unique<Node>();
+  n->id = static_cast<NodeId>(nodes_.size());
+  n->name = name;
+  n->identity = name;
+  n->server = server;
+  Rng clock_rng = Rng(options_.seed).derive("clock/" + name);
+  // Monotonic clocks start at an arbitrary reading, as on real machines; wall time
+  // reads start_wall at true time 0.
+  n->clock_model.mono_base = std::chrono::seconds(clock_rng.between(1, 1'000'000));
+  n->clock_model.anchor_true = now();
+  n->clock_model.anchor_local = n->clock_model.mono_base + now();
+  n->clock = std::make_unique<NodeClock>(*this, n->clock_model);
+  names_.emplace(name, n->id);
+  nodes_.push_back(std::move(n));
+  trace_event(nodes_.back()->id, server ? "add-server" : "add-instance", 0, name);
+  return nodes_.back()->id;
+}
+
+NodeId World::add_instance(std::string name, InstanceMain main) {
+  const NodeId id = add_node(std::move(name), false);
+  node(id).main = std::move(main);
+  start_instance(id);
+  return id;
+}
+
+NodeId World::add_redis_server(std::string name, std::unique_ptr<ServerModel> model,
+                               ServerOptions options) {
+  if (model == nullptr) die("add_redis_server: no model");
+  const NodeId id = add_node(std::move(name), true);
+  Node& n = node(id);
+  n.model = std::move(model);
+  n.server_options = options;
+  n.rng = std::make_unique<Rng>(Rng(options_.seed).derive("server/" + n.name));
+  return id;
+}
+
+void World::start_instance(NodeId id) {
+  Node& n = node(id);
+  Rng rng = Rng(options_.seed).derive("node/" + n.name).derive(n.incarnation);
+  n.context.reset(new NodeContext(*this, id, n.incarnation, rng));
+  n.context->spawn(n.main(*n.context));
+}
+
+const std::string& World::name(NodeId id) const {
+  return node(id).name;
+}
+
+std::vector<NodeId> World::nodes() const {
+  std::vector<NodeId> out;
+  for (const auto& n : nodes_)
+    out.push_back(n->id);
+  return out;
+}
+std::vector<NodeId> World::instances() const {
+  std::vector<NodeId> out;
+  for (const auto& n : nodes_) {
+    if (!n->server) out.push_back(n->id);
+  }
+  return out;
+}
+std::vector<NodeId> World::servers() const {
+  std::vector<NodeId> out;
+  for (const auto& n : nodes_) {
+    if (n->server) out.push_back(n->id);
+  }
+  return out;
+}
+bool World::is_server(NodeId id) const {
+  return node(id).server;
+}
+
+bool World::run_until(const std::function<bool()>& done, SimTime limit) {
+  while (!done()) {
+    std::optional<SimTime> next = scheduler_.next_time();
+    if (!next || *next > limit) {
+      scheduler_.run_until(limit);
+      return done();
+    }
+    scheduler_.step();
+  }
+  return true;
+}
+
+Scheduler::EventId World::node_event(NodeId id, std::uint32_t incarnation, SimTime when,
+                                     std::function<void()> fn) {
+  return scheduler_.at(when, [this, id, incarnation, fn = std::move(fn)]() mutable {
+    Node& n = node(id);
+    if (!n.alive || n.incarnation != incarnation) return;
+    if (n.paused) {
+      n.held.push_back(std::move(fn));
+      return;
+    }
+    running_node_ = id;
+    fn();
+    running_node_.reset();
+  });
+}
+
+void World::arrival_event(NodeId id, SimTime when, std::function<void()> fn) {
+  scheduler_.at(when, [this, id, fn = std::move(fn)]() mutable {
+    Node& n = node(id);
+    if (!n.server && !n.alive) return;
+    if (n.paused) {
+      n.held.push_back(std::move(fn));
+      return;
+    }
+    fn();
+  });
+}
+
+void World::trace_event(NodeId id, std::string_view kind, std::uint64_t detail,
+                        std::string_view text) {
+  std::uint64_t h = mix_hash(trace_hash_, static_cast<std::uint64_t>(now().count()));
+  h = mix_hash(h, id);
+  h = mix_hash(h, kind);
+  h = mix_hash(h, detail);
+  trace_hash_ = mix_hash(h, text);
+  if (options_.record_trace) {
+    char prefix[64];
+    std::snprintf(prefix, sizeof prefix, "%.6f ", std::chrono::duration<double>(now()).count());
+    std::string line = prefix;
+    line += id < nodes_.size() ? nodes_[id]->name : "?";
+    line += ' ';
+    line += kind;
+    if (!text.empty()) {
+      line += ' ';
+      line += text;
+    }
+    trace_lines_.push_back(std::move(line));
+  }
+}
+
+void World::trace(NodeId id, std::string_view what) {
+  trace_event(id, "note", 0, what);
+}
+
+// ---- Node faults -------------------------------------------------------------------
+
+void World::crash(NodeId id) {
+  Node& n = node(id);
+  if (!n.alive) return;
+  if (running_node_ == id && !n.server) {
+    scheduler_.at(now(), [this, id, incarnation = n.incarnation] {
+      if (node(id).incarnation == incarnation) crash(id);
+    });
+    return;
+  }
+  trace_event(id, "crash", n.incarnation);
+  if (n.server) {
+    server_crash(n);
+    return;
+  }
+  n.alive = false;
+  ++n.incarnation;
+  n.held.clear();
+  n.paused = false;
+  n.context.reset();  // its coroutines and connections die here
+}
+
+void World::restart(NodeId id, Identity identity) {
+  Node& n = node(id);
+  if (n.alive) die("restart of " + n.name + ", which is running");
+  n.alive = true;
+  if (n.server) {
+    trace_event(id, "restart", n.incarnation);
+    ServerEnv env{n.clock->wall_now(), n.rng.get(), Duration(0)};
+    n.model->restart(DataLoss::kAll, env);
+    return;
+  }
+  if (identity == Identity::kNew) {
+    ++n.identity_generation;
+    n.identity = n.name + "#" + std::to_string(n.identity_generation);
+  }
+  trace_event(id, "restart", n.incarnation, n.identity);
+  start_instance(id);
+}
+
+void World::pause(NodeId id) {
+  Node& n = node(id);
+  if (!n.alive || n.paused) return;
+  n.paused = true;
+  trace_event(id, "pause", 0);
+}
+
+void World::resume(NodeId id) {
+  Node& n = node(id);
+  if (!n.paused) return;
+  n.paused = false;
+  trace_event(id, "resume", n.held.size());
+  // Everything that came due while stopped runs now, in the order it came due.
+  std::vector<std::function<void()>> held = std::move(n.held);
+  n.held.clear();
+  for (auto& fn : held)
+    node_event(id, n.incarnation, now(), std::move(fn));
+}
+
+bool World::alive(NodeId id) const {
+  return node(id).alive;
+}
+bool World::paused(NodeId id) const {
+  return node(id).paused;
+}
+
+// ---- Clock faults --------------------------------------------------------------------
+
+void World::set_clock_offset(NodeId id, Duration offset) {
+  node(id).clock_model.wall_offset = offset;
+  trace_event(id, "clock-offset", static_cast<std::uint64_t>(offset.count()));
+}
+
+void World::set_clock_drift_ppm(NodeId id, std::int64_t ppm) {
+  if (ppm <= -kMillion / 2 || ppm >= kMillion) {
+    die("clock drift of " + std::to_string(ppm) + " ppm is outside (-500000, 1000000)");
+  }
+  Node& n = node(id);
+  n.clock_model.set_drift(now(), ppm);
+  trace_event(id, "clock-drift", static_cast<std::uint64_t>(ppm));
+  if (n.context != nullptr) n.context->executor_->rearm_all();
+}
+
+void World::jump_clock(NodeId id, Duration delta) {
+  node(id).clock_model.wall_offset += delta;
+  trace_event(id, "clock-jump", static_cast<std::uint64_t>(delta.count()));
+}
+
+const Clock& World::clock(NodeId id) const {
+  return *node(id).clock;
+}
+
+WallTime World::true_wall_time() const {
+  return options_.start_wall + now();
+}
+
+}  // namespace distkit::sim

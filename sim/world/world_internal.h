@@ -1,0 +1,420 @@
+// The simulated world's internals, shared by its parts (world.cc: nodes, clocks,
+// executors, node faults; network.cc: links, datagrams, Redis connections;
+// server_host.cc: Redis server nodes). Not for use outside sim/world.
+#ifndef DISTKIT_SIM_WORLD_WORLD_INTERNAL_H_
+#define DISTKIT_SIM_WORLD_WORLD_INTERNAL_H_
+
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "distkit/core/seam/request_batch.h"
+#include "distkit/sim/world/world.h"
+
+namespace distkit::sim {
+
+// A misuse of the world by a test (an unknown node, a restart of a running one):
+// nothing sensible can follow.
+[[noreturn]] inline void die(const std::string& message) {
+  std::fprintf(stderr, "distkit::sim::World: %s\n", message.c_str());
+  std::abort();
+}
+
+inline constexpr std::int64_t kMillion = 1'000'000;
+
+// ---- Clocks ----------------------------------------------------------------------
+// local(t) = anchor_local + (t - anchor_true) * (1e6 + ppm) / 1e6, in integers, so
+// drift never goes through floating point.
+struct ClockModel {
+  SimTime anchor_true{0};
+  Duration anchor_local{0};
+  std::int64_t drift_ppm = 0;
+  Duration mono_base{0};  // the local monotonic reading at true time 0
+  Duration wall_offset{0};
+
+  Duration local_at(SimTime t) const {
+    const __int128 elapsed = (t - anchor_true).count();
+    return anchor_local +
+           Duration(static_cast<std::int64_t>(elapsed * (kMillion + drift_ppm) / kMillion));
+  }
+  // The earliest true time at which the local clock reads at least `local`.
+  SimTime true_at(Duration local) const {
+    if (local <= anchor_local) return anchor_true;
+    const __int128 delta = (local - anchor_local).count();
+    const __int128 rate = kMillion + drift_ppm;
+    SimTime t =
+        anchor_true + Duration(static_cast<std::int64_t>((delta * kMillion + rate - 1) / rate));
+    while (local_at(t) < local)
+      t += Duration(1);
+    return t;
+  }
+  void set_drift(SimTime now, std::int64_t ppm) {
+    anchor_local = local_at(now);
+    anchor_true = now;
+    drift_ppm = ppm;
+  }
+};
+
+class World::NodeClock final : public Clock {
+ public:
+  NodeClock(const World& world, const ClockModel& model) : world_(world), model_(model) {}
+  MonoTime now() const override { return MonoTime(model_.local_at(world_.now())); }
+  WallTime wall_now() const override {
+    return world_.options_.start_wall + (model_.local_at(world_.now()) - model_.mono_base) +
+           model_.wall_offset;
+  }
+
+ private:
+  const World& world_;
+  const ClockModel& model_;
+};
+
+// ---- Nodes -------------------------------------------------------------------------
+
+struct World::Session {
+  NodeId client;
+};
+
+struct World::Stream {
+  SimTime last_arrival{0};
+  bool dead = false;
+};
+
+struct World::Node {
+  NodeId id = 0;
+  std::string name;
+  bool server = false;
+  bool alive = true;
+  bool paused = false;
+  std::uint32_t incarnation = 0;
+  std::uint32_t identity_generation = 1;
+  std::string identity;
+  ClockModel clock_model;
+  std::unique_ptr<NodeClock> clock;
+  std::vector<std::function<void()>> held;  // events that arrived while paused
+
+  // Instances.
+  InstanceMain main;
+  std::unique_ptr<NodeContext> context;
+
+  // Servers.
+  std::unique_ptr<ServerModel> model;
+  ServerOptions server_options;
+  Duration slowdown{0};
+  std::unique_ptr<Rng> rng;
+  SimTime busy_until{0};
+  bool processing = false;
+  struct Queued {
+    std::uint64_t conn;
+    RedisCommand command;
+  };
+  std::deque<Queued> queue;
+  std::map<std::uint64_t, Session> sessions;
+};
+
+// The executor of one incarnation of an instance: timers are kept in node-local
+// monotonic time and converted to true time through the node's clock; a drift change
+// re-arms them.
+class NodeExecutor final : public Executor {
+ public:
+  NodeExecutor(World& world, NodeId id, std::uint32_t incarnation, Rng entropy)
+      : world_(world), id_(id), incarnation_(incarnation), entropy_(entropy) {}
+
+  const Clock& clock() const override { return *world_.node(id_).clock; }
+
+  void post(Callback fn) override {
+    world_.node_event(id_, incarnation_, world_.now(), std::move(fn));
+  }
+
+  TimerId schedule_at(MonoTime deadline, Callback fn) override {
+    const TimerId id = next_id_++;
+    auto [it, inserted] = timers_.emplace(id, Timer{deadline, std::move(fn), 0, 0});
+    arm(id, it->second);
+    return id;
+  }
+
+  // From a stream of its own (derived from the node's), so asking for entropy does
+  // not shift the node's other draws.
+  std::uint64_t entropy() override {
+    std::uint64_t bits = 0;
+    while (bits == 0)
+      bits = entropy_.next_u64();
+    return bits;
+  }
+
+  bool cancel(TimerId id) override {
+    auto it = timers_.find(id);
+    if (it == timers_.end()) return false;
+    world_.scheduler_.cancel(it->second.event);
+    timers_.erase(it);
+    return true;
+  }
+
+  void rearm_all() {
+    for (auto& [id, timer] : timers_)
+      arm(id, timer);
+  }
+
+ private:
+  struct Timer {
+    MonoTime deadline;
+    Callback fn;
+    std::uint64_t generation;  // an event held over a pause may outlive a re-arm
+    Scheduler::EventId event;
+  };
+
+  void arm(TimerId id, Timer& timer) {
+    const std::uint64_t generation = ++timer.generation;
+    const SimTime when = world_.node(id_).clock_model.true_at(timer.deadline.time_since_epoch());
+    if (timer.event != 0) world_.scheduler_.cancel(timer.event);
+    timer.event = world_.node_event(id_, incarnation_, when,
+                                    [this, id, generation] { fire(id, generation); });
+  }
+
+  void fire(TimerId id, std::uint64_t generation) {
+    auto it = timers_.find(id);
+    if (it == timers_.end() || it->second.generation != generation) return;  // cancelled/re-armed
+    Callback fn = std::move(it->second.fn);
+    timers_.erase(it);
+    fn();
+  }
+
+  World& world_;
+  NodeId id_;
+  std::uint32_t incarnation_;
+  Rng entropy_;
+  TimerId next_id_ = 1;
+  std::map<TimerId, Timer> timers_;
+};
+
+// ---- Peer messages -------------------------------------------------------------------
+
+class SimPeerEndpoint final : public PeerEndpoint {
+ public:
+  SimPeerEndpoint(World& world, NodeId id, Executor& executor)
+      : world_(world), id_(id), executor_(executor) {}
+
+  NodeId self() const override { return id_; }
+  void send(NodeId to, std::string payload) override {
+    world_.send_datagram(id_, to, std::move(payload));
+  }
+
+  Task<PeerMessage> receive() override {
+    if (inbox_.empty()) co_await Wait{this};
+    PeerMessage message = std::move(inbox_.front());
+    inbox_.pop_front();
+    co_return message;
+  }
+
+  void deliver(PeerMessage message) {
+    inbox_.push_back(std::move(message));
+    if (waiter_) {
+      std::coroutine_handle<> waiter = std::exchange(waiter_, {});
+      executor_.post([waiter] { waiter.resume(); });
+    }
+  }
+
+ private:
+  struct Wait {
+    SimPeerEndpoint* endpoint;
+    bool await_ready() const noexcept { return !endpoint->inbox_.empty(); }
+    void await_suspend(std::coroutine_handle<> handle) { endpoint->waiter_ = handle; }
+    void await_resume() const noexcept {}
+  };
+
+  World& world_;
+  NodeId id_;
+  Executor& executor_;
+  std::deque<PeerMessage> inbox_;
+  std::coroutine_handle<> waiter_;
+};
+
+// ---- Redis connections (client side) ---------------------------------------------
+
+class SimRedisConnection final : public RedisConnection {
+ public:
+  SimRedisConnection(World& world, NodeId client, std::uint32_t incarnation, NodeId server,
+                     ConnectionOptions options, Executor& executor)
+      : world_(world),
+        client_(client),
+        incarnation_(incarnation),
+        server_(server),
+        options_(options),
+        executor_(executor) {}
+
+  [[nodiscard]] NodeId client() const { return client_; }
+  [[nodiscard]] NodeId server() const { return server_; }
+
+  // close() cancels the connect timer; fail_in_flight() the request timers.
+  ~SimRedisConnection() override {
+    if (state_ != State::kDisconnected) close(/*send_fin=*/true);
+    fail_in_flight(cancelled_error("connection destroyed"));
+    fail_waiting(cancelled_error("connection destroyed"));
+  }
+
+  Task<std::vector<Result<RedisReply>>> execute_pipeline(
+      std::vector<RedisCommand> commands) override {
+    auto batch = std::make_shared<RequestBatch>(commands.size(), executor_);
+    if (in_flight_.size() + waiting_.size() + commands.size() > options_.max_pending) {
+      for (std::size_t i = 0; i < commands.size(); ++i) {
+        RequestBatch::complete(
+            batch, i,
+            resource_exhausted_error("more than " + std::to_string(options_.max_pending) +
+                                     " requests pending on the connection"));
+      }
+    }
+    for (std::size_t i = 0; !batch->done() && i < commands.size(); ++i) {
+      submit(Request{std::move(commands[i]), batch, i, 0});
+    }
+    co_await RequestBatch::wait(batch);
+    co_return batch->take();
+  }
+
+  void on_syn_ack() {
+    if (state_ != State::kConnecting) return;
+    state_ = State::kConnected;
+    executor_.cancel(connect_timer_);
+    connect_timer_ = 0;
+    while (!waiting_.empty()) {
+      Request r = std::move(waiting_.front());
+      waiting_.pop_front();
+      send(std::move(r));
+    }
+  }
+
+  void on_reset() {
+    if (state_ == State::kConnecting) {
+      fail_waiting(unavailable_error("connection to " + world_.name(server_) + " refused"));
+    } else if (state_ == State::kConnected) {
+      fail_in_flight(unknown_outcome_error("connection to " + world_.name(server_) +
+                                           " reset with the request in flight"));
+    }
+    close(/*send_fin=*/false);
+  }
+
+  void on_reply(RedisReply reply) {
+    if (in_flight_.empty()) return;  // a reply after we gave up on its request
+    Request r = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    executor_.cancel(r.timer);
+    if (reply.is_error()) {
+      complete(r, server_error(reply.text()));
+    } else {
+      complete(r, std::move(reply));
+    }
+  }
+
+ private:
+  enum class State : std::uint8_t { kDisconnected, kConnecting, kConnected };
+
+  struct Request {
+    RedisCommand command;
+    std::shared_ptr<RequestBatch> batch;
+    std::size_t index;
+    Executor::TimerId timer;
+  };
+
+  void submit(Request r) {
+    if (r.command.empty()) {
+      complete(r, invalid_argument_error("empty Redis command"));
+      return;
+    }
+    if (state_ == State::kConnected) {
+      send(std::move(r));
+      return;
+    }
+    waiting_.push_back(std::move(r));
+    if (state_ == State::kDisconnected) connect();
+  }
+
+  void connect() {
+    conn_ = world_.register_connection(this);
+    state_ = State::kConnecting;
+    const std::uint64_t conn = conn_;
+    world_.send_segment(conn, true, client_, server_,
+                        [&world = world_, server = server_, conn, client = client_] {
+                          world.server_receive_syn(server, conn, client);
+                        });
+    connect_timer_ = executor_.schedule_after(options_.connect_timeout, [this, conn] {
+      connect_timer_ = 0;
+      if (conn != conn_ || state_ != State::kConnecting) return;
+      fail_waiting(unavailable_error("connect to " + world_.name(server_) + " timed out"));
+      close(/*send_fin=*/true);
+    });
+  }
+
+  void send(Request r) {
+    const std::uint64_t conn = conn_;
+    r.timer = executor_.schedule_after(options_.request_timeout, [this, conn] {
+      if (conn != conn_) return;
+      fail_in_flight(unknown_outcome_error(
+          "no reply from " + world_.name(server_) + " within " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout)
+                  .count()) +
+          "ms"));
+      close(/*send_fin=*/true);
+    });
+    world_.send_segment(conn, true, client_, server_,
+                        [&world = world_, server = server_, conn, client = client_,
+                         command = std::move(r.command)]() mutable {
+                          world.server_receive_request(server, conn, client, std::move(command));
+                        });
+    r.command.clear();
+    in_flight_.push_back(std::move(r));
+  }
+
+  void complete(Request& r, Result<RedisReply> outcome) {
+    RequestBatch::complete(r.batch, r.index, std::move(outcome));
+  }
+
+  void fail_in_flight(const Status& status) {
+    std::deque<Request> failed = std::move(in_flight_);
+    in_flight_.clear();
+    for (Request& r : failed) {
+      executor_.cancel(r.timer);
+      complete(r, status);
+    }
+  }
+
+  void fail_waiting(const Status& status) {
+    std::deque<Request> failed = std::move(waiting_);
+    waiting_.clear();
+    for (Request& r : failed)
+      complete(r, status);
+  }
+
+  void close(bool send_fin) {
+    if (send_fin) {
+      world_.send_segment(conn_, true, client_, server_,
+                          [&world = world_, server = server_, conn = conn_] {
+                            world.server_receive_fin(server, conn);
+                          });
+    }
+    world_.unregister_connection(conn_);
+    if (connect_timer_ != 0) executor_.cancel(connect_timer_);
+    connect_timer_ = 0;
+    conn_ = 0;
+    state_ = State::kDisconnected;
+  }
+
+  World& world_;
+  NodeId client_;
+  std::uint32_t incarnation_;
+  NodeId server_;
+  ConnectionOptions options_;
+  Executor& executor_;
+  State state_ = State::kDisconnected;
+  std::uint64_t conn_ = 0;
+  Executor::TimerId connect_timer_ = 0;
+  std::deque<Request> in_flight_;  // sent, in order
+  std::deque<Request> waiting_;    // not yet sent (connecting)
+};
+
+}  // namespace distkit::sim
+
+#endif  // DISTKIT_SIM_WORLD_WORLD_INTERNAL_H_
