@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "distkit/sim/faults/fault_generator.h"
 #include "distkit/sim/harness/harness.h"
 #include "distkit/tests/fake_redis_model.h"
 
@@ -17,6 +18,44 @@ RC_GTEST_PROP(FaultSchedule, TextRoundTrips, ()) {
   Result<FaultSchedule> parsed = parse_fault_schedule(to_string(schedule));
   RC_ASSERT(parsed.ok());
   RC_ASSERT(*parsed == schedule);
+}
+
+// The one generator, whoever draws: events inside the chaos phase, on the plan's nodes
+// (valid for the world), of the profile's kinds only, and the same schedule for the
+// same seed.
+TEST(FaultGenerator, KeepsToThePlan) {
+  World world({.seed = 1});
+  const NodeId server = world.add_redis_server("redis", std::make_unique<test_support::FakeRedisModel>());
+  std::vector<NodeId> instances;
+  for (int i = 0; i < 3; ++i)
+    instances.push_back(
+        world.add_instance("c" + std::to_string(i), [](NodeContext&) -> Task<void> { co_return; }));
+  const auto generate = [&](FaultProfile profile, std::uint64_t seed) {
+    Rng rng(seed);
+    RngChoices choices(rng);
+    return generate_fault_schedule({.instances = instances,
+                                    .servers = {server},
+                                    .chaos = std::chrono::seconds(20),
+                                    .profile = profile,
+                                    .rounds = 8},
+                                   choices);
+  };
+  const FaultSchedule all = generate(FaultProfile::kAll, 7);
+  EXPECT_TRUE(validate(all, world).ok()) << validate(all, world);
+  EXPECT_GT(all.events.size(), 20u);
+  EXPECT_EQ(generate(FaultProfile::kAll, 7), all);
+  EXPECT_NE(generate(FaultProfile::kAll, 8), all);
+  for (const FaultEvent& e : all.events)
+    EXPECT_LT(e.at, std::chrono::seconds(20));
+  for (const FaultEvent& e : generate(FaultProfile::kClockSkew, 7).events) {
+    EXPECT_TRUE(e.kind == FaultKind::kClockOffset || e.kind == FaultKind::kClockDrift ||
+                e.kind == FaultKind::kClockJump)
+        << fault_kind_name(e.kind);
+    EXPECT_NE(e.a, server) << "a server's clock is never skewed";
+  }
+  EXPECT_TRUE(generate(FaultProfile::kNone, 7).events.empty());
+  EXPECT_EQ(profile_name(*parse_profile("partitions,clock-skew")), "partitions,clock-skew");
+  EXPECT_EQ(parse_profile("partitions,typo").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(FaultSchedule, ParsesTheDocumentedForm) {

@@ -12,8 +12,8 @@
 #include "distkit/core/counters/lax_counter.h"
 #include "distkit/core/counters/strict_counter.h"
 #include "distkit/sim/faults/fault_schedule.h"
-#include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/harness/harness.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
@@ -114,15 +114,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule) {
   return result;
 }
 
-harness::FaultMix lax_faults() {
-  harness::FaultMix mix;
-  mix.redis_restarts = false;  // losing Redis's data is not the client's to repair
-  return mix;
-}
-
 RC_GTEST_PROP(LaxCounterConvergence, EveryKeyConvergesToItsIncrements, (std::uint64_t seed)) {
-  const FaultSchedule schedule =
-      *harness::gen_fault_schedule(kClients, kServers, kChaos, lax_faults());
+  const FaultSchedule schedule = *harness::gen_fault_schedule(kClients, kServers, kChaos);
   RunResult r = run(seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());

@@ -9,10 +9,10 @@
 #include <map>
 
 #include "distkit/core/counters/strict_counter.h"
-#include "distkit/sim/faults/fault_schedule.h"
-#include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/check/linearizability.h"
+#include "distkit/sim/faults/fault_schedule.h"
 #include "distkit/sim/harness/harness.h"
+#include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
@@ -196,18 +196,9 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
   return result;
 }
 
-harness::FaultMix strict_counter_faults() {
-  harness::FaultMix mix;
-  // A restart that loses data breaks any counter's history (the value goes back to
-  // 0); it is a deployment property, tested separately. Keep the data on restart.
-  mix.redis_restarts = false;
-  return mix;
-}
-
 RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderFaults,
               (std::uint64_t seed)) {
-  const FaultSchedule schedule =
-      *harness::gen_fault_schedule(kClients, kServers, kChaos, strict_counter_faults());
+  const FaultSchedule schedule = *harness::gen_fault_schedule(kClients, kServers, kChaos);
   RunResult r = run(seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());

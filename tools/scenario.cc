@@ -16,16 +16,6 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr std::pair<FaultProfile, std::string_view> kProfiles[] = {
-    {FaultProfile::kNone, "none"},
-    {FaultProfile::kPartitions, "partitions"},
-    {FaultProfile::kLossyNetwork, "lossy-network"},
-    {FaultProfile::kDeadInstances, "dead-instances"},
-    {FaultProfile::kClockSkew, "clock-skew"},
-    {FaultProfile::kRedisRestarts, "redis-restarts"},
-    {FaultProfile::kAll, "all"},
-};
-
 // After the chaos phase: every fault lifted, then this long for the system to converge.
 constexpr Duration kHealing = seconds(5);
 
@@ -39,42 +29,6 @@ double to_seconds(Duration d) {
 }
 
 }  // namespace
-
-std::string profile_name(FaultProfile profile) {
-  if (profile == FaultProfile::kNone) return "none";
-  if (profile == FaultProfile::kAll) return "all";
-  std::string names;
-  for (const auto& [p, name] : kProfiles) {
-    if (p != FaultProfile::kNone && p != FaultProfile::kAll && has(profile, p))
-      names += (names.empty() ? "" : ",") + std::string(name);
-  }
-  return names;
-}
-
-Result<FaultProfile> parse_profile(std::string_view names) {
-  FaultProfile set = FaultProfile::kNone;
-  if (names.empty()) return invalid_argument_error("empty fault profile");
-  while (!names.empty()) {
-    const std::size_t comma = names.find(',');
-    const std::string_view name = names.substr(0, comma);
-    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 1);
-    bool found = false;
-    for (const auto& [p, n] : kProfiles) {
-      if (n == name) {
-        set = set | p;
-        found = true;
-      }
-    }
-    if (!found) {
-      std::string known;
-      for (const auto& [p, n] : kProfiles)
-        known += (known.empty() ? "" : ", ") + std::string(n);
-      return invalid_argument_error("unknown fault profile '" + std::string(name) +
-                                    "' (one or more of " + known + ", comma-separated)");
-    }
-  }
-  return set;
-}
 
 std::string_view workload_name(WorkloadShape shape) {
   return shape == WorkloadShape::kSteady ? "steady" : "bursty";
@@ -179,104 +133,15 @@ const PrimitiveInfo* find_primitive(std::string_view name) {
 // adds them in).
 sim::FaultSchedule generate_faults(FaultProfile profile, int instances, Duration duration,
                                    std::uint64_t seed) {
-  using sim::FaultEvent;
-  using sim::FaultKind;
-  sim::FaultSchedule schedule;
-  if (profile == FaultProfile::kNone) return schedule;
+  sim::FaultPlan plan{.servers = {0}, .chaos = duration, .profile = profile};
+  for (int i = 1; i <= instances; ++i)
+    plan.instances.push_back(static_cast<NodeId>(i));
+  // About one episode per 5 s of a kind (at least 3 of each in a run), 0.2-4 s each.
+  plan.rounds = static_cast<int>(
+      std::max<std::int64_t>(3, std::chrono::duration_cast<milliseconds>(duration).count() / 5000));
   sim::Rng rng = sim::Rng(seed).derive("faults");
-  const bool all = profile == FaultProfile::kAll;
-  const auto want = [&](FaultProfile p) { return has(profile, p); };
-  const std::int64_t total_ms = std::chrono::duration_cast<milliseconds>(duration).count();
-  // About one episode per 5 s of a kind (at least 3 in a run), each lasting 0.2-4 s.
-  const int episodes = static_cast<int>(std::max<std::int64_t>(3, total_ms / 5000));
-  const auto instance = [&] { return static_cast<NodeId>(rng.between(1, instances)); };
-  const auto at = [&](std::int64_t ms) { return Duration(milliseconds(ms)); };
-  const auto episode = [&](auto&& begin, auto&& end) {
-    const std::int64_t start = rng.between(0, std::max<std::int64_t>(0, total_ms - 1));
-    const std::int64_t length = rng.between(200, 4000);
-    begin(at(start));
-    if (start + length < total_ms) end(at(start + length));
-  };
-  const auto add = [&](Duration t, FaultKind kind, NodeId a, NodeId b, std::int64_t value) {
-    schedule.events.push_back(FaultEvent{t, kind, a, b, value});
-  };
-  for (int i = 0; i < episodes; ++i) {
-    if (want(FaultProfile::kPartitions)) {
-      const NodeId a = instance();
-      const bool one_way = rng.chance(0.3);
-      episode(
-          [&](Duration t) {
-            if (one_way) {
-              const bool outbound = rng.chance(0.5);
-              add(t, FaultKind::kPartitionOneWay, outbound ? a : 0, outbound ? 0 : a, 0);
-            } else {
-              add(t, FaultKind::kPartition, a, 0, 0);
-            }
-          },
-          [&](Duration t) { add(t, FaultKind::kHeal, a, 0, 0); });
-    }
-    if (want(FaultProfile::kLossyNetwork)) {
-      const NodeId a = instance();
-      const std::int64_t loss = rng.between(20, 400);
-      episode([&](Duration t) { add(t, FaultKind::kLoss, a, 0, loss); },
-              [&](Duration t) { add(t, FaultKind::kLoss, a, 0, 0); });
-      if (rng.chance(0.5)) {
-        const NodeId b = instance();
-        const std::int64_t extra = rng.between(1000, 50'000);
-        episode([&](Duration t) { add(t, FaultKind::kSlowLink, b, 0, extra); },
-                [&](Duration t) { add(t, FaultKind::kSlowLink, b, 0, 0); });
-      }
-      if (rng.chance(0.3))
-        add(at(rng.between(0, total_ms - 1)), FaultKind::kResetConnections, instance(), 0, 0);
-    }
-    if (want(FaultProfile::kDeadInstances)) {
-      const NodeId a = instance();
-      if (rng.chance(0.6)) {
-        const bool fresh = rng.chance(0.3);
-        episode([&](Duration t) { add(t, FaultKind::kCrash, a, 0, 0); },
-                [&](Duration t) {
-                  add(t, fresh ? FaultKind::kRestartNewIdentity : FaultKind::kRestart, a, 0, 0);
-                });
-      } else {
-        episode([&](Duration t) { add(t, FaultKind::kPause, a, 0, 0); },
-                [&](Duration t) { add(t, FaultKind::kResume, a, 0, 0); });
-      }
-    }
-    if (want(FaultProfile::kClockSkew)) {
-      // Instances only: the Redis server's clock is the one the limiters trust.
-      const NodeId a = instance();
-      const std::int64_t t = rng.between(0, total_ms - 1);
-      switch (rng.below(3)) {
-        case 0:
-          add(at(t), FaultKind::kClockOffset, a, 0, rng.between(-2000, 2000));
-          break;
-        case 1:
-          add(at(t), FaultKind::kClockDrift, a, 0, rng.between(-500, 500));
-          break;
-        default:
-          add(at(t), FaultKind::kClockJump, a, 0, rng.between(-1000, 1000));
-      }
-    }
-    if (want(FaultProfile::kRedisRestarts) && (i % 3 == 0 || !all)) {
-      const std::int64_t t = rng.between(0, total_ms - 1);
-      switch (rng.below(3)) {
-        case 0:
-          // Data kept (an AOF-backed Redis): losing acknowledged data is the deployment's
-          // choice, not something a client library can make up for.
-          add(at(t), FaultKind::kRedisRestart, 0, 0, 0);
-          break;
-        case 1:
-          add(at(t), FaultKind::kScriptFlush, 0, 0, 0);
-          break;
-        default:
-          episode([&](Duration s) { add(s, FaultKind::kSlowServer, 0, 0, rng.between(100, 5000)); },
-                  [&](Duration s) { add(s, FaultKind::kSlowServer, 0, 0, 0); });
-      }
-    }
-  }
-  std::stable_sort(schedule.events.begin(), schedule.events.end(),
-                   [](const FaultEvent& a, const FaultEvent& b) { return a.at < b.at; });
-  return schedule;
+  sim::RngChoices choices(rng);
+  return sim::generate_fault_schedule(plan, choices);
 }
 
 namespace {

@@ -23,31 +23,16 @@
 #include "distkit/core/async/task.h"
 #include "distkit/core/base/status.h"
 #include "distkit/core/seam/redis_connection.h"
+#include "distkit/sim/faults/fault_generator.h"
 #include "distkit/sim/faults/fault_schedule.h"
 #include "distkit/sim/world/rng.h"
 
 namespace distkit::scenario {
 
-// A set of fault kinds (bits), e.g. kPartitions | kClockSkew.
-enum class FaultProfile : std::uint8_t {
-  kNone = 0,
-  kPartitions = 1,
-  kLossyNetwork = 2,
-  kDeadInstances = 4,
-  kClockSkew = 8,
-  kRedisRestarts = 16,
-  kAll = 31,
-};
-[[nodiscard]] constexpr FaultProfile operator|(FaultProfile a, FaultProfile b) {
-  return static_cast<FaultProfile>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
-}
-[[nodiscard]] constexpr bool has(FaultProfile set, FaultProfile kind) {
-  return (static_cast<unsigned>(set) & static_cast<unsigned>(kind)) != 0;
-}
-// "none", "all", or the kinds joined by commas ("partitions,clock-skew").
-[[nodiscard]] std::string profile_name(FaultProfile profile);
-// The inverse: one name or a comma-separated list of them.
-[[nodiscard]] Result<FaultProfile> parse_profile(std::string_view names);
+// The kinds of faults a run sees: the simulator's one vocabulary.
+using sim::FaultProfile;
+using sim::parse_profile;
+using sim::profile_name;
 
 enum class WorkloadShape : std::uint8_t { kSteady, kBursty };
 [[nodiscard]] std::string_view workload_name(WorkloadShape shape);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "distkit/sim/faults/fault_generator.h"
 #include "distkit/sim/faults/fault_schedule.h"
 
 namespace distkit::sim {
@@ -23,24 +24,13 @@ inline void showValue(const FaultSchedule& schedule, std::ostream& os) {
 
 namespace distkit::sim::harness {
 
-struct FaultMix {
-  bool partitions = true;
-  bool loss = true;
-  bool resets = true;
-  bool crashes = true;  // crash/restart of instances
-  bool pauses = true;
-  bool clocks = true;
-  bool redis_restarts = true;
-  bool script_flushes = true;
-  bool slow_servers = true;
-  std::size_t max_events = 12;
-};
-
 // Schedules over `instances` and `servers` (node ids of a world built the same way),
-// with event times in [0, chaos). Shrinks by dropping events and simplifying them.
+// with event times in [0, chaos): the one generator (sim/faults/fault_generator.h),
+// drawing from RapidCheck, so a failing schedule shrinks draw by draw (fewer rounds,
+// earlier and shorter episodes, smaller values).
 rc::Gen<FaultSchedule> gen_fault_schedule(std::vector<NodeId> instances,
                                           std::vector<NodeId> servers, Duration chaos,
-                                          FaultMix mix = {});
+                                          FaultProfile profile = FaultProfile::kAll);
 
 // A seed and schedule to replay, from DISTKIT_SIM_SEED and DISTKIT_SIM_SCHEDULE.
 struct Replay {
