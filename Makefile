@@ -1,5 +1,5 @@
 # distkit's entry points. `make demo` and `make test` do all the set-up on a fresh
-# Debian machine (tools/install-deps.sh installs the Debian packages they need).
+# Debian machine (tools/scripts/install-deps.sh installs the Debian packages they need).
 #
 #   make test              every test, including those that start real Redis servers
 #   make test CONFIG=ci    the same with -Werror (what .ci/run does)
@@ -9,7 +9,7 @@
 #   make bench             the benchmark suites (optimised build)
 #   make fmt               clang-format every C++ file
 #   make ci-under-load     CI on a clean clone of HEAD with the CPUs busy and the
-#                          suites that start real servers repeated (tools/ci-under-load.sh)
+#                          suites that start real servers repeated (tools/scripts/ci-under-load.sh)
 #
 # TEST_FLAGS adds `bazel test` flags, e.g. TEST_FLAGS=--runs_per_test=3.
 BAZEL ?= bazel
@@ -22,7 +22,7 @@ SANITIZERS := asan ubsan tsan
 .PHONY: deps build test test-core test-consumer sanitizers ci-under-load demo bench fmt clean
 
 deps:
-	@tools/install-deps.sh
+	@tools/scripts/install-deps.sh
 
 build: deps
 	$(BAZEL) build $(CONFIG_FLAGS) //...
@@ -50,18 +50,18 @@ sanitizers: deps
 	echo "== sanitizers: $(SANITIZERS) passed"
 
 ci-under-load:
-	tools/ci-under-load.sh
+	tools/scripts/ci-under-load.sh
 
 # The scenario runner's default scenario: 5 instances of a lax counter and of a GCRA
 # limiter, 5 simulated minutes each under partitions and clock skew, 3 seeds; prints
 # the summary and writes distkit-sim-report.html here. No Redis needed.
 demo: deps
-	$(BAZEL) run $(CONFIG_FLAGS) //tools:distkit-sim -- --primitive lax-counter,gcra \
+	$(BAZEL) run $(CONFIG_FLAGS) //tools/sim:distkit-sim -- --primitive lax-counter,gcra \
 	  --instances 5 --faults partitions,clock-skew --duration 5m --seeds 3 \
 	  --report distkit-sim-report.html
 
 bench: deps
-	tools/run-benchmarks.sh
+	tools/bench/run-benchmarks.sh
 
 fmt:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i

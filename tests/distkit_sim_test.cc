@@ -11,8 +11,8 @@
 #include <map>
 #include <sstream>
 
-#include "distkit/tools/report.h"
-#include "distkit/tools/scenario.h"
+#include "distkit/tools/sim/report.h"
+#include "distkit/tools/sim/scenario.h"
 
 namespace distkit::scenario {
 namespace {
@@ -205,7 +205,7 @@ struct CliRun {
 
 CliRun run(const std::string& args) {
   CliRun r;
-  FILE* pipe = ::popen(("tools/distkit-sim " + args + " 2>&1").c_str(), "r");
+  FILE* pipe = ::popen(("tools/sim/distkit-sim " + args + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return r;
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;)

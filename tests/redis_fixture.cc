@@ -126,7 +126,7 @@ Result<std::string> find_binary(const char* name, const char* env_var) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return failed_precondition_error(
-      std::string(name) + " not found on PATH; run tools/install-deps.sh or set " + env_var);
+      std::string(name) + " not found on PATH; run tools/scripts/install-deps.sh or set " + env_var);
 }
 
 // Starts argv[0] with stdout and stderr appended to `output_path`. The child gets

@@ -23,7 +23,7 @@ namespace {
 class SimredisTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto server = RedisServer::start({.server_binary = "tools/simredis"});
+    auto server = RedisServer::start({.server_binary = "tools/simredis/simredis"});
     ASSERT_TRUE(server.ok()) << server.status().to_string();
     server_ = std::move(*server);
   }

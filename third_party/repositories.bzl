@@ -4,7 +4,7 @@ A consuming workspace adds distkit itself (local_repository or an archive) and c
 this one macro. Every declaration is wrapped in maybe(), so a repository the consumer
 already declared under the same name wins.
 
-All libraries come from Debian packages (tools/install-deps.sh installs them); nothing
+All libraries come from Debian packages (tools/scripts/install-deps.sh installs them); nothing
 is downloaded. Bazel 4.2.3 (Debian's bazel-bootstrap) has no bzlmod and, offline,
 needs three stand-ins: rules_cc (Debian's bazel-rules-cc is too new for 4.2.3),
 rules_java (from bazel-rules-java) and remote_coverage_tools.

@@ -4,7 +4,7 @@
 // fault schedule, prints the seed and the one-line replay command, and writes the
 // trace. Exit status: 0 every invariant held, 1 a violation, 2 bad input.
 //
-//   bazel run //tools:distkit-sim -- --primitive lax-counter --instances 10
+//   bazel run //tools/sim:distkit-sim -- --primitive lax-counter --instances 10
 //       --faults partitions --duration 1h --seeds 3   (one line)
 #include <unistd.h>
 
@@ -16,8 +16,8 @@
 #include <sstream>
 
 #include "distkit/sim/world/rng.h"
-#include "distkit/tools/report.h"
-#include "distkit/tools/scenario.h"
+#include "distkit/tools/sim/report.h"
+#include "distkit/tools/sim/scenario.h"
 
 namespace {
 

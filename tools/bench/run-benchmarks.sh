@@ -6,7 +6,7 @@
 # the peer comparison, and the machine's description.
 # Extra arguments go to every benchmark binary (e.g. --benchmark_filter=Gcra).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BAZEL=${BAZEL:-bazel}
 out=bench-results
 mkdir -p "$out"
@@ -88,5 +88,5 @@ else
   echo "run-benchmarks: Node.js >= 18 and npm not found: the peer comparison is skipped" >&2
 fi
 
-tools/bench-report.py --dir "$out"
+tools/bench/bench-report.py --dir "$out"
 echo "run-benchmarks: results and report in $out/ (report.md)"

@@ -1,13 +1,14 @@
-#include "distkit/tools/scenario.h"
-
+// Running a scenario in the simulator: its faults (the simulator's generator), the
+// chaos and healing phases sampled for the report, the judgement, shrinking and the
+// replay command.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <map>
 
 #include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/world/world.h"
-#include "tools/scenario_internal.h"
+#include "distkit/tools/sim/scenario.h"
+#include "tools/sim/scenario_internal.h"
 
 namespace distkit::scenario {
 namespace {
@@ -19,118 +20,12 @@ using std::chrono::seconds;
 // After the chaos phase: every fault lifted, then this long for the system to converge.
 constexpr Duration kHealing = seconds(5);
 
-std::vector<PrimitiveInfo>& registry() {
-  static std::vector<PrimitiveInfo> list = builtin_primitives();
-  return list;
-}
-
 double to_seconds(Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
 }  // namespace
 
-std::string_view workload_name(WorkloadShape shape) {
-  return shape == WorkloadShape::kSteady ? "steady" : "bursty";
-}
-
-Result<WorkloadShape> parse_workload(std::string_view name) {
-  if (name == "steady") return WorkloadShape::kSteady;
-  if (name == "bursty") return WorkloadShape::kBursty;
-  return invalid_argument_error("unknown workload '" + std::string(name) + "' (steady or bursty)");
-}
-
-Result<Duration> parse_duration(std::string_view text) {
-  const std::string original(text);
-  if (text.empty()) return invalid_argument_error("empty duration");
-  std::int64_t total_ms = 0;
-  while (!text.empty()) {
-    std::int64_t n = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (error != std::errc() || end == text.data() || n < 0) {
-      return invalid_argument_error("bad duration '" + original +
-                                    "' (like 250ms, 90s, 5m, 1h, 1h30m)");
-    }
-    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
-    std::int64_t unit = 0;
-    for (auto [suffix, ms] : {std::pair<std::string_view, std::int64_t>{"ms", 1},
-                              {"s", 1000},
-                              {"m", 60'000},
-                              {"h", 3'600'000}}) {
-      if (text.starts_with(suffix) && !(suffix == "m" && text.starts_with("ms"))) {
-        unit = ms;
-        text.remove_prefix(suffix.size());
-        break;
-      }
-    }
-    if (unit == 0 || n > (std::int64_t{1} << 40) / unit) {
-      return invalid_argument_error("bad duration '" + original +
-                                    "' (like 250ms, 90s, 5m, 1h, 1h30m)");
-    }
-    total_ms += n * unit;
-  }
-  if (total_ms <= 0)
-    return invalid_argument_error("a duration must be positive: '" + original + "'");
-  return Duration(milliseconds(total_ms));
-}
-
-std::string format_duration(Duration d) {
-  const std::int64_t ms = std::chrono::duration_cast<milliseconds>(d).count();
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
-Status ScenarioOptions::validate() const {
-  if (find_primitive(primitive) == nullptr) {
-    std::string known;
-    for (const PrimitiveInfo& p : primitives())
-      known += (known.empty() ? "" : ", ") + p.name;
-    return invalid_argument_error("unknown primitive '" + primitive + "' (one of " + known + ")");
-  }
-  if (instances < 1 || instances > 64) {
-    return invalid_argument_error("instances must be in [1, 64], not " + std::to_string(instances));
-  }
-  if (!(rate > 0 && rate <= 10'000)) {
-    return invalid_argument_error("rate must be in (0, 10000] operations per second per instance");
-  }
-  if (keys < 1 || keys > 1000) return invalid_argument_error("keys must be in [1, 1000]");
-  if (duration < milliseconds(100) || duration > std::chrono::hours(24 * 7)) {
-    return invalid_argument_error("duration must be between 100ms and 168h");
-  }
-  if (samples < 2 || samples > 100'000)
-    return invalid_argument_error("samples must be in [2, 100000]");
-  return Status();
-}
-
-Series& Timeline::get(const std::string& name, bool truth) {
-  for (Series& s : series) {
-    if (s.name == name) return s;
-  }
-  series.push_back({name, {}, truth});
-  return series.back();
-}
-
-const std::vector<PrimitiveInfo>& primitives() {
-  return registry();
-}
-
-void register_primitive(PrimitiveInfo info) {
-  auto& list = registry();
-  std::erase_if(list, [&](const PrimitiveInfo& p) { return p.name == info.name; });
-  list.push_back(std::move(info));
-}
-
-const PrimitiveInfo* find_primitive(std::string_view name) {
-  for (const PrimitiveInfo& p : registry()) {
-    if (p.name == name) return &p;
-  }
-  return nullptr;
-}
-
-// Node ids: 0 is the Redis server, 1..instances the instances (the order run_scenario
-// adds them in).
 sim::FaultSchedule generate_faults(FaultProfile profile, int instances, Duration duration,
                                    std::uint64_t seed) {
   sim::FaultPlan plan{.servers = {0}, .chaos = duration, .profile = profile};
@@ -390,7 +285,7 @@ std::string replay_command(const ScenarioResult& result) {
   std::string rate = std::to_string(o.rate);
   rate.erase(rate.find_last_not_of('0') + 1);
   if (!rate.empty() && rate.back() == '.') rate.pop_back();
-  std::string cmd = "bazel run //tools:distkit-sim -- --primitive " + o.primitive +
+  std::string cmd = "bazel run //tools/sim:distkit-sim -- --primitive " + o.primitive +
                     " --instances " + std::to_string(o.instances) + " --workload " +
                     std::string(workload_name(o.workload)) + " --rate " + rate + " --keys " +
                     std::to_string(o.keys) + " --faults " + profile_name(o.faults) +

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "scenario.h"
+#include "distkit/tools/sim/scenario.h"
 
 namespace distkit::scenario {
 

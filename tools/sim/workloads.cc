@@ -16,8 +16,8 @@
 #include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/sim/check/limiter_bounds.h"
-#include "distkit/tools/scenario.h"
-#include "tools/scenario_internal.h"
+#include "distkit/tools/sim/scenario.h"
+#include "tools/sim/scenario_internal.h"
 
 namespace distkit::scenario {
 namespace {

@@ -4,7 +4,7 @@
 # never taken from Bazel's cache, and the suites that start real Redis servers run
 # several times each.
 #
-#   tools/ci-under-load.sh [--rounds K] [--runs N] [--burners B] [--keep]
+#   tools/scripts/ci-under-load.sh [--rounds K] [--runs N] [--burners B] [--keep]
 #
 #   --rounds K   run CI K times in a row on the same clone, stopping at the first red
 #                one (default 1)

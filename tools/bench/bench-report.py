@@ -41,7 +41,7 @@ PEER_HYBRID_BENCHMARK = "BM_HybridWindow_RedisCheck"
 CEILING_FILE = "redis_ceiling.json"
 
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def warn(message):

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "scenario.h"
+#include "distkit/tools/sim/scenario.h"
 
 namespace distkit::scenario {
 

@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "distkit/core/base/random.h"
-#include "distkit/tools/scenario.h"
+#include "distkit/tools/sim/scenario.h"
 #include "distkit/transport/redis_client.h"
 #include "distkit/transport/runtime.h"
 

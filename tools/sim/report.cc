@@ -1,4 +1,4 @@
-#include "distkit/tools/report.h"
+#include "distkit/tools/sim/report.h"
 
 #include <algorithm>
 #include <cmath>
