@@ -11,7 +11,7 @@
 
 #include "distkit/core/async/task.h"
 #include "distkit/core/seam/redis_connection.h"
-#include "distkit/tests/redis_fixture.h"
+#include "distkit/tests/support/redis_fixture.h"
 #include "distkit/transport/redis_client.h"
 
 namespace distkit::bench {

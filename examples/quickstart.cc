@@ -3,7 +3,7 @@
 //
 //   bazel run //examples:quickstart -- redis://127.0.0.1:6379
 //
-// //tests:simredis_test runs it against tools/simredis.
+// //tests/integration:simredis_test runs it against tools/simredis.
 #include <cstdio>
 
 #include "distkit/client/client.h"

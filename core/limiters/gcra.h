@@ -11,7 +11,7 @@
 // `us + rem / permits`, so T = period / permits loses nothing, however high the rate;
 // the Redis script stores the same pair and computes the same numbers (all within 2^53,
 // which validate() guarantees). Consequence: in any window of W microseconds at most
-// burst + 1 + floor((W - 1) / T) permits are granted (tests/gcra_test.cc).
+// burst + 1 + floor((W - 1) / T) permits are granted (tests/unit/gcra_test.cc).
 //
 // A TAT further ahead than DVT can only come from a clock that went back; it counts as
 // now + DVT (fully used, recovering within DVT instead of waiting for the clock).

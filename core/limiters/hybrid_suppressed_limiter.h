@@ -25,7 +25,7 @@
 // outcome is unknown is sent again (recorded twice only ever over-states the load), and
 // the allowance is never refilled without a successful sync.
 //
-// Bound (tests/gcra_simulation_test.cc checks it under faults): in any (window - bucket)
+// Bound (tests/property/gcra_simulation_test.cc checks it under faults): in any (window - bucket)
 // at most hard_limit + (N - 1) * budget are admitted, N counting the processes (a
 // restarted one again) that admitted within it. It rests on Redis running one process's
 // sends in the order they were sent (one connection, FIFO): a sync's chunk takes its

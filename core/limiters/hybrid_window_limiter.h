@@ -17,7 +17,7 @@
 // refilled without a successful sync, so an instance cut off from Redis grants at most
 // its budget.
 //
-// Bound (tests/hybrid_window_test.cc checks it in the simulator under faults): in any
+// Bound (tests/contract/hybrid_window_test.cc checks it in the simulator under faults): in any
 // (window - bucket), at most
 //
 //   limit + (N - 1) * budget

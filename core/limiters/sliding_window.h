@@ -12,7 +12,7 @@
 //
 // Bound: in any interval of (window - bucket) milliseconds, at most `limit` are
 // allowed (a bucket's increments may be up to `bucket` younger than its start, so
-// they expire up to `bucket` early). tests/sliding_window_test.cc checks it.
+// they expire up to `bucket` early). tests/contract/sliding_window_test.cc checks it.
 #ifndef DISTKIT_CORE_LIMITERS_SLIDING_WINDOW_H_
 #define DISTKIT_CORE_LIMITERS_SLIDING_WINDOW_H_
 

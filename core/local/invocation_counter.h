@@ -17,7 +17,7 @@
 // units, count_in(now - X, now + 1) covers between X + 1 and X + S units (the ends are
 // widened to slot boundaries), and nothing older than N*S - S units is guaranteed.
 // Single-threaded this is exact whatever the order of times (a dropped late event is
-// always older than the ring); tests/invocation_counter_test.cc checks it as a property.
+// always older than the ring); tests/unit/invocation_counter_test.cc checks it as a property.
 // Concurrently, a count_in racing record() may miss the events being recorded.
 // A slot counts at most 2^28 - 1 events; more are dropped (and counted in saturated()).
 #ifndef DISTKIT_CORE_LOCAL_INVOCATION_COUNTER_H_

@@ -51,7 +51,7 @@ echo "ci-under-load: clone $clone, $burners burners, real-server suites x$runs, 
 # The suites that start real servers: the test targets that depend on the fixture.
 make -C "$clone" deps >/dev/null || exit 2
 targets=$(cd "$clone" && bazel query --noshow_progress \
-  'kind(cc_test, rdeps(//tests/..., //tests:redis_fixture))' 2>/dev/null) || exit 2
+  'kind(cc_test, rdeps(//tests/..., //tests/support:redis_fixture))' 2>/dev/null) || exit 2
 # Bazel's filter list: comma-separated, each a regex matched against the label (no
 # characters that a shell or make would read).
 filter=$(echo "$targets" | paste -sd',')
