@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,7 +33,17 @@ struct DeltaEntry {
   const std::string key;
   std::atomic<std::int64_t> pending{0};    // local deltas not yet in a batch
   std::atomic<std::int64_t> in_flight{0};  // in a batch not yet acknowledged
+  // When the key's value last came from Redis (the executor's clock, ns); never yet.
+  std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
   [[nodiscard]] std::int64_t unacknowledged() const { return pending.load() + in_flight.load(); }
+  // Whether a lax get() must ask Redis: the value from Redis is older than `max_age`
+  // and no batch is in flight (with one, Redis may or may not include it yet: the
+  // local view is served).
+  [[nodiscard]] bool needs_refresh(std::int64_t now_ns, Duration max_age) const {
+    // Not "now - refreshed < max_age": refreshed starts at INT64_MIN.
+    const bool fresh = refreshed_ns.load() > now_ns - max_age.count();
+    return !fresh && in_flight.load() == 0;
+  }
 };
 
 // A lax counter's local view, remote + local + extra, or kOutOfRange: near the int64
@@ -123,6 +134,18 @@ class DeltaBuffer {
       }
     } while (!e.pending.compare_exchange_weak(pending, next, std::memory_order_relaxed));
     return Status();
+  }
+
+  // Buffers `delta` unless the view it would show, `view(e, delta)` (a Result), is
+  // refused; returns that view. The view is the answer of a lax inc(): one pass on the
+  // hot path, not a second after the add.
+  template <typename View>
+  [[nodiscard]] static auto add_with_view(Entry& e, std::int64_t delta, View&& view)
+      -> decltype(view(e, delta)) {
+    auto shown = view(e, delta);
+    if (!shown.ok()) return shown;
+    DISTKIT_RETURN_IF_ERROR(add(e, delta));
+    return shown;
   }
 
   template <typename F>

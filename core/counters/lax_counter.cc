@@ -64,12 +64,9 @@ Result<LaxCounter::Entry*> LaxCounter::find_or_insert(std::string_view key) {
 
 Result<std::int64_t> LaxCounter::inc(std::string_view key, std::int64_t delta) {
   DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
-  // Refused before it is buffered: a delta the view cannot show is not taken. The view
-  // computed here is the answer (one pass on the hot path, not a second after add).
-  DISTKIT_ASSIGN_OR_RETURN(std::int64_t view,
-                           local_sum(e->remote.load(), e->unacknowledged(), delta));
-  DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
-  return view;
+  return DeltaBuffer<Entry>::add_with_view(*e, delta, [](const Entry& entry, std::int64_t d) {
+    return local_sum(entry.remote.load(), entry.unacknowledged(), d);
+  });
 }
 
 std::int64_t LaxCounter::unacknowledged() const {
@@ -112,10 +109,7 @@ Task<Result<std::int64_t>> LaxCounter::get(std::string key) {
   if (!found.ok()) co_return found.status();
   Entry* e = *found;
   const std::int64_t now = nanos(executor_.clock().now());
-  // Not "now - refreshed < interval": refreshed starts at INT64_MIN.
-  const bool fresh = e->refreshed_ns.load() > now - options_.flush_interval.count();
-  // With a batch in flight Redis may or may not include it yet: serve the local view.
-  if (!fresh && e->in_flight.load() == 0) {
+  if (e->needs_refresh(now, options_.flush_interval)) {
     Result<std::int64_t> remote = co_await strict_.get(key);
     if (!remote.ok()) co_return remote.status();
     if (e->in_flight.load() == 0) {

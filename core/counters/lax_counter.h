@@ -90,7 +90,6 @@ class LaxCounter {
   struct Entry : DeltaEntry {
     using DeltaEntry::DeltaEntry;
     std::atomic<std::int64_t> remote{0};  // last value read from Redis
-    std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
   };
   LaxCounter(RedisConnection& redis, Executor& executor, LaxCounterOptions options,
              StrictCounter strict);

@@ -62,10 +62,8 @@ void LaxInstanceAwareCounter::refreshed(Entry& e, SliceValue remote) {
 
 Result<SliceValue> LaxInstanceAwareCounter::inc(std::string_view key, std::int64_t delta) {
   DISTKIT_ASSIGN_OR_RETURN(Entry * e, find_or_insert(key));
-  // Refused before it is buffered: a delta the view cannot show is not taken.
-  DISTKIT_ASSIGN_OR_RETURN(SliceValue view, local_view(*e, delta));
-  DISTKIT_RETURN_IF_ERROR(DeltaBuffer<Entry>::add(*e, delta));
-  return view;
+  return DeltaBuffer<Entry>::add_with_view(
+      *e, delta, [this](const Entry& entry, std::int64_t d) { return local_view(entry, d); });
 }
 
 std::int64_t LaxInstanceAwareCounter::unacknowledged() const {
@@ -100,10 +98,7 @@ Task<Result<SliceValue>> LaxInstanceAwareCounter::get(std::string key) {
   if (!found.ok()) co_return found.status();
   Entry* e = *found;
   const std::int64_t now = nanos(executor_.clock().now());
-  // Not "now - refreshed < interval": refreshed starts at INT64_MIN.
-  const bool fresh = e->refreshed_ns.load() > now - options_.flush_interval.count();
-  // With a batch in flight Redis may or may not include it yet: serve the local view.
-  if (!fresh && e->in_flight.load() == 0) {
+  if (e->needs_refresh(now, options_.flush_interval)) {
     Result<SliceValue> remote = co_await strict_->get(key);
     if (!remote.ok()) co_return remote.status();
     if (e->in_flight.load() == 0) refreshed(*e, *remote);

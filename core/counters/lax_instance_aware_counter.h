@@ -75,7 +75,6 @@ class LaxInstanceAwareCounter {
     using DeltaEntry::DeltaEntry;
     std::atomic<std::int64_t> cumulative{0};  // last (cumulative, slice) from Redis
     std::atomic<std::int64_t> slice{0};
-    std::atomic<std::int64_t> refreshed_ns{std::numeric_limits<std::int64_t>::min()};
   };
   LaxInstanceAwareCounter(Executor& executor, LaxInstanceAwareCounterOptions options,
                           std::unique_ptr<StrictInstanceAwareCounter> strict);

@@ -41,33 +41,25 @@
 #define DISTKIT_CORE_LIMITERS_HYBRID_SUPPRESSED_LIMITER_H_
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "distkit/core/limiters/hybrid_engine.h"
+#include "distkit/core/limiters/hybrid_limiter.h"
 #include "distkit/core/limiters/suppressed_limiter.h"
 #include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 
-struct HybridSuppressedOptions {
-  std::string prefix;
-  // Each key's local budget as a fraction of its hard limit (in (0, 1]); at least 1.
-  double budget_fraction = 0.05;
-  Duration sync_interval = std::chrono::milliseconds(10);
-  std::size_t max_keys = 1 << 16;
-  std::uint64_t seed = 0;  // of the draws; 0: a random one (Executor::entropy())
-};
+using HybridSuppressedOptions = HybridOptions;
 
-// The suppressed strategy's part of a hybrid limiter (hybrid_engine.h).
-struct HybridSuppressedStrategy {
+// The suppressed strategy's part of a hybrid limiter (hybrid_limiter.h).
+class HybridSuppressedStrategy {
+ public:
   using Limit = SuppressedLimit;
   using Decision = SuppressedDecision;
   using Counts = SuppressedCommit;  // requests observed, and of those declined
-  using Remote = SuppressedLimiter;
   // Redis's view at the last successful sync, live until `until`.
   struct View {
     std::int64_t remote_observed = 0;
@@ -76,57 +68,58 @@ struct HybridSuppressedStrategy {
     double factor = 0;
     MonoTime until{};
   };
-  static bool same_limit(const Limit& a, const Limit& b) {
+  struct Local {
+    std::optional<SuppressedDecision> decision;
+    SuppressedCommit recorded;  // decided here
+    double draw = 0;            // the draw made, for Redis to decide with when there is no decision
+  };
+
+  [[nodiscard]] static Result<HybridSuppressedStrategy> create(RedisConnection& redis,
+                                                               Executor& executor,
+                                                               const HybridOptions& options);
+  [[nodiscard]] static Status validate(const Limit& limit, std::int64_t count);
+  // With a live view: declined past hard, admitted within the allowance below soft,
+  // drawn against the view's factor between; else nothing (Redis decides, same draw).
+  [[nodiscard]] Local decide(std::string_view key,
+                             const HybridKeyState<HybridSuppressedStrategy>& state,
+                             const Limit& limit, std::int64_t count, MonoTime now);
+  Task<Result<Decision>> commit_and_inc(const std::string& key, const Limit& limit,
+                                        const Counts& sent, std::int64_t count,
+                                        const Local& local) {
+    return remote_.commit_and_inc(key, limit, sent, count, local.draw);
+  }
+  [[nodiscard]] ScriptCall commit_call(const std::string& key, const Limit& limit,
+                                       const Counts& sent) const {
+    return remote_.script_call(key, limit, sent, 0, 0);
+  }
+  [[nodiscard]] static Result<Decision> parse_reply(const Result<RedisReply>& reply) {
+    return SuppressedLimiter::parse_reply(reply);
+  }
+  [[nodiscard]] static bool same_limit(const Limit& a, const Limit& b) {
     return a.soft_limit == b.soft_limit && a.hard_limit == b.hard_limit && a.window == b.window &&
            a.bucket == b.bucket && a.factor_cache == b.factor_cache;
   }
-  static std::int64_t capacity(const Limit& limit) { return limit.hard_limit; }
-  static std::int64_t observed(const Counts& c) { return c.observed; }
-  static std::int64_t admitted(const Counts& c) { return c.observed - c.declined; }
-  static std::int64_t admitted(const Decision& answer) { return answer.observed - answer.declined; }
+  [[nodiscard]] static std::int64_t capacity(const Limit& limit) { return limit.hard_limit; }
+  [[nodiscard]] static std::int64_t observed(const Counts& c) { return c.observed; }
+  [[nodiscard]] static std::int64_t admitted(const Counts& c) { return c.observed - c.declined; }
+  [[nodiscard]] static std::int64_t admitted(const Decision& answer) {
+    return answer.observed - answer.declined;
+  }
   static void refresh(View& view, const Limit& limit, std::int64_t requested,
                       const Decision& answer, MonoTime now);
-  static ScriptCall commit_call(const Remote& remote, const std::string& key, const Limit& limit,
-                                const Counts& sent) {
-    return remote.script_call(key, limit, sent, 0, 0);
-  }
-  static Result<Decision> parse_reply(const Result<RedisReply>& reply) {
-    return SuppressedLimiter::parse_reply(reply);
-  }
-};
-
-class HybridSuppressedLimiter : public HybridEngine<HybridSuppressedStrategy> {
- public:
-  // `redis` and `executor` must outlive the limiter.
-  [[nodiscard]] static Result<std::unique_ptr<HybridSuppressedLimiter>> create(
-      RedisConnection& redis, Executor& executor, HybridSuppressedOptions options);
-  ~HybridSuppressedLimiter();
-  HybridSuppressedLimiter(const HybridSuppressedLimiter&) = delete;
-  HybridSuppressedLimiter& operator=(const HybridSuppressedLimiter&) = delete;
-
-  // Decides `count` requests: here when the view and the allowance allow, else through
-  // Redis. `observed`/`declined` are this process's view (Redis's totals at the last
-  // sync plus the requests decided here since). count 0 reads through Redis.
-  Task<Result<SuppressedDecision>> inc(std::string key, SuppressedLimit limit,
-                                       std::int64_t count = 1);
-  // The local half of inc(), no I/O: a decision, or nothing when only Redis can tell.
-  [[nodiscard]] Result<std::optional<SuppressedDecision>> try_inc(std::string_view key,
-                                                                  const SuppressedLimit& limit,
-                                                                  std::int64_t count = 1);
 
  private:
-  struct LocalOutcome {
-    std::optional<SuppressedDecision> decision;
-    double draw = 0;  // the draw made, for Redis to decide with when there is no decision
-  };
-  HybridSuppressedLimiter(RedisConnection& redis, Executor& executor, HybridSettings settings,
-                          std::uint64_t seed, SuppressedLimiter remote);
-  [[nodiscard]] Result<LocalOutcome> decide(std::string_view key, const SuppressedLimit& limit,
-                                            std::int64_t count);
-
-  // One generator per shard of the engine's keys, used under that shard's lock.
+  HybridSuppressedStrategy(SuppressedLimiter remote, std::vector<DrawSource> draws)
+      : remote_(std::move(remote)), draws_(std::move(draws)) {}
+  SuppressedLimiter remote_;
+  // One generator per shard of the limiter's keys, used under that shard's lock.
   std::vector<DrawSource> draws_;
 };
+
+// inc() decides `count` requests: here when the view and the allowance allow, else
+// through Redis. `observed`/`declined` are this process's view (Redis's totals at the
+// last sync plus the requests decided here since). count 0 reads through Redis.
+using HybridSuppressedLimiter = HybridLimiter<HybridSuppressedStrategy>;
 
 }  // namespace distkit
 

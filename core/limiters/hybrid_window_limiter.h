@@ -37,31 +37,24 @@
 #define DISTKIT_CORE_LIMITERS_HYBRID_WINDOW_LIMITER_H_
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "distkit/core/limiters/hybrid_engine.h"
+#include "distkit/core/limiters/hybrid_limiter.h"
 #include "distkit/core/limiters/sliding_window_limiter.h"
 #include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 
-struct HybridWindowOptions {
-  std::string prefix;
-  // Each key's local budget as a fraction of its limit (in (0, 1]); at least 1.
-  double budget_fraction = 0.05;
-  Duration sync_interval = std::chrono::milliseconds(10);
-  std::size_t max_keys = 1 << 16;
-};
+using HybridWindowOptions = HybridOptions;
 
-// The sliding window's part of a hybrid limiter (hybrid_engine.h).
-struct HybridWindowStrategy {
+// The sliding window's part of a hybrid limiter (hybrid_limiter.h).
+class HybridWindowStrategy {
+ public:
   using Limit = SlidingWindowLimit;
   using Decision = WindowDecision;
   using Counts = std::int64_t;  // grants
-  using Remote = SlidingWindowLimiter;
   struct View {
     std::int64_t remote_total = 0;
     // A remembered rejection: requests of at least `rejected_count` until then.
@@ -69,48 +62,49 @@ struct HybridWindowStrategy {
     std::int64_t rejected_count = 0;
     std::int64_t rejected_remaining = 0;
   };
-  static bool same_limit(const Limit& a, const Limit& b) {
-    return a.limit == b.limit && a.window == b.window && a.bucket == b.bucket;
+  struct Local {
+    std::optional<WindowDecision> decision;
+    std::int64_t recorded = 0;  // granted here
+  };
+
+  [[nodiscard]] static Result<HybridWindowStrategy> create(RedisConnection& redis, Executor&,
+                                                           const HybridOptions& options);
+  [[nodiscard]] static Status validate(const Limit& limit, std::int64_t count);
+  // A grant within the allowance, or a remembered rejection; else nothing.
+  [[nodiscard]] Local decide(std::string_view key,
+                             const HybridKeyState<HybridWindowStrategy>& state, const Limit& limit,
+                             std::int64_t count, MonoTime now);
+  Task<Result<Decision>> commit_and_inc(const std::string& key, const Limit& limit, Counts grants,
+                                        std::int64_t count, const Local&) {
+    return remote_.commit_and_inc(key, limit, grants, count);
   }
-  static std::int64_t capacity(const Limit& limit) { return limit.limit; }
-  static std::int64_t observed(Counts grants) { return grants; }
-  static std::int64_t admitted(Counts grants) { return grants; }
-  static std::int64_t admitted(const Decision& answer) { return answer.total; }
-  static void refresh(View& view, const Limit& limit, std::int64_t requested,
-                      const Decision& answer, MonoTime now);
-  static ScriptCall commit_call(const Remote& remote, const std::string& key, const Limit& limit,
-                                Counts grants) {
-    return remote.script_call(key, limit, grants, 0);
+  [[nodiscard]] ScriptCall commit_call(const std::string& key, const Limit& limit,
+                                       Counts grants) const {
+    return remote_.script_call(key, limit, grants, 0);
   }
-  static Result<Decision> parse_reply(const Result<RedisReply>& reply) {
+  [[nodiscard]] static Result<Decision> parse_reply(const Result<RedisReply>& reply) {
     return SlidingWindowLimiter::parse_reply(reply);
   }
-};
-
-class HybridSlidingWindowLimiter : public HybridEngine<HybridWindowStrategy> {
- public:
-  // `redis` and `executor` must outlive the limiter.
-  [[nodiscard]] static Result<std::unique_ptr<HybridSlidingWindowLimiter>> create(
-      RedisConnection& redis, Executor& executor, HybridWindowOptions options);
-  ~HybridSlidingWindowLimiter();
-  HybridSlidingWindowLimiter(const HybridSlidingWindowLimiter&) = delete;
-  HybridSlidingWindowLimiter& operator=(const HybridSlidingWindowLimiter&) = delete;
-
-  // Takes `count` if the window has room: locally when the allowance covers it, else
-  // through Redis. `total` is this process's view (Redis's total at the last sync plus
-  // local grants since).
-  Task<Result<WindowDecision>> inc(std::string key, SlidingWindowLimit limit,
-                                   std::int64_t count = 1);
-  // The local half of inc(), no I/O: a decision when the allowance covers `count` or a
-  // remembered rejection applies; nothing when only Redis can tell (call inc()).
-  [[nodiscard]] Result<std::optional<WindowDecision>> try_inc(std::string_view key,
-                                                              const SlidingWindowLimit& limit,
-                                                              std::int64_t count = 1);
+  [[nodiscard]] static bool same_limit(const Limit& a, const Limit& b) {
+    return a.limit == b.limit && a.window == b.window && a.bucket == b.bucket;
+  }
+  [[nodiscard]] static std::int64_t capacity(const Limit& limit) { return limit.limit; }
+  [[nodiscard]] static std::int64_t observed(Counts grants) { return grants; }
+  [[nodiscard]] static std::int64_t admitted(Counts grants) { return grants; }
+  [[nodiscard]] static std::int64_t admitted(const Decision& answer) { return answer.total; }
+  static void refresh(View& view, const Limit& limit, std::int64_t requested,
+                      const Decision& answer, MonoTime now);
 
  private:
-  HybridSlidingWindowLimiter(RedisConnection& redis, Executor& executor, HybridSettings settings,
-                             SlidingWindowLimiter remote);
+  explicit HybridWindowStrategy(SlidingWindowLimiter remote) : remote_(std::move(remote)) {}
+  SlidingWindowLimiter remote_;
 };
+
+// inc() takes `count` if the window has room: locally when the allowance covers it,
+// else through Redis. `total` is this process's view (Redis's total at the last sync
+// plus local grants since). try_inc() is the local half: a decision when the allowance
+// covers `count` or a remembered rejection applies.
+using HybridSlidingWindowLimiter = HybridLimiter<HybridWindowStrategy>;
 
 }  // namespace distkit
 

@@ -1,42 +1,50 @@
-// HybridEngine<Strategy>: what a hybrid limiter is (hybrid_window_limiter.h,
-// hybrid_suppressed_limiter.h), written once. Per key it keeps a local allowance, the
-// requests decided here that Redis has not acknowledged (pending; the part being sent,
-// in flight), and the order of its sends to Redis, so that the answer to an older send
-// never overwrites the view a newer one left. It commits pending requests every
-// sync_interval in bounded pipelines, in key order, and refills the allowance only from
-// a successful answer:
+// HybridLimiter<Strategy>: a rate limiter decided mostly in this process, kept in step
+// with Redis, written once (hybrid_window_limiter.h and hybrid_suppressed_limiter.h
+// are its two strategies). Per key it keeps a local allowance, the requests decided
+// here that Redis has not acknowledged (pending; the part being sent, in flight), and
+// the order of its sends to Redis, so that the answer to an older send never
+// overwrites the view a newer one left. It commits pending requests every
+// sync_interval in bounded pipelines, in key order, and refills the allowance only
+// from a successful answer:
 //
 //   allowance = min(budget, capacity - admitted at Redis) - admitted here, still pending
 //   budget    = max(1, floor(capacity * budget_fraction))
 //
-// A Strategy says what differs: its limit, decision and script (the Remote limiter),
-// what one key's pending requests count (Counts, with += and -=), and the rest of a
-// key's view of Redis (View). It provides:
+// A Strategy says what differs: its limit, decision and Redis limiter, what
+// one key's pending requests count (Counts, with += and -=), the rest of a key's view
+// of Redis (View), and the local decision. It provides:
 //
-//   using Limit, Decision, Counts, View, Remote;
+//   using Limit, Decision, Counts, View;
+//   using Local;  // { std::optional<Decision> decision; Counts recorded; ... }: what
+//                 // decide() concluded and recorded; the rest goes to Redis with it
+//   static Result<Strategy> create(RedisConnection&, Executor&, const HybridOptions&);
+//   static Status validate(const Limit&, std::int64_t count);
+//   Local decide(std::string_view key, const HybridKeyState<Strategy>&, const Limit&,
+//                std::int64_t count, MonoTime now);  // under the key's lock
+//   Task<Result<Decision>> commit_and_inc(const std::string& key, const Limit&,
+//                                         const Counts& sent, std::int64_t count,
+//                                         const Local& local);
+//   ScriptCall commit_call(const std::string& key, const Limit&, const Counts& sent) const;
+//   static Result<Decision> parse_reply(const Result<RedisReply>&);
 //   static bool same_limit(const Limit&, const Limit&);
-//   static std::int64_t capacity(const Limit&);          // what Redis admits per window
-//   static std::int64_t observed(const Counts&);         // requests in `Counts`
-//   static std::int64_t admitted(const Counts&);         // of those, admitted
-//   static std::int64_t admitted(const Decision&);       // admitted at Redis, per its answer
+//   static std::int64_t capacity(const Limit&);     // what Redis admits per window
+//   static std::int64_t observed(const Counts&);    // requests in `Counts`
+//   static std::int64_t admitted(const Counts&);    // of those, admitted
+//   static std::int64_t admitted(const Decision&);  // admitted at Redis, per its answer
 //   // The view from a successful answer to `requested` (0: a sync's commit).
 //   static void refresh(View&, const Limit&, std::int64_t requested, const Decision&,
 //                       MonoTime now);
-//   static ScriptCall commit_call(const Remote&, const std::string& key, const Limit&,
-//                                 const Counts& sent);
-//   static Result<Decision> parse_reply(const Result<RedisReply>&);
 //
-// A hybrid limiter derives from HybridEngine<its strategy>, which gives it sync(),
-// shutdown(), uncommitted(), redis_calls() and budget(); it calls start() once its
-// address is fixed. Thread-safe. Call shutdown() (it commits) and let it finish before
-// destroying the limiter.
-#ifndef DISTKIT_CORE_LIMITERS_HYBRID_ENGINE_H_
-#define DISTKIT_CORE_LIMITERS_HYBRID_ENGINE_H_
+// Lifetime: create() starts the sync task on `executor`; call shutdown() (it commits)
+// and let it finish before destroying the limiter. Thread-safe.
+#ifndef DISTKIT_CORE_LIMITERS_HYBRID_LIMITER_H_
+#define DISTKIT_CORE_LIMITERS_HYBRID_LIMITER_H_
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,12 +52,25 @@
 #include <vector>
 
 #include "distkit/core/async/periodic_task.h"
+#include "distkit/core/base/keys.h"
 #include "distkit/core/limiters/sharded_key_map.h"
 #include "distkit/core/seam/redis_connection.h"
 
 namespace distkit {
 
-// The options every hybrid limiter takes.
+// A hybrid limiter's options (both strategies').
+struct HybridOptions {
+  std::string prefix;
+  // Each key's local budget as a fraction of its capacity (in (0, 1]); at least 1.
+  double budget_fraction = 0.05;
+  Duration sync_interval = std::chrono::milliseconds(10);
+  std::size_t max_keys = 1 << 16;
+  // The suppressed strategy's draws; 0: a random one (Executor::entropy()). The
+  // sliding window draws nothing.
+  std::uint64_t seed = 0;
+};
+
+// The options the engine itself uses.
 struct HybridSettings {
   double budget_fraction = 0.05;  // in (0, 1]
   Duration sync_interval = std::chrono::milliseconds(10);
@@ -76,11 +97,69 @@ struct HybridSettings {
 // request.
 inline constexpr std::size_t kHybridSyncChunk = 256;
 
+// One key's state.
 template <typename Strategy>
-class HybridEngine {
+struct HybridKeyState {
+  typename Strategy::Limit limit{};
+  std::int64_t allowance = 0;             // may still admit this many without asking Redis
+  typename Strategy::Counts pending{};    // decided here, not acknowledged (in flight included)
+  typename Strategy::Counts in_flight{};  // the part of `pending` being sent now
+  std::uint64_t sends = 0;                // sends to Redis so far (the last one's seq)
+  std::uint64_t applied = 0;              // the seq of the send whose answer set the view
+  MonoTime last_used{};
+  typename Strategy::View view{};
+};
+
+template <typename Strategy>
+class HybridLimiter {
  public:
-  HybridEngine(const HybridEngine&) = delete;
-  HybridEngine& operator=(const HybridEngine&) = delete;
+  using Limit = typename Strategy::Limit;
+  using Decision = typename Strategy::Decision;
+  using Counts = typename Strategy::Counts;
+  using Local = typename Strategy::Local;
+  using KeyState = HybridKeyState<Strategy>;
+
+  // `redis` and `executor` must outlive the limiter.
+  [[nodiscard]] static Result<std::unique_ptr<HybridLimiter>> create(RedisConnection& redis,
+                                                                     Executor& executor,
+                                                                     HybridOptions options) {
+    const HybridSettings settings{options.budget_fraction, options.sync_interval, options.max_keys};
+    DISTKIT_RETURN_IF_ERROR(settings.validate());
+    Result<Strategy> strategy = Strategy::create(redis, executor, options);
+    if (!strategy.ok()) return strategy.status();
+    std::unique_ptr<HybridLimiter> limiter(
+        new HybridLimiter(redis, executor, settings, std::move(*strategy)));
+    limiter->syncer_.start([self = limiter.get()]() -> Task<void> { (void)co_await self->sync(); });
+    return limiter;
+  }
+  HybridLimiter(const HybridLimiter&) = delete;
+  HybridLimiter& operator=(const HybridLimiter&) = delete;
+
+  // Decides `count` requests: here when the key's view and allowance tell, else through
+  // Redis (which also takes this key's requests not yet sent).
+  Task<Result<Decision>> inc(std::string key, Limit limit, std::int64_t count = 1) {
+    if (Status s = validate_key(key); !s.ok()) co_return s;
+    Result<Local> local = decide_here(key, limit, count);
+    if (!local.ok()) co_return local.status();
+    if (local->decision) co_return *local->decision;
+    std::optional<Send> taken = take_unsent(key, /*always=*/true);
+    Send send = taken ? *taken : Send{limit, Counts{}, 0};
+    send.limit = limit;  // the request's own (the key's, unless changed meanwhile)
+    redis_calls_.fetch_add(1);
+    Result<Decision> answer =
+        co_await strategy_.commit_and_inc(key, limit, send.sent, count, *local);
+    settle(key, send, count, answer);
+    co_return answer;
+  }
+
+  // The local half of inc(), no I/O: a decision, or nothing when only Redis can tell
+  // (call inc()).
+  [[nodiscard]] Result<std::optional<Decision>> try_inc(std::string_view key, const Limit& limit,
+                                                        std::int64_t count = 1) {
+    Result<Local> local = decide_here(key, limit, count);
+    if (!local.ok()) return local.status();
+    return local->decision;
+  }
 
   // Commits every key's unsent requests now (and waits for the answers), in pipelines
   // of at most kHybridSyncChunk: a key's requests are taken (marked in flight) only when
@@ -104,45 +183,23 @@ class HybridEngine {
     return hybrid_budget(Strategy::capacity(limit), settings_.budget_fraction);
   }
 
- protected:
-  using Limit = typename Strategy::Limit;
-  using Decision = typename Strategy::Decision;
-  using Counts = typename Strategy::Counts;
-  using View = typename Strategy::View;
-  using Remote = typename Strategy::Remote;
-
-  struct KeyState {
-    Limit limit{};
-    std::int64_t allowance = 0;  // may still admit this many without asking Redis
-    Counts pending{};            // decided here, not acknowledged (in flight included)
-    Counts in_flight{};          // the part of `pending` being sent now
-    std::uint64_t sends = 0;     // sends to Redis so far (the last one's seq)
-    std::uint64_t applied = 0;   // the seq of the send whose answer set the view
-    MonoTime last_used{};
-    View view{};
-  };
-
-  // `redis` and `executor` must outlive the engine. REQUIRES: settings.validate().ok().
-  HybridEngine(RedisConnection& redis, Executor& executor, HybridSettings settings, Remote remote)
+ private:
+  HybridLimiter(RedisConnection& redis, Executor& executor, HybridSettings settings,
+                Strategy strategy)
       : redis_(redis),
         executor_(executor),
         settings_(settings),
-        remote_(std::move(remote)),
+        strategy_(std::move(strategy)),
         keys_(settings.max_keys),
         syncer_(executor, settings.sync_interval) {}
-  ~HybridEngine() = default;
 
-  // Starts the periodic sync.
-  void start() {
-    syncer_.start([this]() -> Task<void> { (void)co_await sync(); });
-  }
-
-  // The local half of a decision: `decide(KeyState&, MonoTime now)` runs under the
-  // key's lock, after a limit other than the key's has reset its view and allowance
-  // (what was known under the old limit says nothing). It calls record() for what it
-  // decides.
-  template <typename Decide>
-  [[nodiscard]] auto decide_here(std::string_view key, const Limit& limit, Decide&& decide) {
+  // The local decision, under the key's lock, after a limit other than the key's has
+  // reset its view and allowance (what was known under the old limit says nothing).
+  // What it decided is recorded: pending until Redis acknowledges it, the admitted part
+  // out of the allowance.
+  [[nodiscard]] Result<Local> decide_here(std::string_view key, const Limit& limit,
+                                          std::int64_t count) {
+    DISTKIT_RETURN_IF_ERROR(Strategy::validate(limit, count));
     const MonoTime now = executor_.clock().now();
     return keys_.apply(
         key,
@@ -150,37 +207,20 @@ class HybridEngine {
           if (!Strategy::same_limit(state.limit, limit)) {
             state.limit = limit;
             state.allowance = 0;
-            state.view = View{};
+            state.view = typename Strategy::View{};
           }
           state.last_used = now;
-          return decide(state, now);
+          Local local = strategy_.decide(key, state, limit, count, now);
+          if (Strategy::observed(local.recorded) > 0) {
+            state.pending += local.recorded;
+            state.allowance -= Strategy::admitted(local.recorded);
+            uncommitted_.fetch_add(Strategy::observed(local.recorded));
+          }
+          return local;
         },
         [&](const KeyState& state) { return idle(state, now); });
   }
 
-  // Requests decided here (from decide_here): pending until Redis acknowledges them;
-  // the admitted ones come out of the allowance.
-  void record(KeyState& state, const Counts& decided) {
-    state.pending += decided;
-    state.allowance -= Strategy::admitted(decided);
-    uncommitted_.fetch_add(Strategy::observed(decided));
-  }
-
-  // What only Redis can decide: the key's unsent requests go along, and the answer
-  // refreshes the view. `call(remote, key, limit, sent)` makes the round trip.
-  template <typename Call>
-  Task<Result<Decision>> through_redis(std::string key, Limit limit, std::int64_t requested,
-                                       Call call) {
-    std::optional<Send> taken = take_unsent(key, /*always=*/true);
-    Send send = taken ? *taken : Send{limit, Counts{}, 0};
-    send.limit = limit;  // the request's own (the key's, unless changed meanwhile)
-    redis_calls_.fetch_add(1);
-    Result<Decision> answer = co_await call(remote_, key, limit, send.sent);
-    settle(key, send, requested, answer);
-    co_return answer;
-  }
-
- private:
   // One key's send to Redis: the requests taken from its pending ones, the limit they
   // were decided under, and the send's place in the key's order of sends.
   struct Send {
@@ -245,7 +285,7 @@ class HybridEngine {
   RedisConnection& redis_;
   Executor& executor_;
   const HybridSettings settings_;
-  Remote remote_;
+  Strategy strategy_;
   ShardedKeyMap<KeyState> keys_;
   std::atomic<std::int64_t> uncommitted_{0};
   std::atomic<std::uint64_t> redis_calls_{0};
@@ -253,7 +293,7 @@ class HybridEngine {
 };
 
 template <typename Strategy>
-Task<Status> HybridEngine<Strategy>::sync() {
+Task<Status> HybridLimiter<Strategy>::sync() {
   const MonoTime now = executor_.clock().now();
   std::vector<std::string> keys;
   keys_.sweep([&](std::string_view key, KeyState& state) {
@@ -274,7 +314,7 @@ Task<Status> HybridEngine<Strategy>::sync() {
     for (std::size_t i = begin; i < end; ++i) {
       std::optional<Send> send = take_unsent(keys[i], /*always=*/false);
       if (!send) continue;
-      calls.push_back(Strategy::commit_call(remote_, keys[i], send->limit, send->sent));
+      calls.push_back(strategy_.commit_call(keys[i], send->limit, send->sent));
       sends.emplace_back(&keys[i], std::move(*send));
     }
     if (calls.empty()) continue;
@@ -294,4 +334,4 @@ Task<Status> HybridEngine<Strategy>::sync() {
 
 }  // namespace distkit
 
-#endif  // DISTKIT_CORE_LIMITERS_HYBRID_ENGINE_H_
+#endif  // DISTKIT_CORE_LIMITERS_HYBRID_LIMITER_H_
