@@ -3,7 +3,11 @@
 //   closed    - calls go through; `failures_to_open` failures in a row open it;
 //   open      - calls are refused at once for `open_for`;
 //   half-open - then one probe call goes through: success closes the breaker, failure
-//               opens it for another `open_for`. Other calls are refused meanwhile.
+//               opens it for another `open_for`; a probe that ends without a verdict
+//               (an answer about the request rather than about Redis, or its caller
+//               gone) lets the next call probe. Other calls are refused meanwhile.
+// Every call allow() let through must report exactly one of on_success, on_failure or
+// on_no_verdict, or a half-open breaker would wait for its probe forever.
 // Not thread-safe: use it from one executor (as the limiters do).
 #ifndef DISTKIT_CORE_LIMITERS_CIRCUIT_BREAKER_H_
 #define DISTKIT_CORE_LIMITERS_CIRCUIT_BREAKER_H_
@@ -44,6 +48,9 @@ class CircuitBreaker {
     failures_ = 0;
     probing_ = false;
   }
+  // The call said nothing about Redis's health (it was refused as invalid, or its
+  // caller went away before the answer): a probe in flight is released.
+  void on_no_verdict() { probing_ = false; }
   void on_failure(MonoTime now) {
     ++failures_;
     if (state_ == State::kHalfOpen || failures_ >= options_.failures_to_open) {

@@ -2,13 +2,18 @@
 // is down or slow. Behind a CircuitBreaker, so a down Redis costs a few timeouts, not
 // one per request: while the breaker is open no call goes to Redis at all.
 //
-// When Redis cannot answer (kUnavailable, kUnknownOutcome, or the breaker is open):
+// When Redis cannot answer (kUnavailable, kUnknownOutcome; a server error such as
+// LOADING, BUSY, OOM or READONLY; a reply that cannot be read; or the breaker is open):
 // - with a `fallback` local limiter: it decides (per process; give it this process's
 //   share of the limit). It hands back to Redis automatically: the breaker probes Redis
 //   after `open_for`, and the first success closes it.
 // - without one: `mode` decides, kFailOpen (allow: the limiter must not take the
 //   service down) or kFailClosed (deny: the limit matters more than availability).
 // Invalid input and other errors are returned as they are, whatever the policy.
+// Every call that went to Redis moves the breaker: a decision closes it, the failures
+// above count toward opening it (a failed probe reopens it), and anything else (an
+// answer about the request, not about Redis; or the caller's frame destroyed before
+// the answer) releases a probe, so a half-open breaker never waits forever.
 //
 // Instances (core/limiters/resilient_gcra.h, core/limiters/resilient_window.h):
 // ResilientGcraLimiter, ResilientWindowLimiter, ResilientSuppressedLimiter. A Traits type names
@@ -16,7 +21,8 @@
 //   static Task<Result<Decision>> ask(Remote&, std::string key, Limit, std::int64_t count)
 //   static Result<Decision> ask_local(Local&, std::string_view key, const Limit&, count)
 //   static Decision without_answer(const Limit&, bool allowed, Duration retry_after)
-// Not thread-safe (the breaker is not): use one from one executor.
+// Not thread-safe (the breaker is not): use one from one executor, and let it outlive
+// every check() it started.
 #ifndef DISTKIT_CORE_LIMITERS_RESILIENT_LIMITER_H_
 #define DISTKIT_CORE_LIMITERS_RESILIENT_LIMITER_H_
 
@@ -75,23 +81,63 @@ class ResilientLimiter {
                               unavailable_error("the circuit breaker is open: Redis is not asked"));
     }
     ++redis_calls_;
+    // Reports "no verdict" unless an outcome is reported below: also when this frame is
+    // destroyed while it waits (a cancelled caller, a crashed process).
+    PendingCall call(breaker_);
     Result<Decision> d = co_await Traits::ask(remote_, key, limit, count);
     if (d.ok()) {
-      breaker_.on_success();
+      call.report(Verdict::kSuccess, clock_.now());
       co_return Outcome{std::move(*d), DecidedBy::kRedis, Status()};
     }
-    const StatusCode code = d.status().code();
-    if (code != StatusCode::kUnavailable && code != StatusCode::kUnknownOutcome) {
+    if (!redis_failed(d.status().code())) {
+      call.report(Verdict::kNone, clock_.now());
       co_return d.status();
     }
-    breaker_.on_failure(clock_.now());
+    call.report(Verdict::kFailure, clock_.now());
     co_return without_redis(key, limit, count, d.status());
+  }
+
+  // Whether an error means Redis could not decide (rather than an answer about the
+  // request): not reached, outcome unknown, refused by a server error (LOADING, BUSY,
+  // OOM, READONLY, MASTERDOWN, ...), or a reply that makes no sense.
+  [[nodiscard]] static bool redis_failed(StatusCode code) {
+    return code == StatusCode::kUnavailable || code == StatusCode::kUnknownOutcome ||
+           code == StatusCode::kServerError || code == StatusCode::kProtocolError;
   }
 
   [[nodiscard]] const CircuitBreaker& breaker() const { return breaker_; }
   [[nodiscard]] std::uint64_t redis_calls() const { return redis_calls_; }
 
  private:
+  enum class Verdict : std::uint8_t { kSuccess, kFailure, kNone };
+  // One call let through by the breaker, which it must hear about exactly once.
+  class PendingCall {
+   public:
+    explicit PendingCall(CircuitBreaker& breaker) : breaker_(breaker) {}
+    PendingCall(const PendingCall&) = delete;
+    PendingCall& operator=(const PendingCall&) = delete;
+    ~PendingCall() {
+      if (!reported_) breaker_.on_no_verdict();
+    }
+    void report(Verdict verdict, MonoTime now) {
+      reported_ = true;
+      switch (verdict) {
+        case Verdict::kSuccess:
+          breaker_.on_success();
+          break;
+        case Verdict::kFailure:
+          breaker_.on_failure(now);
+          break;
+        case Verdict::kNone:
+          breaker_.on_no_verdict();
+      }
+    }
+
+   private:
+    CircuitBreaker& breaker_;
+    bool reported_ = false;
+  };
+
   Result<Outcome> without_redis(const std::string& key, const Limit& limit, std::int64_t count,
                                 Status why) {
     Outcome out;
