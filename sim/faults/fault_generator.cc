@@ -15,6 +15,7 @@ constexpr std::pair<FaultProfile, std::string_view> kProfiles[] = {
     {FaultProfile::kDeadInstances, "dead-instances"},
     {FaultProfile::kClockSkew, "clock-skew"},
     {FaultProfile::kRedisRestarts, "redis-restarts"},
+    {FaultProfile::kRedisErrors, "redis-errors"},
     {FaultProfile::kAll, "all"},
 };
 
@@ -174,6 +175,17 @@ FaultSchedule generate_fault_schedule(const FaultPlan& plan, FaultChoices& choos
                   [&](std::int64_t u) { add(u, FaultKind::kSlowServer, s, 0, 0); });
         }
       }
+    }
+    if (want(FaultProfile::kRedisErrors) && !plan.servers.empty()) {
+      // One condition for a while: the server refuses before running, so nothing is
+      // written and the client sees the error.
+      constexpr FaultKind kErrors[] = {FaultKind::kRedisLoading, FaultKind::kRedisBusy,
+                                       FaultKind::kRedisOom, FaultKind::kRedisReadonly,
+                                       FaultKind::kRedisMasterDown};
+      const NodeId s = pick(plan.servers);
+      const FaultKind kind = kErrors[choose.between(0, 4)];
+      const std::int64_t t = choose.between(0, total_ms - 1);
+      add(t, kind, s, 0, choose.between(shortest, longest));
     }
   }
   std::stable_sort(schedule.events.begin(), schedule.events.end(),

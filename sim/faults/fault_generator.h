@@ -27,7 +27,8 @@ enum class FaultProfile : std::uint8_t {
   kDeadInstances = 4,   // crashes and restarts (same or new identity), pauses
   kClockSkew = 8,       // instances' wall clocks off, drifting, jumping (never a server's)
   kRedisRestarts = 16,  // servers restart (keeping their data), forget scripts, slow down
-  kAll = 31,
+  kRedisErrors = 32,    // servers answer LOADING, BUSY, OOM, READONLY or MASTERDOWN a while
+  kAll = 63,
 };
 [[nodiscard]] constexpr FaultProfile operator|(FaultProfile a, FaultProfile b) {
   return static_cast<FaultProfile>(static_cast<unsigned>(a) | static_cast<unsigned>(b));

@@ -34,7 +34,33 @@ constexpr KindInfo kKinds[] = {
     {FaultKind::kRedisRestart, "redis-restart", 1, true, true},
     {FaultKind::kScriptFlush, "script-flush", 1, false, true},
     {FaultKind::kSlowServer, "slow-server", 1, true, true},
+    {FaultKind::kRedisLoading, "redis-loading", 1, true, true},
+    {FaultKind::kRedisBusy, "redis-busy", 1, true, true},
+    {FaultKind::kRedisOom, "redis-oom", 1, true, true},
+    {FaultKind::kRedisReadonly, "redis-readonly", 1, true, true},
+    {FaultKind::kRedisMasterDown, "redis-masterdown", 1, true, true},
 };
+
+}  // namespace
+
+ServerCondition server_condition_of(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::kRedisLoading:
+      return ServerCondition::kLoading;
+    case FaultKind::kRedisBusy:
+      return ServerCondition::kBusyScript;
+    case FaultKind::kRedisOom:
+      return ServerCondition::kOutOfMemory;
+    case FaultKind::kRedisReadonly:
+      return ServerCondition::kReadOnly;
+    case FaultKind::kRedisMasterDown:
+      return ServerCondition::kMasterDown;
+    default:
+      return ServerCondition::kNormal;
+  }
+}
+
+namespace {
 
 const KindInfo& info(FaultKind kind) {
   for (const KindInfo& k : kKinds) {
@@ -188,6 +214,10 @@ Status validate(const FaultSchedule& schedule, const World& world) {
         if (e.value < 0) return invalid_argument_error(where + "negative delay");
         break;
       default:
+        if (server_condition_of(e.kind) != ServerCondition::kNormal &&
+            (e.value < 1 || e.value > 3'600'000)) {
+          return invalid_argument_error(where + "a length in 1..3600000 ms");
+        }
         break;
     }
   }
@@ -261,6 +291,14 @@ void apply_one(const FaultEvent& e, World& world) {
     case FaultKind::kSlowServer:
       world.set_server_slowdown(e.a, std::chrono::microseconds(e.value));
       return;
+    case FaultKind::kRedisLoading:
+    case FaultKind::kRedisBusy:
+    case FaultKind::kRedisOom:
+    case FaultKind::kRedisReadonly:
+    case FaultKind::kRedisMasterDown:
+      world.set_server_condition(e.a, server_condition_of(e.kind),
+                                 std::chrono::milliseconds(e.value));
+      return;
   }
 }
 
@@ -279,7 +317,10 @@ void heal_everything(World& world) {
     if (world.paused(id)) world.resume(id);
     if (!world.alive(id)) world.restart(id, Identity::kSame);
     world.set_clock_drift_ppm(id, 0);
-    if (world.is_server(id)) world.set_server_slowdown(id, Duration(0));
+    if (world.is_server(id)) {
+      world.set_server_slowdown(id, Duration(0));
+      world.set_server_condition(id, ServerCondition::kNormal, Duration(0));
+    }
   }
 }
 

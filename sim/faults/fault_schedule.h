@@ -35,7 +35,16 @@ enum class FaultKind : std::uint8_t {
   kRedisRestart,        // server a restarts; value = DataLoss (0 none, 1 all, 2 recent)
   kScriptFlush,         // server a forgets its scripts
   kSlowServer,          // server a takes value microseconds more per command
+  // Server a answers with an error for value ms, refusing before running (the
+  // ServerCondition of sim/world/server_model.h):
+  kRedisLoading,     // LOADING
+  kRedisBusy,        // BUSY
+  kRedisOom,         // OOM (commands that may grow memory; a script's first write)
+  kRedisReadonly,    // READONLY (writes)
+  kRedisMasterDown,  // MASTERDOWN
 };
+// The condition a kRedis* error kind puts its server in; kNormal for other kinds.
+[[nodiscard]] ServerCondition server_condition_of(FaultKind kind);
 
 struct FaultEvent {
   Duration at{0};  // true time from the start of the run

@@ -17,9 +17,9 @@ namespace {
 
 // MULTI, EXEC and DISCARD act on a connection: the server loop runs them.
 constexpr CommandSpec kConnectionCommands[] = {
-    {"discard", 1, kNoScript | kNoMulti, nullptr},
-    {"exec", 1, kNoScript | kNoMulti, nullptr},
-    {"multi", 1, kNoScript | kNoMulti, nullptr},
+    {"discard", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
+    {"exec", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
+    {"multi", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
 };
 
 }  // namespace
@@ -59,6 +59,37 @@ const CommandSpec* lookup_for_client(const RedisCommand& command, RedisReply* er
     return nullptr;
   }
   return spec;
+}
+
+std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext& ctx) {
+  switch (ctx.condition) {
+    case ServerCondition::kNormal:
+      return std::nullopt;
+    case ServerCondition::kLoading:
+      // A script cannot run while loading: EVAL itself was refused.
+      if (spec.flags & kLoading) return std::nullopt;
+      return err("LOADING Redis is loading the dataset in memory");
+    case ServerCondition::kBusyScript:
+      // Only another client is refused; the script running is not ours to model.
+      if (ctx.in_script || spec.name == "script") return std::nullopt;
+      return err(
+          "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+          "SHUTDOWN NOSAVE.");
+    case ServerCondition::kOutOfMemory:
+      // Inside a script only until its first write: after that it must finish, so that
+      // it stays atomic (scriptVerifyOOM).
+      if (!(spec.flags & kDenyOom) || (ctx.in_script && ctx.script_wrote)) return std::nullopt;
+      return err("OOM command not allowed when used memory > 'maxmemory'.");
+    case ServerCondition::kReadOnly:
+      if (!(spec.flags & kWrite)) return std::nullopt;
+      return err("READONLY You can't write against a read only replica.");
+    case ServerCondition::kMasterDown:
+      if (spec.flags & kStale) return std::nullopt;
+      return err(
+          "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
+          "'no'.");
+  }
+  return std::nullopt;
 }
 
 RedisReply run_command(const CommandSpec& spec, CommandContext& ctx, const RedisCommand& command) {

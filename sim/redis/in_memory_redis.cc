@@ -39,6 +39,7 @@ struct InMemoryRedis::Impl {
   std::int64_t replica_synced_ms = INT64_MIN / 2;
   redis::LuaEngine lua;
   std::map<ClientId, Session> sessions;
+  ServerCondition condition = ServerCondition::kNormal;
 };
 
 InMemoryRedis::InMemoryRedis(InMemoryRedisOptions options)
@@ -55,11 +56,16 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
                      env.rng, &impl_->lua};
   Impl::Session& session = impl_->sessions[client];
 
+  ctx.condition = impl_->condition;
   RedisReply error;
   const CommandSpec* spec = redis::lookup_for_client(command, &error);
   if (spec == nullptr) {
     if (session.in_multi) session.multi_failed = true;
     return error;
+  }
+  if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx)) {
+    if (session.in_multi) session.multi_failed = true;
+    return *refused;
   }
   RedisReply reply;
   if (session.in_multi && !(spec->flags & redis::kNoMulti)) {
@@ -119,6 +125,10 @@ void InMemoryRedis::restart(DataLoss loss, ServerEnv&) {
 
 void InMemoryRedis::flush_scripts() {
   impl_->lua.flush();
+}
+
+void InMemoryRedis::set_condition(ServerCondition condition) {
+  impl_->condition = condition;
 }
 
 std::size_t InMemoryRedis::key_count() const {

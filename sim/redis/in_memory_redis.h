@@ -41,6 +41,9 @@ class InMemoryRedis final : public ServerModel {
   void disconnect(ClientId client) override;
   void restart(DataLoss loss, ServerEnv& env) override;
   void flush_scripts() override;
+  // LOADING, BUSY, OOM, READONLY and MASTERDOWN refuse what Redis 7.0 refuses, before
+  // it runs; inside a script, at its redis.call (OOM only before its first write).
+  void set_condition(ServerCondition condition) override;
 
   // Keys, including logically expired ones not yet removed (as DBSIZE counts them).
   [[nodiscard]] std::size_t key_count() const;

@@ -38,6 +38,9 @@ enum CommandFlag : std::uint32_t {
   kWrite = 1,
   kNoScript = 2,  // not allowed from scripts
   kNoMulti = 4,   // runs at once even inside MULTI (MULTI, EXEC, DISCARD)
+  kDenyOom = 8,   // may grow memory: refused with OOM above maxmemory
+  kLoading = 16,  // allowed while the dataset loads
+  kStale = 32,    // allowed on a replica that lost its master
 };
 
 class LuaEngine;
@@ -51,6 +54,9 @@ struct CommandContext {
   Rng* rng;
   LuaEngine* lua;
   bool in_script = false;
+  // What state the server is in (faults), and whether the running script has written.
+  ServerCondition condition = ServerCondition::kNormal;
+  bool script_wrote = false;
   // Lua instructions run so far by this command (scripts), for busy time.
   std::uint64_t lua_instructions = 0;
 };
@@ -70,6 +76,10 @@ const CommandSpec* find_command(std::string_view name);
 
 // Runs a command that has passed lookup and arity checks.
 RedisReply run_command(const CommandSpec& spec, CommandContext& ctx, const RedisCommand& command);
+
+// The error a server in `ctx.condition` answers `spec` with instead of running it
+// (Redis 7.0's processCommand, and scriptCall's checks inside a script), or nothing.
+std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext& ctx);
 
 // Validates name and arity the way Redis does for a client.
 // Returns an error reply, or nullptr spec on error.

@@ -186,8 +186,12 @@ int redis_generic_call(lua_State* L, bool raise) {
   }
   if (spec->flags & kNoScript)
     return fail(L, raise, "This Redis command is not allowed from script");
+  if (std::optional<RedisReply> refused = refusal(*spec, *st.ctx)) {
+    return fail(L, raise, "-" + refused->text());
+  }
   RedisReply reply = run_command(*spec, *st.ctx, command);
   if (reply.is_error()) return fail(L, raise, "-" + reply.text());
+  if (spec->flags & kWrite) st.ctx->script_wrote = true;
   push_reply(L, reply);
   return 1;
 }

@@ -48,8 +48,8 @@ RedisReply cmd_script(CommandContext& ctx, const Args& a) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"eval", -3, kNoScript, cmd_eval},
-    {"evalsha", -3, kNoScript, cmd_evalsha},
+    {"eval", -3, kNoScript | kStale, cmd_eval},
+    {"evalsha", -3, kNoScript | kStale, cmd_evalsha},
     {"script", -2, kNoScript, cmd_script},
 };
 

@@ -60,8 +60,10 @@ RedisReply cmd_scard(CommandContext& ctx, const Args& a) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"sadd", -3, kWrite, cmd_sadd},     {"scard", 2, 0, cmd_scard},
-    {"sismember", 3, 0, cmd_sismember}, {"smembers", 2, 0, cmd_smembers},
+    {"sadd", -3, kWrite | kDenyOom, cmd_sadd},
+    {"scard", 2, 0, cmd_scard},
+    {"sismember", 3, 0, cmd_sismember},
+    {"smembers", 2, 0, cmd_smembers},
     {"srem", -3, kWrite, cmd_srem},
 };
 

@@ -183,12 +183,18 @@ RedisReply cmd_strlen(CommandContext& ctx, const Args& a) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"append", 3, kWrite, cmd_append}, {"decr", 2, kWrite, cmd_decr},
-    {"decrby", 3, kWrite, cmd_decrby}, {"get", 2, 0, cmd_get},
-    {"getdel", 2, kWrite, cmd_getdel}, {"incr", 2, kWrite, cmd_incr},
-    {"incrby", 3, kWrite, cmd_incrby}, {"incrbyfloat", 3, kWrite, cmd_incrbyfloat},
-    {"mget", -2, 0, cmd_mget},         {"mset", -3, kWrite, cmd_mset},
-    {"set", -3, kWrite, cmd_set},      {"setnx", 3, kWrite, cmd_setnx},
+    {"append", 3, kWrite | kDenyOom, cmd_append},
+    {"decr", 2, kWrite | kDenyOom, cmd_decr},
+    {"decrby", 3, kWrite | kDenyOom, cmd_decrby},
+    {"get", 2, 0, cmd_get},
+    {"getdel", 2, kWrite, cmd_getdel},
+    {"incr", 2, kWrite | kDenyOom, cmd_incr},
+    {"incrby", 3, kWrite | kDenyOom, cmd_incrby},
+    {"incrbyfloat", 3, kWrite | kDenyOom, cmd_incrbyfloat},
+    {"mget", -2, 0, cmd_mget},
+    {"mset", -3, kWrite | kDenyOom, cmd_mset},
+    {"set", -3, kWrite | kDenyOom, cmd_set},
+    {"setnx", 3, kWrite | kDenyOom, cmd_setnx},
     {"strlen", 2, 0, cmd_strlen},
 };
 

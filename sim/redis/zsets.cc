@@ -337,10 +337,10 @@ RedisReply cmd_zremrangebyrank(CommandContext& ctx, const Args& a) {
 }
 
 constexpr CommandSpec kCommands[] = {
-    {"zadd", -4, kWrite, cmd_zadd},
+    {"zadd", -4, kWrite | kDenyOom, cmd_zadd},
     {"zcard", 2, 0, cmd_zcard},
     {"zcount", 4, 0, cmd_zcount},
-    {"zincrby", 4, kWrite, cmd_zincrby},
+    {"zincrby", 4, kWrite | kDenyOom, cmd_zincrby},
     {"zrange", -4, 0, cmd_zrange},
     {"zrangebyscore", -4, 0, cmd_zrangebyscore},
     {"zrank", 3, 0, cmd_zrank},

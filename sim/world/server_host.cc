@@ -100,6 +100,8 @@ void World::restart_redis(NodeId server, DataLoss loss) {
   trace_event(server, "redis-restart", static_cast<std::uint64_t>(loss));
   if (s.alive) server_crash(s);
   s.alive = true;
+  ++s.condition_generation;  // a new process: whatever state the old one was in ends
+  s.model->set_condition(ServerCondition::kNormal);
   ServerEnv env{s.clock->wall_now(), s.rng.get(), Duration(0)};
   s.model->restart(loss, env);
 }
@@ -114,6 +116,23 @@ void World::set_server_slowdown(NodeId server, Duration extra_per_command) {
   if (!s.server) die(s.name + " is not a Redis server");
   s.slowdown = extra_per_command;
   trace_event(server, "slowdown", static_cast<std::uint64_t>(extra_per_command.count()));
+}
+
+void World::set_server_condition(NodeId server, ServerCondition condition, Duration length) {
+  Node& s = node(server);
+  if (!s.server) die(s.name + " is not a Redis server");
+  trace_event(server, "condition", static_cast<std::uint64_t>(condition),
+              std::to_string(length.count()));
+  const std::uint64_t generation = ++s.condition_generation;
+  s.model->set_condition(condition);
+  if (condition == ServerCondition::kNormal) return;
+  // Not a node event: the condition ends on time even if the server crashed meanwhile.
+  scheduler_.at(now() + length, [this, server, generation] {
+    Node& n = node(server);
+    if (n.condition_generation != generation) return;  // replaced or ended
+    trace_event(server, "condition", static_cast<std::uint64_t>(ServerCondition::kNormal));
+    n.model->set_condition(ServerCondition::kNormal);
+  });
 }
 
 ServerModel& World::server_model(NodeId server) {

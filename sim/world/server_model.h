@@ -35,6 +35,17 @@ enum class DataLoss : std::uint8_t {
   kRecentWrites,  // failover to a replica that missed the most recent writes
 };
 
+// States in which a real Redis answers commands with an error instead of running them
+// (refused before they run: nothing is written).
+enum class ServerCondition : std::uint8_t {
+  kNormal,
+  kLoading,      // LOADING: after a restart, until the dataset is in memory
+  kBusyScript,   // BUSY: another client's script has run past its time limit
+  kOutOfMemory,  // OOM: memory above maxmemory: commands that may grow it are refused
+  kReadOnly,     // READONLY: the node is a replica now (a failover demoted it)
+  kMasterDown,   // MASTERDOWN: a replica lost its master (replica-serve-stale-data no)
+};
+
 // Contract: called only from the simulation's thread; execute() must return a reply
 // (errors as error replies), never block, never throw.
 class ServerModel {
@@ -48,6 +59,9 @@ class ServerModel {
   virtual void restart(DataLoss loss, ServerEnv& env) = 0;
   // SCRIPT FLUSH from outside: every client's next EVALSHA gets NOSCRIPT.
   virtual void flush_scripts() = 0;
+  // From now on, answer as a Redis in `condition` would (kNormal: as usual). A model
+  // that does not model conditions ignores it.
+  virtual void set_condition(ServerCondition condition) { (void)condition; }
 };
 
 }  // namespace distkit::sim

@@ -246,6 +246,8 @@ void World::restart(NodeId id, Identity identity) {
     trace_event(id, "restart", n.incarnation);
     ServerEnv env{n.clock->wall_now(), n.rng.get(), Duration(0)};
     n.model->restart(DataLoss::kAll, env);
+    ++n.condition_generation;
+    n.model->set_condition(ServerCondition::kNormal);
     return;
   }
   if (identity == Identity::kNew) {

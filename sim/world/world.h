@@ -216,6 +216,9 @@ class World {
   void flush_scripts(NodeId server);
   // Every command takes this much longer (a slow server; 0 restores).
   void set_server_slowdown(NodeId server, Duration extra_per_command);
+  // The server answers as a Redis in `condition` (LOADING, BUSY, OOM, READONLY,
+  // MASTERDOWN) for `length`, then normally again (kNormal: at once). A restart ends it.
+  void set_server_condition(NodeId server, ServerCondition condition, Duration length);
   [[nodiscard]] ServerModel& server_model(NodeId server);
 
   // ---- Trace.

@@ -107,6 +107,7 @@ struct World::Node {
   Duration slowdown{0};
   std::unique_ptr<Rng> rng;
   SimTime busy_until{0};
+  std::uint64_t condition_generation = 0;  // the latest set_server_condition
   bool processing = false;
   struct Queued {
     std::uint64_t conn;

@@ -164,8 +164,11 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
         CounterOperation& done = histories[key][index];
         if (code == StatusCode::kOk) {
           done.completed = world.now();
-        } else if (code == StatusCode::kUnavailable || code == StatusCode::kCancelled) {
-          done.kind = CounterOperation::Kind::kGet;  // never ran: drop it below
+        } else if (code == StatusCode::kUnavailable || code == StatusCode::kCancelled ||
+                   code == StatusCode::kServerError) {
+          // Never ran: not sent, or refused by the server before running (LOADING,
+          // READONLY, OOM, ...: the strict scripts write nothing before they can fail).
+          done.kind = CounterOperation::Kind::kGet;  // dropped below
           done.process = "";
         }
         co_await sleep_for(node.executor(), microseconds(node.rng().between(100, 3000)));

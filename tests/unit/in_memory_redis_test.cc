@@ -377,6 +377,37 @@ TEST(InMemoryRedisInWorld, ScriptsRunOverTheSimulatedNetwork) {
   EXPECT_TRUE(got[3].ok()) << got[3].status().to_string();
 }
 
+// A server condition lasts its length, a restart ends it earlier, and the client sees
+// the server's error as kServerError with the error's first word.
+TEST(InMemoryRedisInWorld, AServerConditionLastsItsLengthOrUntilARestart) {
+  World world({.seed = 5});
+  const NodeId redis = world.add_redis_server("redis", std::make_unique<InMemoryRedis>());
+  std::vector<std::string> seen;  // "ok" or the error's first word, once per 100 ms
+  world.add_instance("a", [&](NodeContext& node) -> Task<void> {
+    auto conn = node.connect_redis(redis);
+    for (int i = 0; i < 30; ++i) {
+      Result<RedisReply> r = co_await conn->command("INCR", "k");
+      seen.push_back(r.ok() ? "ok" : std::string(r.status().server_error_prefix()));
+      co_await sleep_for(node.executor(), milliseconds(100));
+    }
+  });
+  world.schedule(milliseconds(450), [&] {
+    world.set_server_condition(redis, ServerCondition::kLoading, milliseconds(500));
+  });
+  world.schedule(milliseconds(1450), [&] {
+    world.set_server_condition(redis, ServerCondition::kOutOfMemory, seconds(60));
+  });
+  world.schedule(milliseconds(2250), [&] { world.restart_redis(redis, DataLoss::kNone); });
+  world.run_for(seconds(4));
+  ASSERT_EQ(seen.size(), 30u);
+  EXPECT_EQ(seen[0], "ok");
+  EXPECT_EQ(seen[5], "LOADING");
+  EXPECT_EQ(seen[9], "LOADING");
+  EXPECT_EQ(seen[11], "ok") << "the condition ended after 500 ms";
+  EXPECT_EQ(seen[16], "OOM");
+  EXPECT_EQ(seen[29], "ok") << "the restart ended the condition";
+}
+
 TEST(InMemoryRedisInWorld, ASlowScriptDelaysOtherClients) {
   World world({.seed = 4});
   const NodeId redis = world.add_redis_server("redis", std::make_unique<InMemoryRedis>());
@@ -394,6 +425,56 @@ TEST(InMemoryRedisInWorld, ASlowScriptDelaysOtherClients) {
   world.run_for(seconds(10));
   // ~20M instructions at 2 ns: the PING waits ~40 ms behind the script.
   EXPECT_GT(ping_done, milliseconds(30));
+}
+
+// ---- Server conditions (faults Redis answers with an error) ------------------------
+
+TEST_F(InMemoryRedisTest, LoadingRefusesAllButWhatRunsWhileLoading) {
+  redis_.set_condition(ServerCondition::kLoading);
+  EXPECT_EQ(code(run({"GET", "k"})), "LOADING");
+  EXPECT_EQ(code(run({"PING"})), "LOADING") << "PING has no loading flag in 7.0";
+  EXPECT_EQ(code(eval("return 1")), "LOADING");
+  EXPECT_EQ(run({"SELECT", "0"}), S("OK"));
+  redis_.set_condition(ServerCondition::kNormal);
+  EXPECT_EQ(run({"GET", "k"}), Nil());
+}
+
+TEST_F(InMemoryRedisTest, ReadOnlyRefusesWritesAndAScriptAtItsFirstWrite) {
+  run({"SET", "k", "1"});
+  redis_.set_condition(ServerCondition::kReadOnly);
+  EXPECT_EQ(code(run({"SET", "k", "2"})), "READONLY");
+  EXPECT_EQ(code(run({"DEL", "k"})), "READONLY");
+  EXPECT_EQ(run({"GET", "k"}), B("1"));
+  EXPECT_EQ(eval("return redis.call('GET', KEYS[1])", {"k"}), B("1")) << "a script that reads";
+  EXPECT_EQ(code(eval("return redis.call('INCR', KEYS[1])", {"k"})), "READONLY");
+  EXPECT_EQ(run({"GET", "k"}), B("1")) << "nothing written";
+}
+
+TEST_F(InMemoryRedisTest, OutOfMemoryRefusesWhatMayGrowMemoryButNotAScriptMidway) {
+  run({"SET", "k", "1"});
+  redis_.set_condition(ServerCondition::kOutOfMemory);
+  EXPECT_EQ(code(run({"INCR", "k"})), "OOM");
+  EXPECT_EQ(code(run({"HSET", "h", "f", "1"})), "OOM");
+  EXPECT_EQ(code(eval("return redis.call('INCR', KEYS[1])", {"k"})), "OOM");
+  EXPECT_EQ(run({"GET", "k"}), B("1"));
+  // DEL frees memory: allowed. A script that has written goes on (it must stay atomic).
+  EXPECT_EQ(eval("redis.call('DEL', KEYS[1]); return redis.call('INCR', KEYS[1])", {"k"}), I(1));
+}
+
+TEST_F(InMemoryRedisTest, BusyAndMasterDownRefuseOtherClients) {
+  redis_.set_condition(ServerCondition::kBusyScript);
+  EXPECT_EQ(code(run({"GET", "k"})), "BUSY");
+  EXPECT_EQ(code(eval("return 1")), "BUSY");
+  redis_.set_condition(ServerCondition::kMasterDown);
+  EXPECT_EQ(code(run({"GET", "k"})), "MASTERDOWN");
+  EXPECT_EQ(run({"PING"}), S("PONG")) << "stale-flagged commands still run";
+  EXPECT_EQ(code(eval("return redis.call('GET', KEYS[1])", {"k"})), "MASTERDOWN");
+  // Inside MULTI a refused command fails the transaction, as Redis does.
+  redis_.set_condition(ServerCondition::kNormal);
+  run({"MULTI"});
+  redis_.set_condition(ServerCondition::kReadOnly);
+  EXPECT_EQ(code(run({"SET", "k", "1"})), "READONLY");
+  EXPECT_EQ(code(run({"EXEC"})), "EXECABORT");
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   app.add_option("--keys", base.keys, "distinct keys")->capture_default_str();
   app.add_option("-f,--faults", faults,
                  "none, all, or a comma-separated list of partitions, lossy-network, "
-                 "dead-instances, clock-skew, redis-restarts")
+                 "dead-instances, clock-skew, redis-restarts, redis-errors")
       ->capture_default_str();
   app.add_option("-d,--duration", duration, "simulated chaos time (250ms, 90s, 5m, 1h)")
       ->capture_default_str();

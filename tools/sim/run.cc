@@ -2,6 +2,7 @@
 // chaos and healing phases sampled for the report, the judgement, shrinking and the
 // replay command.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 
@@ -127,6 +128,18 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
       case FaultKind::kScriptFlush:
         marks.push_back({a, "script flush", t, t});
         break;
+      case FaultKind::kRedisLoading:
+      case FaultKind::kRedisBusy:
+      case FaultKind::kRedisOom:
+      case FaultKind::kRedisReadonly:
+      case FaultKind::kRedisMasterDown: {
+        // "redis-loading" -> "LOADING": the error the server answers with meanwhile.
+        std::string what(sim::fault_kind_name(e.kind).substr(6));
+        for (char& c : what)
+          c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        marks.push_back({a, what, t, std::min(chaos_s, t + static_cast<double>(e.value) / 1000)});
+        break;
+      }
     }
   }
   for (const auto& [key, since] : open)
