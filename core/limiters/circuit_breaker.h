@@ -48,9 +48,12 @@ class CircuitBreaker {
     failures_ = 0;
     probing_ = false;
   }
-  // The call said nothing about Redis's health (it was refused as invalid, or its
-  // caller went away before the answer): a probe in flight is released.
+  // The probe said nothing about Redis's health (an answer about the request, or its
+  // caller went away before the answer): the next call may probe. Only for the call
+  // allow() let through as the probe (is_probing() right after it).
   void on_no_verdict() { probing_ = false; }
+  // Whether a probe is out (half-open): right after allow() said yes, that call is it.
+  [[nodiscard]] bool is_probing() const { return state_ == State::kHalfOpen && probing_; }
   void on_failure(MonoTime now) {
     ++failures_;
     if (state_ == State::kHalfOpen || failures_ >= options_.failures_to_open) {

@@ -2,8 +2,9 @@
 // is down or slow. Behind a CircuitBreaker, so a down Redis costs a few timeouts, not
 // one per request: while the breaker is open no call goes to Redis at all.
 //
-// When Redis cannot answer (kUnavailable, kUnknownOutcome; a server error such as
-// LOADING, BUSY, OOM or READONLY; a reply that cannot be read; or the breaker is open):
+// When Redis cannot answer (kUnavailable, kUnknownOutcome; a server that refuses
+// everyone for now: LOADING, BUSY, OOM, READONLY, MASTERDOWN, MISCONF, TRYAGAIN,
+// CLUSTERDOWN; a reply that cannot be read; or the breaker is open):
 // - with a `fallback` local limiter: it decides (per process; give it this process's
 //   share of the limit). It hands back to Redis automatically: the breaker probes Redis
 //   after `open_for`, and the first success closes it.
@@ -12,7 +13,7 @@
 // Invalid input and other errors are returned as they are, whatever the policy.
 // Every call that went to Redis moves the breaker: a decision closes it, the failures
 // above count toward opening it (a failed probe reopens it), and anything else (an
-// answer about the request, not about Redis; or the caller's frame destroyed before
+// answer about the request, such as WRONGTYPE; or the caller's frame destroyed before
 // the answer) releases a probe, so a half-open breaker never waits forever.
 //
 // Instances (core/limiters/resilient_gcra.h, core/limiters/resilient_window.h):
@@ -28,6 +29,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "distkit/core/async/clock.h"
@@ -83,13 +85,13 @@ class ResilientLimiter {
     ++redis_calls_;
     // Reports "no verdict" unless an outcome is reported below: also when this frame is
     // destroyed while it waits (a cancelled caller, a crashed process).
-    PendingCall call(breaker_);
+    PendingCall call(breaker_, /*probe=*/breaker_.is_probing());
     Result<Decision> d = co_await Traits::ask(remote_, key, limit, count);
     if (d.ok()) {
       call.report(Verdict::kSuccess, clock_.now());
       co_return Outcome{std::move(*d), DecidedBy::kRedis, Status()};
     }
-    if (!redis_failed(d.status().code())) {
+    if (!redis_failed(d.status())) {
       call.report(Verdict::kNone, clock_.now());
       co_return d.status();
     }
@@ -98,11 +100,26 @@ class ResilientLimiter {
   }
 
   // Whether an error means Redis could not decide (rather than an answer about the
-  // request): not reached, outcome unknown, refused by a server error (LOADING, BUSY,
-  // OOM, READONLY, MASTERDOWN, ...), or a reply that makes no sense.
-  [[nodiscard]] static bool redis_failed(StatusCode code) {
-    return code == StatusCode::kUnavailable || code == StatusCode::kUnknownOutcome ||
-           code == StatusCode::kServerError || code == StatusCode::kProtocolError;
+  // request): not reached, outcome unknown, a reply that makes no sense, or a server
+  // that refuses everyone for now. A WRONGTYPE, a script's ERR or a DK code is about
+  // this request (returned as it is; the breaker hears no verdict).
+  [[nodiscard]] static bool redis_failed(const Status& status) {
+    switch (status.code()) {
+      case StatusCode::kUnavailable:
+      case StatusCode::kUnknownOutcome:
+      case StatusCode::kProtocolError:
+        return true;
+      case StatusCode::kServerError: {
+        const std::string_view word = status.server_error_prefix();
+        for (std::string_view down : {"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "MISCONF",
+                                      "TRYAGAIN", "CLUSTERDOWN"}) {
+          if (word == down) return true;
+        }
+        return false;
+      }
+      default:
+        return false;
+    }
   }
 
   [[nodiscard]] const CircuitBreaker& breaker() const { return breaker_; }
@@ -113,11 +130,11 @@ class ResilientLimiter {
   // One call let through by the breaker, which it must hear about exactly once.
   class PendingCall {
    public:
-    explicit PendingCall(CircuitBreaker& breaker) : breaker_(breaker) {}
+    PendingCall(CircuitBreaker& breaker, bool probe) : breaker_(breaker), probe_(probe) {}
     PendingCall(const PendingCall&) = delete;
     PendingCall& operator=(const PendingCall&) = delete;
     ~PendingCall() {
-      if (!reported_) breaker_.on_no_verdict();
+      if (!reported_ && probe_) breaker_.on_no_verdict();
     }
     void report(Verdict verdict, MonoTime now) {
       reported_ = true;
@@ -129,12 +146,13 @@ class ResilientLimiter {
           breaker_.on_failure(now);
           break;
         case Verdict::kNone:
-          breaker_.on_no_verdict();
+          if (probe_) breaker_.on_no_verdict();
       }
     }
 
    private:
     CircuitBreaker& breaker_;
+    const bool probe_;  // this call is the half-open breaker's probe
     bool reported_ = false;
   };
 

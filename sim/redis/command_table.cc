@@ -17,9 +17,9 @@ namespace {
 
 // MULTI, EXEC and DISCARD act on a connection: the server loop runs them.
 constexpr CommandSpec kConnectionCommands[] = {
-    {"discard", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
+    {"discard", 1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
     {"exec", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
-    {"multi", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
+    {"multi", 1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
 };
 
 }  // namespace
@@ -61,7 +61,8 @@ const CommandSpec* lookup_for_client(const RedisCommand& command, RedisReply* er
   return spec;
 }
 
-std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext& ctx) {
+std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext& ctx,
+                                  const RedisCommand& command) {
   switch (ctx.condition) {
     case ServerCondition::kNormal:
       return std::nullopt;
@@ -71,7 +72,10 @@ std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext&
       return err("LOADING Redis is loading the dataset in memory");
     case ServerCondition::kBusyScript:
       // Only another client is refused; the script running is not ours to model.
-      if (ctx.in_script || spec.name == "script") return std::nullopt;
+      if (ctx.in_script || (spec.flags & kAllowBusy)) return std::nullopt;
+      if (spec.name == "script" && command.size() == 2 && lower(command[1]) == "kill") {
+        return std::nullopt;
+      }
       return err(
           "BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
           "SHUTDOWN NOSAVE.");

@@ -63,7 +63,11 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
     if (session.in_multi) session.multi_failed = true;
     return error;
   }
-  if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx)) {
+  if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) {
+    if (session.in_multi && spec->name == "exec") {
+      session = Impl::Session();  // a refused EXEC discards the transaction
+      return RedisReply::error("EXECABORT Transaction discarded because of: " + refused->text());
+    }
     if (session.in_multi) session.multi_failed = true;
     return *refused;
   }
@@ -88,6 +92,13 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
     if (spec->name == "discard") return RedisReply::simple_string("OK");
     if (failed) {
       return RedisReply::error("EXECABORT Transaction discarded because of previous errors.");
+    }
+    // A condition that began after the commands were queued refuses the EXEC as a
+    // whole (Redis checks EXEC against its queued commands' flags).
+    for (auto& [queued_spec, queued_command] : queued) {
+      if (std::optional<RedisReply> refused = redis::refusal(*queued_spec, ctx, queued_command)) {
+        return RedisReply::error("EXECABORT Transaction discarded because of: " + refused->text());
+      }
     }
     // The whole transaction runs at one frozen time, without interleaving.
     std::vector<RedisReply> replies;

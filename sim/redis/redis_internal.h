@@ -36,11 +36,12 @@ using Keyspace = std::map<std::string, Entry>;
 
 enum CommandFlag : std::uint32_t {
   kWrite = 1,
-  kNoScript = 2,  // not allowed from scripts
-  kNoMulti = 4,   // runs at once even inside MULTI (MULTI, EXEC, DISCARD)
-  kDenyOom = 8,   // may grow memory: refused with OOM above maxmemory
-  kLoading = 16,  // allowed while the dataset loads
-  kStale = 32,    // allowed on a replica that lost its master
+  kNoScript = 2,    // not allowed from scripts
+  kNoMulti = 4,     // runs at once even inside MULTI (MULTI, EXEC, DISCARD)
+  kDenyOom = 8,     // may grow memory: refused with OOM above maxmemory
+  kLoading = 16,    // allowed while the dataset loads
+  kStale = 32,      // allowed on a replica that lost its master
+  kAllowBusy = 64,  // allowed while another client's script is busy
 };
 
 class LuaEngine;
@@ -79,7 +80,8 @@ RedisReply run_command(const CommandSpec& spec, CommandContext& ctx, const Redis
 
 // The error a server in `ctx.condition` answers `spec` with instead of running it
 // (Redis 7.0's processCommand, and scriptCall's checks inside a script), or nothing.
-std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext& ctx);
+std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext& ctx,
+                                  const RedisCommand& command);
 
 // Validates name and arity the way Redis does for a client.
 // Returns an error reply, or nullptr spec on error.

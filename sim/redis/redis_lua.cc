@@ -186,12 +186,13 @@ int redis_generic_call(lua_State* L, bool raise) {
   }
   if (spec->flags & kNoScript)
     return fail(L, raise, "This Redis command is not allowed from script");
-  if (std::optional<RedisReply> refused = refusal(*spec, *st.ctx)) {
+  if (std::optional<RedisReply> refused = refusal(*spec, *st.ctx, command)) {
     return fail(L, raise, "-" + refused->text());
   }
+  // Dirty from the first write it attempts, as Redis marks it before the call.
+  if (spec->flags & kWrite) st.ctx->script_wrote = true;
   RedisReply reply = run_command(*spec, *st.ctx, command);
   if (reply.is_error()) return fail(L, raise, "-" + reply.text());
-  if (spec->flags & kWrite) st.ctx->script_wrote = true;
   push_reply(L, reply);
   return 1;
 }
@@ -476,6 +477,7 @@ RedisReply run(LuaEngine::State& st, CommandContext& ctx, const std::string& sha
   lua_pushcfunction(L, error_handler);
   lua_rawgeti(L, LUA_REGISTRYINDEX, st.scripts.at(sha));
   st.ctx = &ctx;
+  ctx.script_wrote = false;  // a new script (one EXEC may run several)
   st.instructions = 0;
   st.seeded.reset();
   ctx.in_script = true;

@@ -177,5 +177,35 @@ TEST(CircuitBreakerProbe, ACancelledProbeReleasesIt) {
   EXPECT_EQ(f.limiter.breaker().state(), CircuitBreaker::State::kClosed);
 }
 
+// Only the probe's own end releases it: a call let through before the breaker opened
+// that ends without a verdict while a probe is out must not start a second probe.
+TEST(CircuitBreakerProbe, AnOlderCallWithoutAVerdictDoesNotReleaseTheProbe) {
+  Fixture f;
+  TaskScope older, probe;
+  spawn(f.executor, &older, f.limiter.check("k", Limit{}));  // closed: goes out, no answer
+  f.executor.drain();
+  f.remote.answers.push_back(unavailable_error("down"));
+  EXPECT_EQ(f.check()->decided_by, DecidedBy::kFailClosed);  // opens it
+  f.clock.advance(seconds(1));
+  spawn(f.executor, &probe, f.limiter.check("k", Limit{}));  // the probe, no answer yet
+  f.executor.drain();
+  ASSERT_EQ(f.limiter.breaker().state(), CircuitBreaker::State::kHalfOpen);
+  older.destroy_all();  // the older call's caller goes away
+  const int asked = f.remote.asked;
+  EXPECT_EQ(f.check()->decided_by, DecidedBy::kFailClosed) << "still one probe at a time";
+  EXPECT_EQ(f.remote.asked, asked);
+}
+
+// WRONGTYPE (a key someone else wrote) is about this request, not Redis's health.
+TEST(CircuitBreakerProbe, AnErrorAboutTheRequestDoesNotOpenIt) {
+  Fixture f;
+  for (int i = 0; i < 3; ++i) {
+    f.remote.answers.push_back(
+        server_error("WRONGTYPE Operation against a key holding the wrong kind of value"));
+    EXPECT_EQ(f.check().status().code(), StatusCode::kServerError) << "returned as it is";
+  }
+  EXPECT_EQ(f.limiter.breaker().state(), CircuitBreaker::State::kClosed);
+}
+
 }  // namespace
 }  // namespace distkit

@@ -475,6 +475,20 @@ TEST_F(InMemoryRedisTest, BusyAndMasterDownRefuseOtherClients) {
   redis_.set_condition(ServerCondition::kReadOnly);
   EXPECT_EQ(code(run({"SET", "k", "1"})), "READONLY");
   EXPECT_EQ(code(run({"EXEC"})), "EXECABORT");
+  // A condition that begins after the queueing refuses the EXEC as a whole.
+  redis_.set_condition(ServerCondition::kNormal);
+  run({"MULTI"});
+  EXPECT_EQ(run({"SET", "k", "2"}), S("QUEUED"));
+  redis_.set_condition(ServerCondition::kReadOnly);
+  EXPECT_EQ(code(run({"EXEC"})), "EXECABORT");
+  redis_.set_condition(ServerCondition::kNormal);
+  EXPECT_EQ(run({"GET", "k"}), Nil()) << "nothing of it ran";
+  // Under BUSY, MULTI is allowed, queued commands are refused, EXEC aborts.
+  redis_.set_condition(ServerCondition::kBusyScript);
+  EXPECT_EQ(run({"MULTI"}), S("OK"));
+  EXPECT_EQ(code(run({"SET", "k", "3"})), "BUSY");
+  EXPECT_EQ(code(run({"EXEC"})), "EXECABORT");
+  EXPECT_EQ(code(run({"SCRIPT", "FLUSH"})), "BUSY") << "only SCRIPT KILL passes";
 }
 
 }  // namespace

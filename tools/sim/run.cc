@@ -65,15 +65,17 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
     if (t >= chaos_s) continue;
     const std::string a = name(e.a);
     switch (e.kind) {
+      // Under the link's higher node id: the instance when cut from the server (0),
+      // the same node for a partition and its heal either way round.
       case FaultKind::kPartition:
       case FaultKind::kPartitionOneWay:
-        begin(e.a == 0 ? name(e.b) : a, "partition", t);
+        begin(name(std::max(e.a, e.b)), "partition", t);
         break;
       case FaultKind::kIsolate:
         begin(a, "partition", t);
         break;
       case FaultKind::kHeal:
-        end(e.a == 0 ? name(e.b) : a, "partition", t);
+        end(name(std::max(e.a, e.b)), "partition", t);
         break;
       case FaultKind::kHealAll:
         for (auto it = open.begin(); it != open.end();) {
