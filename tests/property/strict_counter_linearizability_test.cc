@@ -102,6 +102,7 @@ const std::vector<std::string> kKeys = {"a", "b"};
 
 struct RunResult {
   std::optional<std::string> violation;
+  std::size_t unchecked_keys = 0;  // the checker's budget ran out
   std::string report;
   std::size_t operations = 0;
 };
@@ -187,7 +188,10 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
       if (!op.process.empty()) ran.push_back(op);
     }
     result.operations += ran.size();
-    LinearizabilityResult verdict = check_counter_linearizable(ran);
+    // A bounded search per key: a history with many unknown outcomes (a long partition)
+    // can need far more steps; such a key is counted as unchecked, not as a pass.
+    LinearizabilityResult verdict = check_counter_linearizable(ran, 0, 2'000'000);
+    if (verdict.exhausted) ++result.unchecked_keys;
     if (!verdict.linearizable && !verdict.exhausted) {
       result.violation = "key " + key + " is not linearizable: " + verdict.explanation;
       break;
@@ -201,10 +205,16 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
 
 RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderFaults,
               (std::uint64_t seed)) {
-  const FaultSchedule schedule = *harness::gen_fault_schedule(kClients, kServers, kChaos);
+  const FaultSchedule schedule = *harness::gen_fault_schedule(
+      kClients, kServers, kChaos,
+      // Without server restarts, as before the one generator: each resets every
+      // connection, and the operations in flight become unknown outcomes, whose
+      // placements the checker searches exhaustively.
+      without(harness::kPropertyFaults, FaultProfile::kRedisRestarts));
   RunResult r = run(seed, schedule);
   RC_LOG() << r.report;
   RC_ASSERT(!r.violation.has_value());
+  RC_CLASSIFY(r.unchecked_keys > 0, "a key past the checker's budget");
   RC_ASSERT(r.operations > 0u);
 }
 
