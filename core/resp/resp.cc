@@ -187,4 +187,158 @@ std::optional<Result<RedisCommand>> RespRequestParser::next() {
   return Result<RedisCommand>(std::move(command_));
 }
 
+// ---- Client side ------------------------------------------------------------------
+
+namespace {
+
+void append_header(std::string& out, char type, std::size_t n) {
+  char digits[24];
+  auto [end, error] = std::to_chars(digits, digits + sizeof digits, n);
+  (void)error;
+  out += type;
+  out.append(digits, end);
+  out += "\r\n";
+}
+
+std::size_t digits_of(std::size_t n) {
+  std::size_t d = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++d;
+  }
+  return d;
+}
+
+}  // namespace
+
+std::size_t encoded_command_size(const RedisCommand& command) {
+  std::size_t size = 3 + digits_of(command.size());
+  for (const std::string& arg : command)
+    size += 3 + digits_of(arg.size()) + arg.size() + 2;
+  return size;
+}
+
+void encode_command(const RedisCommand& command, std::string& out) {
+  append_header(out, '*', command.size());
+  for (const std::string& arg : command) {
+    append_header(out, '$', arg.size());
+    out.append(arg);
+    out += "\r\n";
+  }
+}
+
+std::string encode_command(const RedisCommand& command) {
+  std::string out;
+  out.reserve(encoded_command_size(command));
+  encode_command(command, out);
+  return out;
+}
+
+std::optional<Result<RedisReply>> RespReplyParser::fail(std::string message) {
+  error_ = protocol_error("RESP: " + std::move(message));
+  stack_.clear();
+  return Result<RedisReply>(*error_);
+}
+
+std::optional<Result<RedisReply>> RespReplyParser::item() {
+  const std::string_view rest = std::string_view(buffer_).substr(position_);
+  const std::size_t end = rest.find("\r\n");
+  if (end == std::string_view::npos) {
+    if (rest.size() > limits_.max_line_bytes) return fail("line longer than the limit");
+    return std::nullopt;
+  }
+  if (end > limits_.max_line_bytes) return fail("line longer than the limit");
+  if (end == 0) return fail("empty line where a type byte was expected");
+  const char type = rest[0];
+  const std::string_view text = rest.substr(1, end - 1);
+  const auto number = [&](long long& value) {
+    auto [last, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return !text.empty() && error == std::errc() && last == text.data() + text.size();
+  };
+  long long value = 0;
+  switch (type) {
+    case '+':
+      position_ += end + 2;
+      return Result<RedisReply>(RedisReply::simple_string(std::string(text)));
+    case '-':
+      position_ += end + 2;
+      return Result<RedisReply>(RedisReply::error(std::string(text)));
+    case ':':
+      if (!number(value)) return fail("integer reply is not a 64-bit integer");
+      position_ += end + 2;
+      return Result<RedisReply>(RedisReply::integer(value));
+    case '$': {
+      if (!number(value) || value < -1) return fail("invalid bulk length");
+      if (value == -1) {
+        position_ += end + 2;
+        return Result<RedisReply>(RedisReply::nil());
+      }
+      const auto length = static_cast<unsigned long long>(value);
+      if (length > limits_.max_bulk_bytes) return fail("bulk string longer than the limit");
+      if (rest.size() < end + 2 + length + 2) return std::nullopt;
+      if (rest.compare(end + 2 + length, 2, "\r\n") != 0) {
+        return fail("bulk string not terminated by CRLF");
+      }
+      position_ += end + 2 + length + 2;
+      return Result<RedisReply>(RedisReply::bulk_string(std::string(rest.substr(end + 2, length))));
+    }
+    case '*': {
+      if (!number(value) || value < -1) return fail("invalid array length");
+      if (value == -1) {
+        position_ += end + 2;
+        return Result<RedisReply>(RedisReply::nil());  // RESP2's null array
+      }
+      if (static_cast<unsigned long long>(value) > limits_.max_array_elements) {
+        return fail("array longer than the limit");
+      }
+      if (value > 0 && stack_.size() >= limits_.max_depth) {
+        return fail("arrays nested deeper than " + std::to_string(limits_.max_depth));
+      }
+      position_ += end + 2;
+      if (value == 0) return Result<RedisReply>(RedisReply::array({}));
+      Frame frame;
+      frame.expected = static_cast<std::size_t>(value);
+      frame.elements.reserve(std::min<std::size_t>(frame.expected, 1024));
+      stack_.push_back(std::move(frame));
+      return std::nullopt;  // the caller goes on with the elements
+    }
+    default:
+      return fail(std::string("unknown reply type byte 0x") + "0123456789abcdef"[(type >> 4) & 15] +
+                  "0123456789abcdef"[type & 15]);
+  }
+}
+
+std::optional<Result<RedisReply>> RespReplyParser::next() {
+  if (error_) return Result<RedisReply>(*error_);
+  while (position_ < buffer_.size()) {
+    const std::size_t depth = stack_.size();
+    std::optional<Result<RedisReply>> value = item();
+    if (error_) return value;
+    if (!value) {
+      if (stack_.size() > depth) continue;  // an array opened
+      break;                                // incomplete
+    }
+    RedisReply reply = std::move(**value);
+    // Place the value in the array being filled; close every array it completes.
+    while (!stack_.empty()) {
+      Frame& top = stack_.back();
+      top.elements.push_back(std::move(reply));
+      if (top.elements.size() < top.expected) break;
+      reply = RedisReply::array(std::move(top.elements));
+      stack_.pop_back();
+    }
+    if (!stack_.empty()) continue;
+    // Compact once consumed bytes dominate, so memory stays bounded.
+    if (position_ == buffer_.size()) {
+      buffer_.clear();
+      position_ = 0;
+    } else if (position_ > 4096 && position_ * 2 > buffer_.size()) {
+      buffer_.erase(0, position_);
+      position_ = 0;
+    }
+    return Result<RedisReply>(std::move(reply));
+  }
+  return std::nullopt;
+}
+
 }  // namespace distkit

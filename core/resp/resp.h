@@ -1,6 +1,9 @@
-// RESP2 on the server side, without sockets: encoding replies and parsing requests
-// (multibulk or inline, as Redis accepts them), with Redis's limits. Used by
-// tools/simredis; a server loop feeds bytes in and writes bytes out.
+// RESP2 without sockets, both ends of the wire.
+// - Server side: encoding replies and parsing requests (multibulk or inline, as Redis
+//   accepts them), with Redis's limits. Used by tools/simredis and the simulated Redis.
+// - Client side: encoding commands and parsing replies, with explicit limits. Used by
+//   the connection state machine (core/conn), so production and the simulator parse
+//   with the same code.
 #ifndef DISTKIT_CORE_RESP_RESP_H_
 #define DISTKIT_CORE_RESP_RESP_H_
 
@@ -8,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "distkit/core/base/status.h"
 #include "distkit/core/seam/redis_connection.h"
@@ -58,6 +62,53 @@ class RespRequestParser {
   std::size_t expected_arguments_ = 0;
   std::optional<std::size_t> bulk_length_;  // read a "$n" line, waiting for n bytes
   RedisCommand command_;
+  std::optional<Status> error_;
+};
+
+// Appends the RESP2 multibulk encoding of `command` ("*2\r\n$3\r\nGET\r\n...").
+void encode_command(const RedisCommand& command, std::string& out);
+[[nodiscard]] std::string encode_command(const RedisCommand& command);
+// The size encode_command would append, without encoding.
+[[nodiscard]] std::size_t encoded_command_size(const RedisCommand& command);
+
+struct RespReplyLimits {
+  // Nesting of arrays: hiredis 0.14 refuses more than 7 levels; so do we by default.
+  std::size_t max_depth = 7;
+  std::size_t max_bulk_bytes = 512 * 1024 * 1024;  // Redis's own proto-max-bulk-len
+  std::size_t max_array_elements = 1024 * 1024 * 1024;
+  std::size_t max_line_bytes = 64 * 1024;  // a simple string, error, integer or header
+};
+
+// Incremental parser of server replies (RESP2). Feed bytes as they arrive, in any
+// segments; take complete replies with next(). Bytes are looked at once: a reply
+// split into one-byte segments costs no more than a whole one. A protocol error is
+// final (every later call returns it): the caller resets the connection.
+class RespReplyParser {
+ public:
+  explicit RespReplyParser(RespReplyLimits limits = {}) : limits_(limits) {}
+
+  void feed(std::string_view bytes) { buffer_.append(bytes); }
+
+  // The next complete reply; nothing when more bytes are needed; kProtocolError when
+  // the stream is not valid RESP2 or passes a limit.
+  [[nodiscard]] std::optional<Result<RedisReply>> next();
+
+  // Bytes received but not yet consumed.
+  [[nodiscard]] std::size_t buffered() const { return buffer_.size() - position_; }
+
+ private:
+  struct Frame {
+    std::vector<RedisReply> elements;
+    std::size_t expected = 0;
+  };
+  std::optional<Result<RedisReply>> fail(std::string message);
+  // The value of one complete item at position_, or nothing if incomplete.
+  std::optional<Result<RedisReply>> item();
+
+  RespReplyLimits limits_;
+  std::string buffer_;
+  std::size_t position_ = 0;
+  std::vector<Frame> stack_;  // the arrays being filled, outermost first
   std::optional<Status> error_;
 };
 
