@@ -1,5 +1,7 @@
 // RedisClient: a RedisConnection to a real Redis over one TCP connection, on an
-// AsioRuntime.
+// AsioRuntime. It is core/conn's MachineConnection over an Asio socket: the state
+// machine (core/conn/connection_machine.h, rules R1..R13) decides everything, and it
+// is the very one the simulator runs. This file holds only the socket driver.
 //
 // - Automatic pipelining: commands from any number of coroutines are queued and
 //   written together; replies are matched in order.
@@ -9,8 +11,8 @@
 //   written waits for a connection until its deadline, then fails with kUnavailable.
 // - One request timeout covers waiting and flight. When the oldest request in flight
 //   passes it, the connection is presumed dead: closed, its requests UNKNOWN.
-// - Reconnects on demand with exponential backoff and jitter; AUTH and SELECT (from a
-//   redis:// URL) run first, and nothing else is written until they succeed.
+// - Reconnects on demand with exponential backoff and jitter; AUTH, CLIENT SETNAME and
+//   SELECT (or HELLO 2) run first, and nothing else is written until they succeed.
 // - Bounded: max pending requests and bytes; beyond them kResourceExhausted.
 // - Optional health check: a PING whenever the connection has been idle that long.
 //
@@ -24,6 +26,8 @@
 #include <string>
 #include <string_view>
 
+#include "distkit/core/conn/machine_connection.h"
+#include "distkit/core/resp/resp.h"
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/transport/runtime.h"
 
@@ -42,6 +46,9 @@ struct RedisClientOptions {
   Duration reconnect_min_backoff = std::chrono::milliseconds(10);
   Duration reconnect_max_backoff = std::chrono::seconds(1);
   Duration health_check_interval = std::chrono::seconds(0);  // 0: off
+  std::string client_name;  // CLIENT SETNAME, if set (shows in CLIENT LIST)
+  bool hello = false;       // HELLO 2 with AUTH and SETNAME in one round trip (Redis >= 6)
+  RespReplyLimits reply_limits;
 };
 
 // redis://[[username]:password@]host[:port][/database]. Clear kInvalidArgument
@@ -53,6 +60,7 @@ struct RedisClientStats {
   std::uint64_t connects = 0;           // handshakes completed
   std::uint64_t connection_losses = 0;  // timeouts, drops, protocol errors
   std::uint64_t protocol_errors = 0;
+  std::uint64_t failed_attempts = 0;  // connects or handshakes that failed
 };
 
 class RedisClient final : public RedisConnection {
@@ -69,8 +77,7 @@ class RedisClient final : public RedisConnection {
   [[nodiscard]] RedisClientStats stats() const;
 
  private:
-  struct Impl;
-  std::shared_ptr<Impl> impl_;  // async operations hold it until they complete
+  std::unique_ptr<conn::MachineConnection> connection_;
 };
 
 }  // namespace distkit::transport

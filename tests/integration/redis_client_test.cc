@@ -209,6 +209,27 @@ TEST_F(RedisClientTest, AuthAndSelectComeFromTheUrl) {
   });
 }
 
+// The handshake names the connection (CLIENT SETNAME) and HELLO 2 carries AUTH and
+// SETNAME in one round trip on Redis >= 6.
+TEST_F(RedisClientTest, TheHandshakeNamesTheConnection) {
+  auto server = test_support::RedisServer::start({.extra_args = {"--requirepass", "pw"}});
+  ASSERT_TRUE(server.ok());
+  RedisClientOptions o = options((*server)->port());
+  o.password = "pw";
+  o.client_name = "distkit-test";
+  with_client(o, [&](RedisClient& client) -> Task<void> {
+    Result<RedisReply> name = co_await client.command("CLIENT", "GETNAME");
+    EXPECT_EQ(*name, RedisReply::bulk_string("distkit-test"));
+  });
+  o.hello = true;
+  o.client_name = "via-hello";
+  with_client(o, [&](RedisClient& client) -> Task<void> {
+    Result<RedisReply> name = co_await client.command("CLIENT", "GETNAME");
+    EXPECT_EQ(*name, RedisReply::bulk_string("via-hello"));
+    EXPECT_EQ(client.stats().connects, 1u);
+  });
+}
+
 TEST_F(RedisClientTest, LimitsAndRefusedConnections) {
   auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok());
