@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <utility>
 
 #include "distkit/sim/world/world.h"
@@ -78,16 +79,46 @@ void World::send_datagram(NodeId from, NodeId to, std::string payload) {
 }
 
 void World::send_to_client(NodeId server, NodeId client, std::uint64_t conn,
-                           std::function<void(SimRedisConnection&)> fn) {
+                           std::function<void(SimLink&)> fn) {
   send_segment(conn, false, server, client, [this, conn, fn = std::move(fn)] {
     auto it = connections_.find(conn);
     if (it != connections_.end()) fn(*it->second);
   });
 }
 
-std::uint64_t World::register_connection(SimRedisConnection* connection) {
+void World::send_bytes_to_client(NodeId server, NodeId client, std::uint64_t conn,
+                                 std::string_view bytes) {
+  for (std::string& segment : segments(server, client, bytes)) {
+    send_to_client(server, client, conn,
+                   [segment = std::move(segment)](SimLink& link) { link.on_bytes(segment); });
+  }
+}
+
+std::vector<std::string> World::segments(NodeId from, NodeId to, std::string_view bytes) {
+  const std::size_t max = std::max<std::size_t>(1, link(from, to).max_segments);
+  std::vector<std::string> out;
+  if (max == 1 || bytes.size() < 2) {
+    out.emplace_back(bytes);
+    return out;
+  }
+  const std::size_t count = 1 + network_rng_.below(std::min(max, bytes.size()));
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < count; ++i)
+    cuts.push_back(1 + network_rng_.below(bytes.size() - 1));
+  std::sort(cuts.begin(), cuts.end());
+  std::size_t from_byte = 0;
+  for (std::size_t cut : cuts) {
+    if (cut == from_byte) continue;
+    out.emplace_back(bytes.substr(from_byte, cut - from_byte));
+    from_byte = cut;
+  }
+  out.emplace_back(bytes.substr(from_byte));
+  return out;
+}
+
+std::uint64_t World::register_connection(SimLink* link) {
   const std::uint64_t conn = next_conn_++;
-  connections_.emplace(conn, connection);
+  connections_.emplace(conn, link);
   return conn;
 }
 
@@ -147,15 +178,13 @@ void World::reset_connections(NodeId id) {
   }
   // The client side: each of this node's connections sees the reset at once, and
   // the server learns of it through the network.
-  std::vector<std::pair<std::uint64_t, SimRedisConnection*>> mine;
+  // The machine answers the reset by closing its link, which tells the server.
+  std::vector<std::pair<std::uint64_t, SimLink*>> mine;
   for (const auto& [conn, c] : connections_) {
     if (c->client() == id) mine.emplace_back(conn, c);
   }
   for (const auto& [conn, c] : mine) {
-    const NodeId server = c->server();
-    c->on_reset();
-    send_segment(conn, true, id, server,
-                 [this, server, conn = conn] { server_receive_fin(server, conn); });
+    if (connections_.contains(conn)) c->on_reset();
   }
 }
 

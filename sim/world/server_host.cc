@@ -10,7 +10,7 @@ namespace distkit::sim {
 void World::server_send_reset(NodeId server, std::uint64_t conn, NodeId client) {
   // A RST travels like any segment, but does not care whether the stream had died.
   if (auto it = streams_.find({conn, false}); it != streams_.end()) it->second->dead = false;
-  send_to_client(server, client, conn, [](SimRedisConnection& c) { c.on_reset(); });
+  send_to_client(server, client, conn, [](SimLink& link) { link.on_reset(); });
 }
 
 void World::server_receive_syn(NodeId server, std::uint64_t conn, NodeId client) {
@@ -20,20 +20,30 @@ void World::server_receive_syn(NodeId server, std::uint64_t conn, NodeId client)
     server_send_reset(server, conn, client);
     return;
   }
-  s.sessions[conn] = Session{client};
+  s.sessions.insert_or_assign(conn, Session{client, RespRequestParser()});
   trace_event(server, "accept", conn, name(client));
-  send_to_client(server, client, conn, [](SimRedisConnection& c) { c.on_syn_ack(); });
+  send_to_client(server, client, conn, [](SimLink& link) { link.on_syn_ack(); });
 }
 
-void World::server_receive_request(NodeId server, std::uint64_t conn, NodeId client,
-                                   RedisCommand command) {
+void World::server_receive_bytes(NodeId server, std::uint64_t conn, NodeId client,
+                                 std::string bytes) {
   Node& s = node(server);
-  if (!s.alive || !s.sessions.contains(conn)) {
+  auto session = s.sessions.find(conn);
+  if (!s.alive || session == s.sessions.end()) {
     server_send_reset(server, conn, client);
     return;
   }
-  s.queue.push_back(Node::Queued{conn, std::move(command)});
-  if (!s.processing) {
+  RespRequestParser& parser = session->second.parser;
+  parser.feed(bytes);
+  const std::size_t queued = s.queue.size();
+  while (std::optional<Result<RedisCommand>> next = parser.next()) {
+    if (!next->ok()) {
+      s.queue.push_back(Node::Queued{conn, {}, next->status()});
+      break;
+    }
+    s.queue.push_back(Node::Queued{conn, std::move(**next), std::nullopt});
+  }
+  if (s.queue.size() > queued && !s.processing) {
     s.processing = true;
     node_event(server, s.incarnation, std::max(now(), s.busy_until),
                [this, server] { server_process(server); });
@@ -50,6 +60,18 @@ void World::server_process(NodeId server) {
   }
   Node::Queued job = std::move(s.queue.front());
   s.queue.pop_front();
+  const NodeId client = s.sessions.at(job.conn).client;
+  if (job.protocol_error) {
+    // As Redis: the error goes out, then the server closes the connection.
+    trace_event(server, "protocol-error", job.conn, job.protocol_error->message());
+    send_bytes_to_client(server, client, job.conn,
+                         encode_reply(RedisReply::error(job.protocol_error->message())));
+    send_to_client(server, client, job.conn, [](SimLink& link) { link.on_fin(); });
+    s.sessions.erase(job.conn);
+    s.model->disconnect(job.conn);
+    server_process(server);
+    return;
+  }
   ServerEnv env{s.clock->wall_now(), s.rng.get(), Duration(0)};
   RedisReply reply = s.model->execute(job.conn, job.command, env);
   std::uint64_t digest = 0;
@@ -58,13 +80,9 @@ void World::server_process(NodeId server) {
   trace_event(server, "exec", mix_hash(digest, reply.to_string()),
               options_.record_trace ? job.command.front() + " -> " + reply.to_string() : "");
   s.busy_until = now() + s.server_options.service_time + s.slowdown + env.extra_busy;
-  const NodeId client = s.sessions.at(job.conn).client;
   node_event(server, s.incarnation, s.busy_until,
-             [this, server, client, conn = job.conn, reply = std::move(reply)]() mutable {
-               send_to_client(server, client, conn,
-                              [reply = std::move(reply)](SimRedisConnection& c) mutable {
-                                c.on_reply(std::move(reply));
-                              });
+             [this, server, client, conn = job.conn, reply = std::move(reply)] {
+               send_bytes_to_client(server, client, conn, encode_reply(reply));
                server_process(server);
              });
 }

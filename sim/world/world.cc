@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "distkit/core/conn/machine_connection.h"
 #include "sim/world/world_internal.h"
 
 namespace distkit::sim {
@@ -40,8 +41,10 @@ std::unique_ptr<RedisConnection> NodeContext::connect_redis(NodeId server,
                                                             ConnectionOptions options) {
   if (!world_.is_server(server))
     die("connect_redis: node " + world_.name(server) + " is not a Redis server");
-  return std::make_unique<SimRedisConnection>(world_, id_, incarnation_, server, options,
-                                              *executor_);
+  options.address = world_.name(server);
+  options.jitter_seed = executor_->entropy();
+  return std::make_unique<conn::MachineConnection>(
+      *executor_, std::make_unique<SimLink>(world_, id_, server, *executor_), std::move(options));
 }
 
 void NodeContext::spawn(Task<void> task) {

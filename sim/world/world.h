@@ -41,6 +41,7 @@
 #include "distkit/core/async/clock.h"
 #include "distkit/core/async/executor.h"
 #include "distkit/core/async/task.h"
+#include "distkit/core/conn/connection_machine.h"
 #include "distkit/core/seam/peer.h"
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/sim/world/rng.h"
@@ -62,6 +63,9 @@ struct LinkConfig {
   Latency latency;
   // Probability that a message on this link is lost.
   double loss = 0;
+  // A Redis connection's bytes travel in segments: each write (and each reply) is cut
+  // at random points into 1..max_segments of them, so parsers meet any split.
+  std::size_t max_segments = 2;
 };
 
 struct WorldOptions {
@@ -73,15 +77,11 @@ struct WorldOptions {
   bool record_trace = false;
 };
 
-struct ConnectionOptions {
-  // No reply within this (node-local) time: every request in flight on the
-  // connection completes with kUnknownOutcome and the connection is closed.
-  Duration request_timeout = std::chrono::seconds(1);
-  // Not connected within this: requests waiting to be sent fail with kUnavailable.
-  Duration connect_timeout = std::chrono::seconds(1);
-  // Requests in flight plus waiting; beyond it, kResourceExhausted (nothing is sent).
-  std::size_t max_pending = 100'000;
-};
+// A simulated Redis connection is production's: core/conn's state machine, driven
+// over the simulated network. Its options are the machine's (timeouts, bounds,
+// backoff, handshake, health check); `address` is set to the server's name and
+// `jitter_seed` drawn from the node, so runs replay.
+using ConnectionOptions = conn::MachineConfig;
 
 struct ServerOptions {
   // Time the server is busy per command (it runs one command at a time).
@@ -93,7 +93,7 @@ enum class Identity : std::uint8_t { kSame, kNew };
 class World;
 class NodeExecutor;
 class SimPeerEndpoint;
-class SimRedisConnection;
+class SimLink;
 
 // What code running on an instance sees. Valid until the instance crashes.
 class NodeContext {
@@ -231,7 +231,7 @@ class World {
   friend class NodeContext;
   friend class NodeExecutor;
   friend class SimPeerEndpoint;
-  friend class SimRedisConnection;
+  friend class SimLink;
   class NodeClock;
   struct Node;
   struct Stream;
@@ -263,20 +263,26 @@ class World {
 
   // Server side of connections.
   void server_receive_syn(NodeId server, std::uint64_t conn, NodeId client);
-  void server_receive_request(NodeId server, std::uint64_t conn, NodeId client,
-                              RedisCommand command);
+  // RESP bytes of one segment: parsed as Redis does, commands queued in order; a
+  // protocol error is answered and the connection closed.
+  void server_receive_bytes(NodeId server, std::uint64_t conn, NodeId client, std::string bytes);
   void server_receive_fin(NodeId server, std::uint64_t conn);
   void server_send_reset(NodeId server, std::uint64_t conn, NodeId client);
   void server_process(NodeId server);
   void server_crash(Node& server);
 
-  // Client side of connections (SimRedisConnection registers itself).
-  std::uint64_t register_connection(SimRedisConnection* connection);
+  // Client side of connections (a SimLink registers each connection it opens).
+  std::uint64_t register_connection(SimLink* link);
   void unregister_connection(std::uint64_t conn);
-  // Sends a segment to the client end of `conn`; runs `fn` on its connection if the
+  // Sends a segment to the client end of `conn`; runs `fn` on its link if the
   // connection still exists when the segment arrives.
   void send_to_client(NodeId server, NodeId client, std::uint64_t conn,
-                      std::function<void(SimRedisConnection&)> fn);
+                      std::function<void(SimLink&)> fn);
+  // Sends `bytes` to the client end of `conn`, cut into segments.
+  void send_bytes_to_client(NodeId server, NodeId client, std::uint64_t conn,
+                            std::string_view bytes);
+  // Cuts `bytes` into 1..max_segments pieces at points drawn from the network's rng.
+  std::vector<std::string> segments(NodeId from, NodeId to, std::string_view bytes);
 
   WorldOptions options_;
   Scheduler scheduler_;
@@ -286,7 +292,7 @@ class World {
   std::map<std::pair<NodeId, NodeId>, LinkConfig> links_;
   std::map<std::pair<NodeId, NodeId>, bool> blocked_;
   std::map<std::pair<std::uint64_t, bool>, std::unique_ptr<Stream>> streams_;
-  std::map<std::uint64_t, SimRedisConnection*> connections_;
+  std::map<std::uint64_t, SimLink*> connections_;
   std::uint64_t next_conn_ = 1;
   // The instance whose event is running, if any (a node cannot destroy itself mid-run).
   std::optional<NodeId> running_node_;

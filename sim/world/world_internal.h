@@ -1,5 +1,5 @@
 // The simulated world's internals, shared by its parts (world.cc: nodes, clocks,
-// executors, node faults; network.cc: links, datagrams, Redis connections;
+// executors, node faults; network.cc: links, datagrams, the Redis connection's link;
 // server_host.cc: Redis server nodes). Not for use outside sim/world.
 #ifndef DISTKIT_SIM_WORLD_WORLD_INTERNAL_H_
 #define DISTKIT_SIM_WORLD_WORLD_INTERNAL_H_
@@ -12,7 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "distkit/core/seam/request_batch.h"
+#include "distkit/core/conn/byte_link.h"
+#include "distkit/core/resp/resp.h"
 #include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
@@ -77,6 +78,7 @@ class World::NodeClock final : public Clock {
 
 struct World::Session {
   NodeId client;
+  RespRequestParser parser;
 };
 
 struct World::Stream {
@@ -112,6 +114,7 @@ struct World::Node {
   struct Queued {
     std::uint64_t conn;
     RedisCommand command;
+    std::optional<Status> protocol_error;  // answered, then the connection is closed
   };
   std::deque<Queued> queue;
   std::map<std::uint64_t, Session> sessions;
@@ -236,184 +239,93 @@ class SimPeerEndpoint final : public PeerEndpoint {
 
 // ---- Redis connections (client side) ---------------------------------------------
 
-class SimRedisConnection final : public RedisConnection {
+// The simulator's driver of the production connection (core/conn): a ByteLink whose
+// bytes travel the simulated network as TCP segments (cut anywhere, delayed, lost
+// with the rest of their stream, reset). Everything else is the machine's.
+class SimLink final : public conn::ByteLink {
  public:
-  SimRedisConnection(World& world, NodeId client, std::uint32_t incarnation, NodeId server,
-                     ConnectionOptions options, Executor& executor)
-      : world_(world),
-        client_(client),
-        incarnation_(incarnation),
-        server_(server),
-        options_(options),
-        executor_(executor) {}
+  SimLink(World& world, NodeId client, NodeId server, Executor& executor)
+      : world_(world), client_(client), server_(server), executor_(executor) {}
+  ~SimLink() override {
+    *alive_ = false;
+    if (conn_ != 0) close(attempt_);
+  }
 
   [[nodiscard]] NodeId client() const { return client_; }
   [[nodiscard]] NodeId server() const { return server_; }
 
-  // close() cancels the connect timer; fail_in_flight() the request timers.
-  ~SimRedisConnection() override {
-    if (state_ != State::kDisconnected) close(/*send_fin=*/true);
-    fail_in_flight(cancelled_error("connection destroyed"));
-    fail_waiting(cancelled_error("connection destroyed"));
-  }
-
-  Task<std::vector<Result<RedisReply>>> execute_pipeline(
-      std::vector<RedisCommand> commands) override {
-    auto batch = std::make_shared<RequestBatch>(commands.size(), executor_);
-    if (in_flight_.size() + waiting_.size() + commands.size() > options_.max_pending) {
-      for (std::size_t i = 0; i < commands.size(); ++i) {
-        RequestBatch::complete(
-            batch, i,
-            resource_exhausted_error("more than " + std::to_string(options_.max_pending) +
-                                     " requests pending on the connection"));
-      }
-    }
-    for (std::size_t i = 0; !batch->done() && i < commands.size(); ++i) {
-      submit(Request{std::move(commands[i]), batch, i, 0});
-    }
-    co_await RequestBatch::wait(batch);
-    co_return batch->take();
-  }
-
-  void on_syn_ack() {
-    if (state_ != State::kConnecting) return;
-    state_ = State::kConnected;
-    executor_.cancel(connect_timer_);
-    connect_timer_ = 0;
-    while (!waiting_.empty()) {
-      Request r = std::move(waiting_.front());
-      waiting_.pop_front();
-      send(std::move(r));
-    }
-  }
-
-  void on_reset() {
-    if (state_ == State::kConnecting) {
-      fail_waiting(unavailable_error("connection to " + world_.name(server_) + " refused"));
-    } else if (state_ == State::kConnected) {
-      fail_in_flight(unknown_outcome_error("connection to " + world_.name(server_) +
-                                           " reset with the request in flight"));
-    }
-    close(/*send_fin=*/false);
-  }
-
-  void on_reply(RedisReply reply) {
-    if (in_flight_.empty()) return;  // a reply after we gave up on its request
-    Request r = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    executor_.cancel(r.timer);
-    if (reply.is_error()) {
-      complete(r, server_error(reply.text()));
-    } else {
-      complete(r, std::move(reply));
-    }
-  }
-
- private:
-  enum class State : std::uint8_t { kDisconnected, kConnecting, kConnected };
-
-  struct Request {
-    RedisCommand command;
-    std::shared_ptr<RequestBatch> batch;
-    std::size_t index;
-    Executor::TimerId timer;
-  };
-
-  void submit(Request r) {
-    if (r.command.empty()) {
-      complete(r, invalid_argument_error("empty Redis command"));
-      return;
-    }
-    if (state_ == State::kConnected) {
-      send(std::move(r));
-      return;
-    }
-    waiting_.push_back(std::move(r));
-    if (state_ == State::kDisconnected) connect();
-  }
-
-  void connect() {
+  void open(conn::Attempt attempt, conn::LinkEvents& events) override {
+    if (conn_ != 0) close(attempt_);
+    attempt_ = attempt;
+    events_ = &events;
+    opening_ = true;
     conn_ = world_.register_connection(this);
-    state_ = State::kConnecting;
-    const std::uint64_t conn = conn_;
-    world_.send_segment(conn, true, client_, server_,
-                        [&world = world_, server = server_, conn, client = client_] {
+    world_.send_segment(conn_, true, client_, server_,
+                        [&world = world_, server = server_, conn = conn_, client = client_] {
                           world.server_receive_syn(server, conn, client);
                         });
-    connect_timer_ = executor_.schedule_after(options_.connect_timeout, [this, conn] {
-      connect_timer_ = 0;
-      if (conn != conn_ || state_ != State::kConnecting) return;
-      fail_waiting(unavailable_error("connect to " + world_.name(server_) + " timed out"));
-      close(/*send_fin=*/true);
-    });
   }
 
-  void send(Request r) {
-    const std::uint64_t conn = conn_;
-    r.timer = executor_.schedule_after(options_.request_timeout, [this, conn] {
-      if (conn != conn_) return;
-      fail_in_flight(unknown_outcome_error(
-          "no reply from " + world_.name(server_) + " within " +
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout)
-                  .count()) +
-          "ms"));
-      close(/*send_fin=*/true);
-    });
-    world_.send_segment(conn, true, client_, server_,
-                        [&world = world_, server = server_, conn, client = client_,
-                         command = std::move(r.command)]() mutable {
-                          world.server_receive_request(server, conn, client, std::move(command));
-                        });
-    r.command.clear();
-    in_flight_.push_back(std::move(r));
-  }
-
-  void complete(Request& r, Result<RedisReply> outcome) {
-    RequestBatch::complete(r.batch, r.index, std::move(outcome));
-  }
-
-  void fail_in_flight(const Status& status) {
-    std::deque<Request> failed = std::move(in_flight_);
-    in_flight_.clear();
-    for (Request& r : failed) {
-      executor_.cancel(r.timer);
-      complete(r, status);
+  void write(conn::Attempt attempt, std::string_view bytes) override {
+    if (attempt != attempt_ || conn_ == 0) return;
+    for (std::string& segment : world_.segments(client_, server_, bytes)) {
+      world_.send_segment(conn_, true, client_, server_,
+                          [&world = world_, server = server_, conn = conn_, client = client_,
+                           segment = std::move(segment)]() mutable {
+                            world.server_receive_bytes(server, conn, client, std::move(segment));
+                          });
     }
+    // The bytes are in the network's hands: the write is done (TCP's send buffer).
+    executor_.post([this, alive = alive_, attempt] {
+      if (*alive && attempt == attempt_ && events_ != nullptr) events_->on_write_done(attempt);
+    });
   }
 
-  void fail_waiting(const Status& status) {
-    std::deque<Request> failed = std::move(waiting_);
-    waiting_.clear();
-    for (Request& r : failed)
-      complete(r, status);
-  }
-
-  void close(bool send_fin) {
-    if (send_fin) {
+  void close(conn::Attempt attempt) override {
+    if (attempt != attempt_) return;
+    if (conn_ != 0) {
       world_.send_segment(conn_, true, client_, server_,
                           [&world = world_, server = server_, conn = conn_] {
                             world.server_receive_fin(server, conn);
                           });
+      world_.unregister_connection(conn_);
     }
-    world_.unregister_connection(conn_);
-    if (connect_timer_ != 0) executor_.cancel(connect_timer_);
-    connect_timer_ = 0;
     conn_ = 0;
-    state_ = State::kDisconnected;
+    events_ = nullptr;
+    opening_ = false;
   }
 
+  // From the network (each is its own scheduler event, never inside open/write/close).
+  void on_syn_ack() {
+    if (events_ == nullptr || !opening_) return;
+    opening_ = false;
+    events_->on_opened(attempt_);
+  }
+  void on_bytes(std::string_view bytes) {
+    if (events_ != nullptr && !opening_) events_->on_bytes(attempt_, bytes);
+  }
+  void on_reset() {
+    if (events_ == nullptr) return;
+    if (opening_) {
+      events_->on_open_failed(attempt_, "connection refused");
+    } else {
+      events_->on_closed(attempt_, "connection reset by peer");
+    }
+  }
+  void on_fin() {
+    if (events_ != nullptr) events_->on_closed(attempt_, "end of stream");
+  }
+
+ private:
   World& world_;
   NodeId client_;
-  std::uint32_t incarnation_;
   NodeId server_;
-  ConnectionOptions options_;
   Executor& executor_;
-  State state_ = State::kDisconnected;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  conn::LinkEvents* events_ = nullptr;
+  conn::Attempt attempt_ = 0;
   std::uint64_t conn_ = 0;
-  Executor::TimerId connect_timer_ = 0;
-  std::deque<Request> in_flight_;  // sent, in order
-  std::deque<Request> waiting_;    // not yet sent (connecting)
+  bool opening_ = false;
 };
 
 }  // namespace distkit::sim

@@ -2,7 +2,9 @@
 // generates and shrinks the schedules):
 //  1. Outcome honesty: an operation reported OK ran exactly once; one reported
 //     UNAVAILABLE never ran; one reported UNKNOWN ran at most once; nothing runs
-//     twice. (The connection never resends a request that may have run.)
+//     twice. (The connection, production's state machine over simulated TCP
+//     segments, never resends a request that may have run; the mutant that does is
+//     caught.)
 //  2. Liveness after healing: once every fault is lifted, every instance completes
 //     operations again.
 //  3. Determinism: the same seed and schedule give the same trace hash.
@@ -48,9 +50,12 @@ struct RunResult {
   std::string report;  // filled when there is a violation
 };
 
-// `blind_retry` is a deliberately broken client for testing the checker: it resends
-// an operation whose outcome was UNKNOWN, so it can run twice.
-RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retry = false) {
+// Two deliberately broken clients for testing the checker: `blind_retry` resends an
+// operation whose outcome was UNKNOWN; `mutation` breaks the connection itself (the
+// production state machine, core/conn), e.g. one that writes a written request again
+// after a reconnect. Either can make an operation run twice.
+RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retry = false,
+              conn::Mutation mutation = conn::Mutation::kNone) {
   World world({.seed = seed,
                .default_link = LinkConfig{
                    .latency = {.min = 100us, .max = 3ms, .tail_probability = 0.02, .tail = 80ms}}});
@@ -60,8 +65,9 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool blind_retr
   std::map<std::string, Outcome> outcomes;  // by operation id
   for (int i = 0; i < kInstances; ++i) {
     world.add_instance("c" + std::to_string(i), [&, redis](NodeContext& node) -> Task<void> {
-      auto conn = node.connect_redis(
-          redis, {.request_timeout = milliseconds(150), .connect_timeout = milliseconds(100)});
+      auto conn = node.connect_redis(redis, {.request_timeout = milliseconds(150),
+                                             .connect_timeout = milliseconds(100),
+                                             .mutation = mutation});
       for (int n = 0;; ++n) {
         // Unique per incarnation, so a restarted instance never reuses an id.
         const std::string op =
@@ -181,6 +187,35 @@ TEST(SimProperties, CheckerCatchesABlindRetry) {
                                "'500000us partition-one-way 0 1; 1000000us heal 0 1'"),
             std::string::npos)
       << broken.report;
+}
+
+// The property catches a broken connection, not only a broken caller: the state
+// machine that writes a written request again after a reconnect (R2 broken) fails it
+// on the schedule above, with a replay line, and on generated schedules too.
+TEST(SimProperties, CheckerCatchesAConnectionThatResendsAfterReconnecting) {
+  Result<FaultSchedule> schedule =
+      parse_fault_schedule("500000us partition-one-way 0 1; 1000000us heal 0 1");
+  ASSERT_TRUE(schedule.ok()) << schedule.status().to_string();
+  RunResult broken =
+      run(7, *schedule, /*blind_retry=*/false, conn::Mutation::kResendWrittenAfterReconnect);
+  ASSERT_TRUE(broken.violation.has_value());
+  EXPECT_TRUE(broken.violation->ends_with("ran 2 times") ||
+              broken.violation->ends_with("reported UNAVAILABLE but ran"))
+      << broken.report;
+  EXPECT_NE(broken.report.find("replay: bazel test //tests/property:sim_property_test"),
+            std::string::npos)
+      << broken.report;
+
+  const bool passed =
+      rc::check("the property, run with the resending connection", [](std::uint64_t seed) {
+        const FaultSchedule generated =
+            *harness::gen_fault_schedule(kInstanceIds, kServers, kChaos);
+        RunResult result = run(seed, generated, /*blind_retry=*/false,
+                               conn::Mutation::kResendWrittenAfterReconnect);
+        RC_LOG() << result.report;
+        RC_ASSERT(!result.violation.has_value());
+      });
+  EXPECT_FALSE(passed) << "the property let a connection that resends written requests pass";
 }
 
 // Faults change the run: a schedule is not silently ignored.
