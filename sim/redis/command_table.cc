@@ -15,11 +15,17 @@
 namespace distkit::sim::redis {
 namespace {
 
-// MULTI, EXEC and DISCARD act on a connection: the server loop runs them.
+// Commands that act on a connection (its transaction, authentication, name,
+// database): InMemoryRedis::execute runs them with the session at hand. Unlike
+// Redis, AUTH, HELLO, CLIENT and SELECT run at once inside MULTI instead of queueing.
 constexpr CommandSpec kConnectionCommands[] = {
+    {"auth", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
+    {"client", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
     {"discard", 1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
     {"exec", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
+    {"hello", -1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
     {"multi", 1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
+    {"select", 2, kNoMulti | kLoading | kStale, nullptr},
 };
 
 }  // namespace

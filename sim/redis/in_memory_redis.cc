@@ -9,6 +9,8 @@ using redis::CommandSpec;
 
 struct InMemoryRedis::Impl {
   struct Session {
+    bool authenticated = false;
+    std::string name;  // CLIENT SETNAME
     bool in_multi = false;
     bool multi_failed = false;  // a command was rejected while queuing
     std::vector<std::pair<const CommandSpec*, RedisCommand>> queued;
@@ -31,6 +33,107 @@ struct InMemoryRedis::Impl {
       before_write(ctx.now_ms);
     }
     return redis::run_command(spec, ctx, command);
+  }
+
+  // AUTH, HELLO, CLIENT and SELECT, with Redis 7.0's replies and errors (one
+  // database: SELECT 0 only, as a server with `databases 1`).
+  RedisReply connection_command(ClientId client, Session& session, const RedisCommand& command) {
+    const auto word = [&](std::size_t i) { return redis::lower(command[i]); };
+    const auto authenticate = [&](const std::string& user, const std::string& password) {
+      if (options.requirepass.empty()) {
+        return RedisReply::error(
+            "ERR AUTH <password> called without any password configured for the default user. "
+            "Are you sure your configuration is correct?");
+      }
+      if (user != "default" || password != options.requirepass) {
+        return RedisReply::error("WRONGPASS invalid username-password pair or user is disabled.");
+      }
+      session.authenticated = true;
+      return RedisReply::simple_string("OK");
+    };
+    const auto valid_name = [](const std::string& name) {
+      for (char c : name) {
+        if (c < '!' || c > '~') return false;
+      }
+      return true;
+    };
+    const std::string name = word(0);
+    if (name == "auth") {
+      if (command.size() > 3) return RedisReply::error("ERR syntax error");
+      return command.size() == 2 ? authenticate("default", command[1])
+                                 : authenticate(command[1], command[2]);
+    }
+    if (name == "select") {
+      std::int64_t index = 0;
+      if (!redis::parse_int64(command[1], index)) {
+        return RedisReply::error("ERR value is not an integer or out of range");
+      }
+      if (index != 0) return RedisReply::error("ERR DB index is out of range");
+      return RedisReply::simple_string("OK");
+    }
+    if (name == "client") {
+      const std::string sub = word(1);
+      if (sub == "setname" && command.size() == 3) {
+        if (!valid_name(command[2])) {
+          return RedisReply::error(
+              "ERR Client names cannot contain spaces, newlines or special characters.");
+        }
+        session.name = command[2];
+        return RedisReply::simple_string("OK");
+      }
+      if (sub == "getname" && command.size() == 2) {
+        return session.name.empty() ? RedisReply::nil() : RedisReply::bulk_string(session.name);
+      }
+      if (sub == "id" && command.size() == 2) {
+        return RedisReply::integer(static_cast<std::int64_t>(client));
+      }
+      return RedisReply::error("ERR unknown subcommand or wrong number of arguments for '" +
+                               command[1] + "'. Try CLIENT HELP.");
+    }
+    // HELLO [protover [AUTH username password] [SETNAME clientname]]
+    if (command.size() >= 2) {
+      std::int64_t version = 0;
+      if (!redis::parse_int64(command[1], version)) {
+        return RedisReply::error("ERR Protocol version is not an integer or out of range");
+      }
+      if (version != 2) return RedisReply::error("NOPROTO unsupported protocol version");
+    }
+    std::optional<std::string> new_name;
+    for (std::size_t i = 2; i < command.size(); ++i) {
+      const std::string option = word(i);
+      if (option == "auth" && i + 2 < command.size()) {
+        if (RedisReply r = authenticate(command[i + 1], command[i + 2]); r.is_error()) return r;
+        i += 2;
+      } else if (option == "setname" && i + 1 < command.size()) {
+        if (!valid_name(command[i + 1])) {
+          return RedisReply::error(
+              "ERR Client names cannot contain spaces, newlines or special characters.");
+        }
+        new_name = command[++i];
+      } else {
+        return RedisReply::error("ERR Syntax error in HELLO option '" + command[i] + "'");
+      }
+    }
+    if (!options.requirepass.empty() && !session.authenticated) {
+      return RedisReply::error(
+          "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+          "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+          "select the RESP protocol version at the same time");
+    }
+    if (new_name) session.name = *new_name;
+    std::vector<RedisReply> map;
+    const auto field = [&map](std::string key, RedisReply value) {
+      map.push_back(RedisReply::bulk_string(std::move(key)));
+      map.push_back(std::move(value));
+    };
+    field("server", RedisReply::bulk_string("redis"));
+    field("version", RedisReply::bulk_string("7.0.15"));
+    field("proto", RedisReply::integer(2));
+    field("id", RedisReply::integer(static_cast<std::int64_t>(client)));
+    field("mode", RedisReply::bulk_string("standalone"));
+    field("role", RedisReply::bulk_string("master"));
+    field("modules", RedisReply::array({}));
+    return RedisReply::array(std::move(map));
   }
 
   InMemoryRedisOptions options;
@@ -62,6 +165,16 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
   if (spec == nullptr) {
     if (session.in_multi) session.multi_failed = true;
     return error;
+  }
+  if (!impl_->options.requirepass.empty() && !session.authenticated && spec->name != "auth" &&
+      spec->name != "hello") {
+    if (session.in_multi) session.multi_failed = true;
+    return RedisReply::error("NOAUTH Authentication required.");
+  }
+  if (spec->name == "auth" || spec->name == "hello" || spec->name == "client" ||
+      spec->name == "select") {
+    if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) return *refused;
+    return impl_->connection_command(client, session, command);
   }
   if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) {
     if (session.in_multi && spec->name == "exec") {

@@ -28,6 +28,9 @@ struct InMemoryRedisOptions {
   std::uint64_t script_instruction_limit = 500'000'000;
   // Simulated time one Lua instruction costs (a long script keeps the server busy).
   Duration time_per_lua_instruction = std::chrono::nanoseconds(2);
+  // As redis.conf's requirepass: when set, a connection must AUTH (or HELLO ... AUTH)
+  // as the default user before anything else ("NOAUTH Authentication required.").
+  std::string requirepass;
 };
 
 class InMemoryRedis final : public ServerModel {

@@ -493,3 +493,88 @@ TEST_F(InMemoryRedisTest, BusyAndMasterDownRefuseOtherClients) {
 
 }  // namespace
 }  // namespace distkit::sim
+
+// ---- Connection commands (what the production connection's handshake sends) ---------
+
+namespace distkit::sim {
+namespace {
+
+TEST(InMemoryRedisConnection, RequirepassRefusesEverythingButAuthAndHello) {
+  InMemoryRedis redis({.requirepass = "pw"});
+  Rng rng{1};
+  const auto run = [&](RedisCommand c, ClientId client = 1) {
+    ServerEnv env{WallTime(std::chrono::seconds(1'767'225'600)), &rng};
+    return redis.execute(client, c, env);
+  };
+  EXPECT_EQ(run({"GET", "k"}), RedisReply::error("NOAUTH Authentication required."));
+  EXPECT_EQ(run({"AUTH", "nope"}).error_prefix(), "WRONGPASS");
+  EXPECT_EQ(run({"AUTH", "alice", "pw"}).error_prefix(), "WRONGPASS") << "only the default user";
+  EXPECT_EQ(run({"HELLO", "2"}).error_prefix(), "NOAUTH");
+  EXPECT_EQ(run({"AUTH", "pw"}), RedisReply::simple_string("OK"));
+  EXPECT_TRUE(run({"GET", "k"}).is_nil());
+  EXPECT_EQ(run({"GET", "k"}, 2).error_prefix(), "NOAUTH") << "per connection";
+  // HELLO 2 AUTH ... SETNAME ... in one command; HELLO 3 is not served (yet).
+  const RedisReply hello = run({"HELLO", "2", "AUTH", "default", "pw", "SETNAME", "w1"}, 3);
+  ASSERT_TRUE(hello.is_array()) << hello;
+  EXPECT_EQ(hello.elements().at(4), RedisReply::bulk_string("proto"));
+  EXPECT_EQ(hello.elements().at(5), RedisReply::integer(2));
+  EXPECT_EQ(run({"CLIENT", "GETNAME"}, 3), RedisReply::bulk_string("w1"));
+  EXPECT_EQ(run({"HELLO", "3"}, 3).error_prefix(), "NOPROTO");
+  redis.disconnect(3);
+  EXPECT_EQ(run({"GET", "k"}, 3).error_prefix(), "NOAUTH") << "a new connection starts over";
+}
+
+TEST(InMemoryRedisConnection, ClientNamesAndSelect) {
+  InMemoryRedis redis;
+  Rng rng{1};
+  const auto run = [&](RedisCommand c) {
+    ServerEnv env{WallTime(std::chrono::seconds(1'767'225'600)), &rng};
+    return redis.execute(7, c, env);
+  };
+  EXPECT_EQ(run({"AUTH", "pw"}).error_prefix(), "ERR") << "no password configured";
+  EXPECT_TRUE(run({"CLIENT", "GETNAME"}).is_nil());
+  EXPECT_EQ(run({"CLIENT", "SETNAME", "a b"}).error_prefix(), "ERR");
+  EXPECT_EQ(run({"CLIENT", "SETNAME", "worker"}), RedisReply::simple_string("OK"));
+  EXPECT_EQ(run({"CLIENT", "GETNAME"}), RedisReply::bulk_string("worker"));
+  EXPECT_EQ(run({"CLIENT", "ID"}), RedisReply::integer(7));
+  EXPECT_EQ(run({"SELECT", "0"}), RedisReply::simple_string("OK"));
+  EXPECT_EQ(run({"SELECT", "1"}), RedisReply::error("ERR DB index is out of range"));
+  EXPECT_EQ(run({"SELECT", "x"}).error_prefix(), "ERR");
+  EXPECT_EQ(run({"EVAL", "return redis.call('AUTH', 'x')", "0"}).error_prefix(), "ERR")
+      << "not from a script";
+}
+
+// The production connection's handshake against the simulated server: AUTH,
+// SETNAME and SELECT (or HELLO) before the first user byte; a wrong password is a
+// failed attempt, and the request fails UNAVAILABLE with the server's words.
+TEST(InMemoryRedisConnection, TheConnectionHandshakeRunsInTheSimulator) {
+  World world({.seed = 3});
+  const NodeId redis = world.add_redis_server(
+      "redis", std::make_unique<InMemoryRedis>(InMemoryRedisOptions{.requirepass = "pw"}));
+  std::vector<Result<RedisReply>> got;
+  world.add_instance("app", [&](NodeContext& node) -> Task<void> {
+    ConnectionOptions good;
+    good.handshake = conn::Handshake{"", "pw", 0, "app-1", false};
+    auto conn = node.connect_redis(redis, good);
+    got.push_back(co_await conn->command("CLIENT", "GETNAME"));
+    ConnectionOptions hello = good;
+    hello.handshake.hello = true;
+    hello.handshake.client_name = "app-2";
+    auto conn2 = node.connect_redis(redis, hello);
+    got.push_back(co_await conn2->command("CLIENT", "GETNAME"));
+    ConnectionOptions bad = good;
+    bad.handshake.password = "wrong";
+    auto conn3 = node.connect_redis(redis, bad);
+    got.push_back(co_await conn3->command("SET", "k", "v"));
+  });
+  world.run_for(std::chrono::seconds(5));
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(*got[0], RedisReply::bulk_string("app-1"));
+  EXPECT_EQ(*got[1], RedisReply::bulk_string("app-2"));
+  EXPECT_EQ(got[2].status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(got[2].status().message().find("WRONGPASS"), std::string::npos)
+      << got[2].status().to_string();
+}
+
+}  // namespace
+}  // namespace distkit::sim

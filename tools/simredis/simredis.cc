@@ -54,7 +54,13 @@ std::optional<RedisReply> tool_command(const RedisCommand& c, bool& close_after)
     }
     return RedisReply::array({});
   }
-  if (name == "CLIENT") return RedisReply::simple_string("OK");
+  if (name == "CLIENT") {
+    // SETNAME, GETNAME and ID are the model's; the rest (SETINFO, ...) are accepted.
+    std::string sub = c.size() > 1 ? c[1] : "";
+    for (char& ch : sub)
+      ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (sub != "SETNAME" && sub != "GETNAME" && sub != "ID") return RedisReply::simple_string("OK");
+  }
   if (name == "COMMAND") return RedisReply::array({});
   return std::nullopt;
 }
