@@ -10,6 +10,7 @@ namespace distkit {
 namespace {
 
 constexpr std::string_view kClusterScheme = "redis+cluster://";
+constexpr std::string_view kTlsClusterScheme = "rediss+cluster://";
 
 // The connection a URL names, on `runtime` (not yet connected: that happens lazily).
 Result<std::unique_ptr<RedisConnection>> connection_for(std::string_view url,
@@ -18,17 +19,23 @@ Result<std::unique_ptr<RedisConnection>> connection_for(std::string_view url,
   transport::RedisClientOptions node;
   node.request_timeout = options.request_timeout;
   node.connect_timeout = options.connect_timeout;
-  if (url.starts_with("rediss://")) {
-    return invalid_argument_error("redis URL \"" + std::string(url) +
-                                  "\": TLS (rediss://) is not supported yet");
-  }
-  if (!url.starts_with(kClusterScheme)) {
+  node.tls_ca_file = options.tls_ca_file;
+  node.tls_cert_file = options.tls_cert_file;
+  node.tls_key_file = options.tls_key_file;
+  std::string_view scheme = "redis://";
+  if (url.starts_with(kTlsClusterScheme)) {
+    url = url.substr(kTlsClusterScheme.size());
+    scheme = "rediss://";
+  } else if (url.starts_with(kClusterScheme)) {
+    url = url.substr(kClusterScheme.size());
+  } else {
     DISTKIT_ASSIGN_OR_RETURN(node, transport::parse_redis_url(url, node));
     return std::unique_ptr<RedisConnection>(
         std::make_unique<transport::RedisClient>(runtime, std::move(node)));
   }
   // Credentials apply to every node; each seed is parsed as a one-server URL.
-  std::string_view rest = url.substr(kClusterScheme.size());
+  const std::string whole(url);
+  std::string_view rest = url;
   std::string credentials;
   if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
     credentials = std::string(rest.substr(0, at + 1));
@@ -39,12 +46,12 @@ Result<std::unique_ptr<RedisConnection>> connection_for(std::string_view url,
     const std::size_t comma = rest.find(',');
     const std::string_view seed = rest.substr(0, comma);
     if (seed.find('/') != std::string_view::npos) {
-      return invalid_argument_error("redis URL \"" + std::string(url) +
+      return invalid_argument_error("redis cluster URL \"" + whole +
                                     "\": a cluster has no databases (no /<n>)");
     }
     DISTKIT_ASSIGN_OR_RETURN(
         transport::RedisClientOptions parsed,
-        transport::parse_redis_url("redis://" + credentials + std::string(seed), node));
+        transport::parse_redis_url(std::string(scheme) + credentials + std::string(seed), node));
     cluster.seeds.push_back(parsed.host + ":" + std::to_string(parsed.port));
     cluster.node_options = parsed;
     if (comma == std::string_view::npos) break;

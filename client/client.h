@@ -57,6 +57,12 @@ struct ClientOptions {
   // Per request: a reply later than this is kUnknownOutcome (the request may have run).
   Duration request_timeout = std::chrono::seconds(1);
   Duration connect_timeout = std::chrono::seconds(1);
+  // TLS (rediss:// URLs): the server's certificate is verified against this PEM file
+  // of certificate authorities, or the system's when empty, and must name the host. A
+  // client certificate and its key, for servers that ask for one.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // What wait() returns for an operation returning T: T itself when T can carry a
@@ -70,7 +76,7 @@ class Client {
   //   redis://[[user]:password@]host[:port][/database]          one server
   //   redis+cluster://[[user]:password@]host:port[,host:port]... a Redis Cluster: any
   //                                                              of its nodes as seeds
-  // (rediss:// is kInvalidArgument until the connection speaks TLS). Connects lazily:
+  // and rediss://, rediss+cluster:// for the same over TLS. Connects lazily:
   // a server that is down shows in the first operation's outcome (kUnavailable), not
   // here, so a client can start before Redis does.
   [[nodiscard]] static Result<std::unique_ptr<Client>> connect(std::string_view url,

@@ -102,6 +102,12 @@ def distkit_dependencies():
     )
     maybe(
         native.new_local_repository,
+        name = "openssl",
+        path = "/usr/include/openssl",
+        build_file = "@distkit//third_party:openssl.BUILD",
+    )
+    maybe(
+        native.new_local_repository,
         name = "cli11",
         path = "/usr/include/CLI",
         build_file = "@distkit//third_party:cli11.BUILD",

@@ -3,6 +3,8 @@
 #include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
 
@@ -17,9 +19,15 @@ Result<RedisClientOptions> parse_redis_url(std::string_view url, RedisClientOpti
   const auto bad = [&](std::string_view why) {
     return invalid_argument_error("redis URL \"" + std::string(url) + "\": " + std::string(why));
   };
-  constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) return bad("must start with redis://");
-  std::string_view rest = url.substr(kScheme.size());
+  std::string_view rest;
+  if (url.starts_with("redis://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("rediss://")) {
+    rest = url.substr(9);
+    options.tls = true;
+  } else {
+    return bad("must start with redis:// or rediss:// (TLS)");
+  }
   if (const std::size_t at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view credentials = rest.substr(0, at);
     rest = rest.substr(at + 1);
@@ -58,13 +66,14 @@ Result<RedisClientOptions> parse_redis_url(std::string_view url, RedisClientOpti
 
 namespace {
 
-// The Asio driver of a ConnectionMachine: one TCP connection at a time. Every
-// completion handler holds the shared state and the attempt it belongs to; a closed
-// or destroyed link drops them, so no event reaches the machine after close().
+// The Asio driver of a ConnectionMachine: one TCP connection at a time, with TLS on
+// top when asked. Every completion handler holds the shared state and the attempt it
+// belongs to; a closed or destroyed link drops them, so no event reaches the machine
+// after close().
 class AsioLink final : public conn::ByteLink {
  public:
-  AsioLink(AsioRuntime& runtime, std::string host, std::uint16_t port)
-      : state_(std::make_shared<State>(runtime.io(), std::move(host), port)) {}
+  AsioLink(AsioRuntime& runtime, const RedisClientOptions& options)
+      : state_(std::make_shared<State>(runtime.io(), options)) {}
   ~AsioLink() override { state_->shut(); }
 
   void open(conn::Attempt attempt, conn::LinkEvents& events) override {
@@ -72,6 +81,14 @@ class AsioLink final : public conn::ByteLink {
     s.shut();
     s.attempt = attempt;
     s.events = &events;
+    if (!s.tls_setup_error.empty()) {
+      // A TLS configuration that cannot work (an unreadable CA file, say) fails every
+      // attempt with its reason; never inline.
+      asio::post(s.socket.get_executor(), [st = state_, attempt] {
+        if (st->current(attempt)) st->events->on_open_failed(attempt, st->tls_setup_error);
+      });
+      return;
+    }
     s.resolver.async_resolve(
         s.host, std::to_string(s.port),
         [st = state_, attempt](const boost::system::error_code& ec,
@@ -91,6 +108,10 @@ class AsioLink final : public conn::ByteLink {
                 }
                 boost::system::error_code ignored;
                 st->socket.set_option(tcp::no_delay(true), ignored);
+                if (st->tls_context) {
+                  State::tls_handshake(st, attempt);
+                  return;
+                }
                 State::read_loop(st, attempt);
                 st->events->on_opened(attempt);
               });
@@ -99,15 +120,20 @@ class AsioLink final : public conn::ByteLink {
 
   void write(conn::Attempt attempt, std::string_view bytes) override {
     if (!state_->current(attempt)) return;
-    asio::async_write(state_->socket, asio::buffer(bytes.data(), bytes.size()),
-                      [st = state_, attempt](const boost::system::error_code& ec, std::size_t) {
-                        if (!st->current(attempt)) return;
-                        if (ec) {
-                          st->events->on_closed(attempt, "lost while writing: " + ec.message());
-                        } else {
-                          st->events->on_write_done(attempt);
-                        }
-                      });
+    auto done = [st = state_, attempt](const boost::system::error_code& ec, std::size_t) {
+      if (!st->current(attempt)) return;
+      if (ec) {
+        st->events->on_closed(attempt, "lost while writing: " + ec.message());
+      } else {
+        st->events->on_write_done(attempt);
+      }
+    };
+    const auto buffer = asio::buffer(bytes.data(), bytes.size());
+    if (state_->tls) {
+      asio::async_write(*state_->tls, buffer, std::move(done));
+    } else {
+      asio::async_write(state_->socket, buffer, std::move(done));
+    }
   }
 
   void close(conn::Attempt attempt) override {
@@ -116,8 +142,38 @@ class AsioLink final : public conn::ByteLink {
 
  private:
   struct State {
-    State(asio::io_context& io, std::string h, std::uint16_t p)
-        : socket(io), resolver(io), host(std::move(h)), port(p) {}
+    State(asio::io_context& io, const RedisClientOptions& o)
+        : socket(io), resolver(io), host(o.host), port(o.port) {
+      if (!o.tls) return;
+      server_name = o.tls_server_name.empty() ? o.host : o.tls_server_name;
+      verify = o.tls_verify_peer;
+      tls_context.emplace(asio::ssl::context::tls_client);
+      boost::system::error_code ec;
+      const auto fail = [&](const std::string& what) {
+        if (ec && tls_setup_error.empty()) tls_setup_error = "TLS: " + what + ": " + ec.message();
+      };
+      tls_context->set_options(asio::ssl::context::default_workarounds |
+                                   asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                                   asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                               ec);
+      fail("options");
+      tls_context->set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none, ec);
+      fail("verify mode");
+      if (o.tls_ca_file.empty()) {
+        tls_context->set_default_verify_paths(ec);
+        fail("the system's certificate authorities");
+      } else {
+        tls_context->load_verify_file(o.tls_ca_file, ec);
+        fail("CA file " + o.tls_ca_file);
+      }
+      if (!o.tls_cert_file.empty()) {
+        tls_context->use_certificate_chain_file(o.tls_cert_file, ec);
+        fail("certificate file " + o.tls_cert_file);
+        tls_context->use_private_key_file(o.tls_key_file.empty() ? o.tls_cert_file : o.tls_key_file,
+                                          asio::ssl::context::pem, ec);
+        fail("key file " + (o.tls_key_file.empty() ? o.tls_cert_file : o.tls_key_file));
+      }
+    }
 
     [[nodiscard]] bool current(conn::Attempt a) const { return events != nullptr && attempt == a; }
 
@@ -126,29 +182,65 @@ class AsioLink final : public conn::ByteLink {
       attempt = 0;
       resolver.cancel();
       boost::system::error_code ignored;
+      // TLS: no close_notify exchange; the machine is done with this link either way.
       socket.shutdown(tcp::socket::shutdown_both, ignored);
       socket.close(ignored);
+      tls.reset();
+    }
+
+    static void tls_handshake(const std::shared_ptr<State>& st, conn::Attempt attempt) {
+      // The stream borrows the connected socket; a new one per attempt (an SSL
+      // stream cannot be reused after a failure).
+      st->tls.emplace(st->socket, *st->tls_context);
+      boost::system::error_code not_an_address;
+      asio::ip::make_address(st->server_name, not_an_address);
+      if (not_an_address) {
+        // SNI, for servers behind a proxy that routes by name.
+        SSL_set_tlsext_host_name(st->tls->native_handle(), st->server_name.c_str());
+      }
+      if (st->verify)
+        st->tls->set_verify_callback(asio::ssl::host_name_verification(st->server_name));
+      st->tls->async_handshake(
+          asio::ssl::stream_base::client, [st, attempt](const boost::system::error_code& ec) {
+            if (!st->current(attempt)) return;
+            if (ec) {
+              st->events->on_open_failed(
+                  attempt, "TLS handshake with " + st->server_name + ": " + ec.message());
+              return;
+            }
+            State::read_loop(st, attempt);
+            st->events->on_opened(attempt);
+          });
     }
 
     static void read_loop(const std::shared_ptr<State>& st, conn::Attempt attempt) {
-      st->socket.async_read_some(
-          asio::buffer(st->read_buffer),
-          [st, attempt](const boost::system::error_code& ec, std::size_t n) {
-            if (!st->current(attempt)) return;
-            if (ec) {
-              st->events->on_closed(attempt,
-                                    ec == asio::error::eof ? "end of stream" : ec.message());
-              return;
-            }
-            st->events->on_bytes(attempt, std::string_view(st->read_buffer.data(), n));
-            if (st->current(attempt)) read_loop(st, attempt);
-          });
+      auto on_read = [st, attempt](const boost::system::error_code& ec, std::size_t n) {
+        if (!st->current(attempt)) return;
+        if (ec) {
+          const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+          st->events->on_closed(attempt, eof ? "end of stream" : ec.message());
+          return;
+        }
+        st->events->on_bytes(attempt, std::string_view(st->read_buffer.data(), n));
+        if (st->current(attempt)) read_loop(st, attempt);
+      };
+      if (st->tls) {
+        st->tls->async_read_some(asio::buffer(st->read_buffer), std::move(on_read));
+      } else {
+        st->socket.async_read_some(asio::buffer(st->read_buffer), std::move(on_read));
+      }
     }
 
     tcp::socket socket;
     tcp::resolver resolver;
     std::string host;
     std::uint16_t port;
+    // TLS, when asked for: the context is built once; a stream per attempt.
+    std::optional<asio::ssl::context> tls_context;
+    std::optional<asio::ssl::stream<tcp::socket&>> tls;
+    std::string server_name;
+    bool verify = true;
+    std::string tls_setup_error;
     conn::LinkEvents* events = nullptr;
     conn::Attempt attempt = 0;
     std::array<char, 64 * 1024> read_buffer{};
@@ -181,8 +273,7 @@ conn::MachineConfig machine_config(const RedisClientOptions& o) {
 
 RedisClient::RedisClient(AsioRuntime& runtime, RedisClientOptions options)
     : connection_(std::make_unique<conn::MachineConnection>(
-          runtime, std::make_unique<AsioLink>(runtime, options.host, options.port),
-          machine_config(options))) {}
+          runtime, std::make_unique<AsioLink>(runtime, options), machine_config(options))) {}
 
 RedisClient::~RedisClient() = default;
 

@@ -48,11 +48,22 @@ struct RedisClientOptions {
   Duration health_check_interval = std::chrono::seconds(0);  // 0: off
   std::string client_name;  // CLIENT SETNAME, if set (shows in CLIENT LIST)
   bool hello = false;       // HELLO 2 with AUTH and SETNAME in one round trip (Redis >= 6)
+  // TLS (rediss:// sets `tls`). The server's certificate is verified by default,
+  // against `tls_ca_file` (PEM) or else the system's authorities, and must name
+  // `tls_server_name` (default: host; an IP address is checked as one). A client
+  // certificate (`tls_cert_file`, key in `tls_key_file` or the same file) for servers
+  // that ask for one (Redis's tls-auth-clients).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_server_name;
+  bool tls_verify_peer = true;  // false only for tests against self-signed servers
+  std::string tls_cert_file;
+  std::string tls_key_file;
   RespReplyLimits reply_limits;
 };
 
-// redis://[[username]:password@]host[:port][/database]. Clear kInvalidArgument
-// errors for anything else.
+// redis://[[username]:password@]host[:port][/database], or rediss://... for TLS.
+// Clear kInvalidArgument errors for anything else.
 [[nodiscard]] Result<RedisClientOptions> parse_redis_url(std::string_view url,
                                                          RedisClientOptions defaults = {});
 

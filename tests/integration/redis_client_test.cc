@@ -230,6 +230,69 @@ TEST_F(RedisClientTest, TheHandshakeNamesTheConnection) {
   });
 }
 
+// rediss:// against redis-server's TLS port, with a certificate authority made for the
+// test: verified by default (the server must be signed by the CA and name the host),
+// a client certificate when the server asks, and clear failures otherwise.
+TEST_F(RedisClientTest, TlsVerifiesTheServerAndCarriesTraffic) {
+  auto server = test_support::RedisServer::start({.tls = true});
+  ASSERT_TRUE(server.ok()) << server.status().to_string();
+  const test_support::RedisServer& s = **server;
+  Result<RedisClientOptions> url = parse_redis_url(
+      "rediss://127.0.0.1:" + std::to_string(s.tls_port()) + "/0", options(s.tls_port()));
+  ASSERT_TRUE(url.ok()) << url.status().to_string();
+  EXPECT_TRUE(url->tls);
+  RedisClientOptions o = *url;
+  o.tls_ca_file = s.tls_ca_file();
+  with_client(o, [&](RedisClient& client) -> Task<void> {
+    EXPECT_TRUE((co_await client.command("SET", "secure", "yes")).ok());
+    Result<RedisReply> got = co_await client.command("GET", "secure");
+    EXPECT_EQ(*got, RedisReply::bulk_string("yes"));
+  });
+  // With a client certificate (mutual TLS).
+  RedisClientOptions mutual = o;
+  mutual.tls_cert_file = s.tls_client_cert_file();
+  mutual.tls_key_file = s.tls_client_key_file();
+  with_client(mutual, [&](RedisClient& client) -> Task<void> {
+    EXPECT_EQ(*(co_await client.command("GET", "secure")), RedisReply::bulk_string("yes"));
+  });
+  // Not signed by a trusted authority (the system's, here): refused.
+  RedisClientOptions untrusted = o;
+  untrusted.request_timeout = seconds(3);  // it must fail: no need to wait 5 s
+  untrusted.tls_ca_file.clear();
+  with_client(untrusted, [&](RedisClient& client) -> Task<void> {
+    Result<RedisReply> r = co_await client.command("PING");
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(r.status().message().find("certificate verify failed"), std::string::npos)
+        << r.status().to_string();
+  });
+  // Signed, but for another name: refused.
+  RedisClientOptions wrong_name = o;
+  wrong_name.request_timeout = seconds(3);  // it must fail: no need to wait 5 s
+  wrong_name.tls_server_name = "redis.example.com";
+  with_client(wrong_name, [&](RedisClient& client) -> Task<void> {
+    Result<RedisReply> r = co_await client.command("PING");
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().to_string();
+  });
+  // A CA file that does not exist: every attempt fails with the reason.
+  RedisClientOptions missing = o;
+  missing.request_timeout = seconds(3);  // it must fail: no need to wait 5 s
+  missing.tls_ca_file = s.directory() + "/no-such-ca.crt";
+  with_client(missing, [&](RedisClient& client) -> Task<void> {
+    Result<RedisReply> r = co_await client.command("PING");
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+    EXPECT_NE(r.status().message().find("no-such-ca.crt"), std::string::npos)
+        << r.status().to_string();
+  });
+  // TLS to the plain port: the handshake fails, nothing hangs.
+  RedisClientOptions plain = o;
+  plain.request_timeout = seconds(3);  // it must fail: no need to wait 5 s
+  plain.port = static_cast<std::uint16_t>(s.port());
+  with_client(plain, [&](RedisClient& client) -> Task<void> {
+    Result<RedisReply> r = co_await client.command("PING");
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable) << r.status().to_string();
+  });
+}
+
 TEST_F(RedisClientTest, LimitsAndRefusedConnections) {
   auto server = test_support::RedisServer::start();
   ASSERT_TRUE(server.ok());

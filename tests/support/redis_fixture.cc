@@ -259,10 +259,15 @@ Result<std::unique_ptr<RedisServer>> RedisServer::start(RedisServerOptions optio
     return slot.status();
   }
   std::unique_ptr<RedisServer> server(new RedisServer(std::move(options), directory, *slot));
+  if (server->options_.tls) DISTKIT_RETURN_IF_ERROR(server->make_tls_files());
   // Another process may take the port between our probe and the server's bind.
   Status last;
   for (int attempt = 0; attempt < 8; ++attempt) {
     DISTKIT_ASSIGN_OR_RETURN(int port, pick_free_port());
+    if (server->options_.tls) {
+      DISTKIT_ASSIGN_OR_RETURN(server->tls_port_, pick_free_port());
+      if (server->tls_port_ == port) continue;
+    }
     int bus_port = 0;
     if (server->options_.cluster_enabled) {
       DISTKIT_ASSIGN_OR_RETURN(bus_port, pick_free_port());
@@ -305,8 +310,40 @@ Result<std::vector<std::string>> RedisServer::command_line(int port, int bus_por
                 {"--cluster-enabled", "yes", "--cluster-config-file", directory_ + "/nodes.conf",
                  "--cluster-port", std::to_string(bus_port), "--cluster-node-timeout", "5000"});
   }
+  if (options_.tls) {
+    argv.insert(argv.end(),
+                {"--tls-port", std::to_string(tls_port_), "--tls-cert-file",
+                 directory_ + "/server.crt", "--tls-key-file", directory_ + "/server.key",
+                 "--tls-ca-cert-file", tls_ca_file(), "--tls-auth-clients", "optional"});
+  }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   return argv;
+}
+
+// A throwaway certificate authority and two certificates it signs: the server's (for
+// 127.0.0.1 and localhost) and a client's. One day of validity; RSA 2048.
+Status RedisServer::make_tls_files() const {
+  const std::string d = "'" + directory_ + "'";
+  const std::string script =
+      "set -e; cd " + d +
+      "; openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1"
+      " -subj /CN=distkit-test-ca"
+      "; printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > server.ext"
+      "; openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr"
+      " -subj /CN=localhost"
+      "; openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+      " -out server.crt -days 1 -extfile server.ext"
+      "; openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr"
+      " -subj /CN=distkit-test-client"
+      "; openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+      " -out client.crt -days 1"
+      "; chmod 600 *.key";
+  const std::string command = "(" + script + ") > " + d + "/openssl.log 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    return unavailable_error("making test certificates with openssl failed: " +
+                             read_file_tail(directory_ + "/openssl.log", 2000));
+  }
+  return Status();
 }
 
 Status RedisServer::launch(int port, int bus_port) {

@@ -37,6 +37,10 @@ struct RedisServerOptions {
   std::string server_binary;
   // Run with `--cluster-enabled yes` (and a private cluster bus port).
   bool cluster_enabled = false;
+  // Also serve TLS on tls_port(): a certificate authority, a server certificate for
+  // 127.0.0.1 and a client certificate are made for the server (openssl CLI). Client
+  // certificates are optional (tls-auth-clients optional).
+  bool tls = false;
   // More redis-server arguments, e.g. {"--maxmemory", "10mb"}.
   std::vector<std::string> extra_args;
   std::chrono::milliseconds startup_timeout{10'000};
@@ -58,6 +62,11 @@ class RedisServer {
   [[nodiscard]] std::string address() const;
   // "redis://127.0.0.1:6379".
   [[nodiscard]] std::string url() const;
+  // With options.tls: the TLS port and the PEM files a client needs.
+  [[nodiscard]] int tls_port() const { return tls_port_; }
+  [[nodiscard]] std::string tls_ca_file() const { return directory_ + "/ca.crt"; }
+  [[nodiscard]] std::string tls_client_cert_file() const { return directory_ + "/client.crt"; }
+  [[nodiscard]] std::string tls_client_key_file() const { return directory_ + "/client.key"; }
   // The process id while running, else 0.
   [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] bool running() const { return pid_ != 0; }
@@ -91,6 +100,7 @@ class RedisServer {
   Result<std::vector<std::string>> command_line(int port, int bus_port) const;
   Status launch(int port, int bus_port);
   Status wait_until_ready();
+  Status make_tls_files() const;
 
   RedisServerOptions options_;
   std::string host_ = "127.0.0.1";
@@ -98,6 +108,7 @@ class RedisServer {
   int cleanup_slot_;
   int port_ = 0;
   int bus_port_ = 0;
+  int tls_port_ = 0;
   pid_t pid_ = 0;
   // While killed: sockets holding port_ and bus_port_ (-1: none).
   int held_port_fd_ = -1;

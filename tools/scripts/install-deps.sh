@@ -15,6 +15,8 @@ packages=(
   libgtest-dev
   libbenchmark-dev
   libcli11-dev           # command-line parsing for tools/
+  libssl-dev             # TLS (rediss://) through Asio's SSL stream
+  openssl                # the TLS test makes its own certificate authority
   redis-server           # integration tests against a real server and cluster
   redis-tools            # redis-cli (cluster create), redis-benchmark
   clang-format
