@@ -30,13 +30,9 @@ namespace distkit::sim::harness {
 // earlier and shorter episodes, smaller values). At most `max_rounds` rounds of one
 // episode per kind: one round is about the dozen events the properties ran under
 // before the one generator; three made them 3 to 6 times slower.
-// What the properties run under unless they say otherwise: every kind but the
-// server's refusals (redis-errors), which made the strict linearizability property
-// take over 300 s on some seeds (not yet understood; issue 15). They are tested in
-// //tests/unit:in_memory_redis_test and available to distkit-sim and to properties
-// that ask for them.
-inline constexpr FaultProfile kPropertyFaults =
-    without(FaultProfile::kAll, FaultProfile::kRedisErrors);
+// What the properties run under unless they say otherwise: every kind, the server's
+// refusals (redis-errors: LOADING, BUSY, OOM, READONLY, MASTERDOWN) included.
+inline constexpr FaultProfile kPropertyFaults = FaultProfile::kAll;
 
 rc::Gen<FaultSchedule> gen_fault_schedule(std::vector<NodeId> instances,
                                           std::vector<NodeId> servers, Duration chaos,
