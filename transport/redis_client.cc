@@ -67,90 +67,42 @@ Result<RedisClientOptions> parse_redis_url(std::string_view url, RedisClientOpti
 namespace {
 
 // The Asio driver of a ConnectionMachine: one TCP connection at a time, with TLS on
-// top when asked. Every completion handler holds the shared state and the attempt it
-// belongs to; a closed or destroyed link drops them, so no event reaches the machine
-// after close().
+// top when asked. Each attempt gets its own Connection (socket, TLS stream, read
+// buffer), which every completion handler of that attempt holds: close() marks it
+// closed and closes the socket, and the handlers that complete later (aborted) find
+// it closed and stop, with their stream and buffers still alive. So no event reaches
+// the machine after close(), and nothing is freed under a pending operation.
 class AsioLink final : public conn::ByteLink {
  public:
   AsioLink(AsioRuntime& runtime, const RedisClientOptions& options)
-      : state_(std::make_shared<State>(runtime.io(), options)) {}
-  ~AsioLink() override { state_->shut(); }
+      : io_(runtime.io()), shared_(std::make_shared<Shared>(options)) {}
+  ~AsioLink() override { shut(); }
 
   void open(conn::Attempt attempt, conn::LinkEvents& events) override {
-    State& s = *state_;
-    s.shut();
-    s.attempt = attempt;
-    s.events = &events;
-    if (!s.tls_setup_error.empty()) {
-      // A TLS configuration that cannot work (an unreadable CA file, say) fails every
-      // attempt with its reason; never inline.
-      asio::post(s.socket.get_executor(), [st = state_, attempt] {
-        if (st->current(attempt)) st->events->on_open_failed(attempt, st->tls_setup_error);
-      });
-      return;
-    }
-    s.resolver.async_resolve(
-        s.host, std::to_string(s.port),
-        [st = state_, attempt](const boost::system::error_code& ec,
-                               tcp::resolver::results_type results) {
-          if (!st->current(attempt)) return;
-          if (ec) {
-            st->events->on_open_failed(attempt, "resolve " + st->host + ": " + ec.message());
-            return;
-          }
-          asio::async_connect(
-              st->socket, results,
-              [st, attempt](const boost::system::error_code& ec2, const tcp::endpoint&) {
-                if (!st->current(attempt)) return;
-                if (ec2) {
-                  st->events->on_open_failed(attempt, ec2.message());
-                  return;
-                }
-                boost::system::error_code ignored;
-                st->socket.set_option(tcp::no_delay(true), ignored);
-                if (st->tls_context) {
-                  State::tls_handshake(st, attempt);
-                  return;
-                }
-                State::read_loop(st, attempt);
-                st->events->on_opened(attempt);
-              });
-        });
+    shut();
+    current_ = std::make_shared<Connection>(io_, shared_, attempt, events);
+    Connection::start(current_);
   }
 
   void write(conn::Attempt attempt, std::string_view bytes) override {
-    if (!state_->current(attempt)) return;
-    auto done = [st = state_, attempt](const boost::system::error_code& ec, std::size_t) {
-      if (!st->current(attempt)) return;
-      if (ec) {
-        st->events->on_closed(attempt, "lost while writing: " + ec.message());
-      } else {
-        st->events->on_write_done(attempt);
-      }
-    };
-    const auto buffer = asio::buffer(bytes.data(), bytes.size());
-    if (state_->tls) {
-      asio::async_write(*state_->tls, buffer, std::move(done));
-    } else {
-      asio::async_write(state_->socket, buffer, std::move(done));
-    }
+    if (current_ && current_->attempt == attempt) Connection::write(current_, bytes);
   }
 
   void close(conn::Attempt attempt) override {
-    if (state_->attempt == attempt) state_->shut();
+    if (current_ && current_->attempt == attempt) shut();
   }
 
  private:
-  struct State {
-    State(asio::io_context& io, const RedisClientOptions& o)
-        : socket(io), resolver(io), host(o.host), port(o.port) {
+  // What every attempt shares: where to connect and the TLS settings.
+  struct Shared {
+    explicit Shared(const RedisClientOptions& o) : host(o.host), port(o.port) {
       if (!o.tls) return;
       server_name = o.tls_server_name.empty() ? o.host : o.tls_server_name;
       verify = o.tls_verify_peer;
       tls_context.emplace(asio::ssl::context::tls_client);
       boost::system::error_code ec;
       const auto fail = [&](const std::string& what) {
-        if (ec && tls_setup_error.empty()) tls_setup_error = "TLS: " + what + ": " + ec.message();
+        if (ec && setup_error.empty()) setup_error = "TLS: " + what + ": " + ec.message();
       };
       tls_context->set_options(asio::ssl::context::default_workarounds |
                                    asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
@@ -167,86 +119,152 @@ class AsioLink final : public conn::ByteLink {
         fail("CA file " + o.tls_ca_file);
       }
       if (!o.tls_cert_file.empty()) {
+        const std::string key = o.tls_key_file.empty() ? o.tls_cert_file : o.tls_key_file;
         tls_context->use_certificate_chain_file(o.tls_cert_file, ec);
         fail("certificate file " + o.tls_cert_file);
-        tls_context->use_private_key_file(o.tls_key_file.empty() ? o.tls_cert_file : o.tls_key_file,
-                                          asio::ssl::context::pem, ec);
-        fail("key file " + (o.tls_key_file.empty() ? o.tls_cert_file : o.tls_key_file));
+        tls_context->use_private_key_file(key, asio::ssl::context::pem, ec);
+        fail("key file " + key);
       }
     }
 
-    [[nodiscard]] bool current(conn::Attempt a) const { return events != nullptr && attempt == a; }
+    std::string host;
+    std::uint16_t port;
+    std::optional<asio::ssl::context> tls_context;  // set when TLS is asked for
+    std::string server_name;
+    bool verify = true;
+    std::string setup_error;  // a TLS configuration that cannot work
+  };
 
-    void shut() {
-      events = nullptr;
-      attempt = 0;
-      resolver.cancel();
-      boost::system::error_code ignored;
-      // TLS: no close_notify exchange; the machine is done with this link either way.
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
-      socket.close(ignored);
-      tls.reset();
-    }
+  struct Connection {
+    Connection(asio::io_context& io, std::shared_ptr<Shared> s, conn::Attempt a,
+               conn::LinkEvents& e)
+        : shared(std::move(s)), socket(io), resolver(io), attempt(a), events(&e) {}
 
-    static void tls_handshake(const std::shared_ptr<State>& st, conn::Attempt attempt) {
-      // The stream borrows the connected socket; a new one per attempt (an SSL
-      // stream cannot be reused after a failure).
-      st->tls.emplace(st->socket, *st->tls_context);
-      boost::system::error_code not_an_address;
-      asio::ip::make_address(st->server_name, not_an_address);
-      if (not_an_address) {
-        // SNI, for servers behind a proxy that routes by name.
-        SSL_set_tlsext_host_name(st->tls->native_handle(), st->server_name.c_str());
+    static void start(const std::shared_ptr<Connection>& c) {
+      if (!c->shared->setup_error.empty()) {
+        // Fails every attempt with its reason; never inline.
+        asio::post(c->socket.get_executor(), [c] {
+          if (!c->closed) c->events->on_open_failed(c->attempt, c->shared->setup_error);
+        });
+        return;
       }
-      if (st->verify)
-        st->tls->set_verify_callback(asio::ssl::host_name_verification(st->server_name));
-      st->tls->async_handshake(
-          asio::ssl::stream_base::client, [st, attempt](const boost::system::error_code& ec) {
-            if (!st->current(attempt)) return;
+      c->resolver.async_resolve(
+          c->shared->host, std::to_string(c->shared->port),
+          [c](const boost::system::error_code& ec, tcp::resolver::results_type results) {
+            if (c->closed) return;
             if (ec) {
-              st->events->on_open_failed(
-                  attempt, "TLS handshake with " + st->server_name + ": " + ec.message());
+              c->events->on_open_failed(c->attempt,
+                                        "resolve " + c->shared->host + ": " + ec.message());
               return;
             }
-            State::read_loop(st, attempt);
-            st->events->on_opened(attempt);
+            asio::async_connect(c->socket, results,
+                                [c](const boost::system::error_code& ec2, const tcp::endpoint&) {
+                                  if (c->closed) return;
+                                  if (ec2) {
+                                    c->events->on_open_failed(c->attempt, ec2.message());
+                                    return;
+                                  }
+                                  boost::system::error_code ignored;
+                                  c->socket.set_option(tcp::no_delay(true), ignored);
+                                  if (c->shared->tls_context) {
+                                    tls_handshake(c);
+                                  } else {
+                                    opened(c);
+                                  }
+                                });
           });
     }
 
-    static void read_loop(const std::shared_ptr<State>& st, conn::Attempt attempt) {
-      auto on_read = [st, attempt](const boost::system::error_code& ec, std::size_t n) {
-        if (!st->current(attempt)) return;
+    static void tls_handshake(const std::shared_ptr<Connection>& c) {
+      Shared& s = *c->shared;
+      // The stream borrows the connected socket; it is this attempt's own.
+      c->tls.emplace(c->socket, *s.tls_context);
+      boost::system::error_code not_an_address;
+      asio::ip::make_address(s.server_name, not_an_address);
+      if (not_an_address) {
+        // SNI, for servers behind a proxy that routes by name.
+        SSL_set_tlsext_host_name(c->tls->native_handle(), s.server_name.c_str());
+      }
+      if (s.verify) c->tls->set_verify_callback(asio::ssl::host_name_verification(s.server_name));
+      c->tls->async_handshake(
+          asio::ssl::stream_base::client, [c](const boost::system::error_code& ec) {
+            if (c->closed) return;
+            if (ec) {
+              c->events->on_open_failed(
+                  c->attempt, "TLS handshake with " + c->shared->server_name + ": " + ec.message());
+              return;
+            }
+            opened(c);
+          });
+    }
+
+    static void opened(const std::shared_ptr<Connection>& c) {
+      read_loop(c);
+      c->events->on_opened(c->attempt);
+    }
+
+    static void write(const std::shared_ptr<Connection>& c, std::string_view bytes) {
+      auto done = [c](const boost::system::error_code& ec, std::size_t) {
+        if (c->closed) return;
         if (ec) {
-          const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-          st->events->on_closed(attempt, eof ? "end of stream" : ec.message());
-          return;
+          c->events->on_closed(c->attempt, "lost while writing: " + ec.message());
+        } else {
+          c->events->on_write_done(c->attempt);
         }
-        st->events->on_bytes(attempt, std::string_view(st->read_buffer.data(), n));
-        if (st->current(attempt)) read_loop(st, attempt);
       };
-      if (st->tls) {
-        st->tls->async_read_some(asio::buffer(st->read_buffer), std::move(on_read));
+      const auto buffer = asio::buffer(bytes.data(), bytes.size());
+      if (c->tls) {
+        asio::async_write(*c->tls, buffer, std::move(done));
       } else {
-        st->socket.async_read_some(asio::buffer(st->read_buffer), std::move(on_read));
+        asio::async_write(c->socket, buffer, std::move(done));
       }
     }
 
+    static void read_loop(const std::shared_ptr<Connection>& c) {
+      auto on_read = [c](const boost::system::error_code& ec, std::size_t n) {
+        if (c->closed) return;
+        if (ec) {
+          const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+          c->events->on_closed(c->attempt, eof ? "end of stream" : ec.message());
+          return;
+        }
+        c->events->on_bytes(c->attempt, std::string_view(c->read_buffer.data(), n));
+        if (!c->closed) read_loop(c);
+      };
+      if (c->tls) {
+        c->tls->async_read_some(asio::buffer(c->read_buffer), std::move(on_read));
+      } else {
+        c->socket.async_read_some(asio::buffer(c->read_buffer), std::move(on_read));
+      }
+    }
+
+    void shut() {
+      closed = true;
+      resolver.cancel();
+      // TLS: no close_notify exchange; the machine is done with this link either way.
+      boost::system::error_code ignored;
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+      socket.close(ignored);
+    }
+
+    std::shared_ptr<Shared> shared;
     tcp::socket socket;
     tcp::resolver resolver;
-    std::string host;
-    std::uint16_t port;
-    // TLS, when asked for: the context is built once; a stream per attempt.
-    std::optional<asio::ssl::context> tls_context;
     std::optional<asio::ssl::stream<tcp::socket&>> tls;
-    std::string server_name;
-    bool verify = true;
-    std::string tls_setup_error;
-    conn::LinkEvents* events = nullptr;
-    conn::Attempt attempt = 0;
+    conn::Attempt attempt;
+    conn::LinkEvents* events;
+    bool closed = false;
     std::array<char, 64 * 1024> read_buffer{};
   };
 
-  std::shared_ptr<State> state_;
+  void shut() {
+    if (current_) current_->shut();
+    current_.reset();
+  }
+
+  asio::io_context& io_;
+  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<Connection> current_;
 };
 
 conn::MachineConfig machine_config(const RedisClientOptions& o) {

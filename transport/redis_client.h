@@ -9,8 +9,9 @@
 //   times out, drops, or sends garbage completes with kUnknownOutcome (the one whose
 //   reply was garbage with kProtocolError); it is never resent. A request not yet
 //   written waits for a connection until its deadline, then fails with kUnavailable.
-// - One request timeout covers waiting and flight. When the oldest request in flight
-//   passes it, the connection is presumed dead: closed, its requests UNKNOWN.
+// - One request timeout covers waiting and flight: a written request past it is
+//   UNKNOWN (its late reply discarded). A connection silent for that long with
+//   requests pending is presumed dead: closed, its requests UNKNOWN.
 // - Reconnects on demand with exponential backoff and jitter; AUTH, CLIENT SETNAME and
 //   SELECT (or HELLO 2) run first, and nothing else is written until they succeed.
 // - Bounded: max pending requests and bytes; beyond them kResourceExhausted.

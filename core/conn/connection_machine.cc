@@ -60,7 +60,9 @@ void ConnectionMachine::submit(std::span<RedisCommand> commands, std::span<Reque
       // The hot path: straight into the next write, no copy per request.
       encode_command(commands[i], pending_out_);
       if (resend_mutant) request.bytes = encode_command(commands[i]);
+      request.written_at = now;
       written_.push_back(std::move(request));
+      ++unhanded_;
     } else {
       request.bytes = encode_command(commands[i]);
       unwritten_.push_back(std::move(request));
@@ -95,6 +97,7 @@ void ConnectionMachine::on_opened(Attempt attempt, MonoTime now) {
   state_ = State::kHandshaking;
   parser_.emplace(config_.reply_limits);
   last_heard_ = now;
+  heard_on_link_ = false;
   const Handshake& h = config_.handshake;
   std::vector<RedisCommand> commands;
   if (h.hello) {
@@ -118,8 +121,8 @@ void ConnectionMachine::on_opened(Attempt attempt, MonoTime now) {
     return;
   }
   for (const RedisCommand& command : commands) {
-    encode_command(command, pending_out_);
-    written_.push_back(Request{Kind::kHandshake, {}, attempt_deadline_, 0, {}});
+    queue_written(Request{Kind::kHandshake, {}, attempt_deadline_, 0, {}}, encode_command(command),
+                  now);
   }
   maybe_write();
   rearm(now);
@@ -128,20 +131,48 @@ void ConnectionMachine::on_opened(Attempt attempt, MonoTime now) {
 void ConnectionMachine::become_ready(MonoTime now) {
   state_ = State::kReady;
   ++stats_.connects;
-  failures_ = 0;
   last_connect_error_.clear();
   last_heard_ = now;
   expire_unwritten(now);
-  const bool resend_mutant = config_.mutation == Mutation::kResendWrittenAfterReconnect;
   while (!unwritten_.empty()) {
     Request request = std::move(unwritten_.front());
     unwritten_.pop_front();
-    pending_out_ += request.bytes;
-    if (!resend_mutant) std::string().swap(request.bytes);
-    written_.push_back(std::move(request));
+    std::string bytes = std::move(request.bytes);
+    queue_written(std::move(request), bytes, now);
   }
   maybe_write();
   rearm(now);
+}
+
+void ConnectionMachine::queue_written(Request request, std::string_view bytes, MonoTime now) {
+  pending_out_ += bytes;
+  request.size = bytes.size();
+  if (config_.mutation == Mutation::kResendWrittenAfterReconnect) request.bytes.assign(bytes);
+  request.written_at = now;
+  written_.push_back(std::move(request));
+  ++unhanded_;
+}
+
+void ConnectionMachine::take_back_unhanded() {
+  const std::size_t first = written_.size() - std::min(unhanded_, written_.size());
+  std::size_t offset = 0;
+  std::vector<Request> back;
+  for (std::size_t i = first; i < written_.size(); ++i) {
+    Request& request = written_[i];
+    const std::string_view bytes =
+        std::string_view(pending_out_).substr(std::min(offset, pending_out_.size()), request.size);
+    offset += request.size;
+    if (request.kind == Kind::kUser && !request.abandoned) {
+      request.bytes.assign(bytes);
+      back.push_back(std::move(request));
+    }
+  }
+  written_.erase(written_.begin() + static_cast<std::ptrdiff_t>(first), written_.end());
+  abandoned_ = std::min(abandoned_, written_.size());
+  for (auto it = back.rbegin(); it != back.rend(); ++it)
+    unwritten_.push_front(std::move(*it));
+  unhanded_ = 0;
+  pending_out_.clear();
 }
 
 void ConnectionMachine::on_open_failed(Attempt attempt, std::string why, MonoTime now) {
@@ -173,11 +204,13 @@ void ConnectionMachine::attempt_failed(std::string why, MonoTime now) {
   ++stats_.failed_attempts;
   ++failures_;
   last_connect_error_ = std::move(why);
+  take_back_unhanded();
   // Only the handshake can be written here: user bytes wait for it.
   std::deque<Request> lost = std::move(written_);
   written_.clear();
+  abandoned_ = 0;
   for (Request& request : lost) {
-    if (request.kind == Kind::kUser) {
+    if (request.kind == Kind::kUser && !request.abandoned) {
       complete(request, unknown_outcome_error(last_connect_error_));
     }
   }
@@ -189,17 +222,20 @@ void ConnectionMachine::attempt_failed(std::string why, MonoTime now) {
 
 void ConnectionMachine::link_lost(const Status& written_outcome, MonoTime now) {
   ++stats_.connection_losses;
+  if (!heard_on_link_) ++failures_;  // accepted, then nothing: back off as for a refusal
+  take_back_unhanded();
   std::deque<Request> lost = std::move(written_);
   written_.clear();
+  abandoned_ = 0;
   if (config_.mutation == Mutation::kResendWrittenAfterReconnect) {
     // The defect the at-most-once property must catch: written requests go back to
     // the queue and are written again on the next link.
     for (auto it = lost.rbegin(); it != lost.rend(); ++it) {
-      if (it->kind == Kind::kUser) unwritten_.push_front(std::move(*it));
+      if (it->kind == Kind::kUser && !it->abandoned) unwritten_.push_front(std::move(*it));
     }
   } else {
     for (Request& request : lost) {
-      if (request.kind == Kind::kUser) complete(request, written_outcome);
+      if (request.kind == Kind::kUser && !request.abandoned) complete(request, written_outcome);
     }
   }
   close_link();
@@ -209,20 +245,12 @@ void ConnectionMachine::link_lost(const Status& written_outcome, MonoTime now) {
 }
 
 void ConnectionMachine::close_link() {
-  if (link_open_) {
-    // A Write of this attempt not yet taken by the driver is dropped: its requests
-    // already count as written (UNKNOWN), and a closing link needs no more bytes.
-    for (std::size_t i = next_action_; i < actions_.size(); ++i) {
-      if (const Write* w = std::get_if<Write>(&actions_[i]); w && w->attempt == attempt_) {
-        actions_.erase(actions_.begin() + static_cast<std::ptrdiff_t>(i));
-        --i;
-      }
-    }
-    actions_.push_back(Close{attempt_});
-  }
+  // A Write already emitted stays before the Close: its requests count as written.
+  if (link_open_) actions_.push_back(Close{attempt_});
   link_open_ = false;
   write_outstanding_ = false;
   pending_out_.clear();
+  unhanded_ = 0;
   parser_.reset();
   handshake_left_ = 0;
 }
@@ -247,6 +275,7 @@ void ConnectionMachine::maybe_write() {
   if (state_ != State::kHandshaking && state_ != State::kReady) return;
   writing_.swap(pending_out_);
   pending_out_.clear();
+  unhanded_ = 0;
   write_outstanding_ = true;
   actions_.push_back(Write{attempt_, writing_});
 }
@@ -260,6 +289,10 @@ void ConnectionMachine::on_write_done(Attempt attempt, MonoTime /*now*/) {
 void ConnectionMachine::on_bytes(Attempt attempt, std::string_view bytes, MonoTime now) {
   if (attempt != attempt_ || !parser_) return;
   last_heard_ = now;
+  if (!bytes.empty() && !heard_on_link_) {
+    heard_on_link_ = true;
+    failures_ = 0;
+  }
   parser_->feed(bytes);
   while (attempt == attempt_ && parser_) {
     std::optional<Result<RedisReply>> next = parser_->next();
@@ -268,12 +301,16 @@ void ConnectionMachine::on_bytes(Attempt attempt, std::string_view bytes, MonoTi
       protocol_failure(next->status(), now);
       break;
     }
-    if (written_.empty()) {
+    if (written_.size() <= unhanded_) {
       protocol_failure(protocol_error("a reply nobody asked for from " + config_.address), now);
       break;
     }
     Request request = std::move(written_.front());
     written_.pop_front();
+    if (request.abandoned) {
+      --abandoned_;  // the caller was answered UNKNOWN at its deadline
+      continue;
+    }
     RedisReply& reply = **next;
     switch (request.kind) {
       case Kind::kHandshake:
@@ -303,10 +340,14 @@ void ConnectionMachine::protocol_failure(Status why, MonoTime now) {
     attempt_failed("handshake with " + config_.address + ": " + why.message(), now);
     return;
   }
-  if (!written_.empty()) {
+  if (written_.size() > unhanded_) {
     Request head = std::move(written_.front());
     written_.pop_front();
-    if (head.kind == Kind::kUser) complete(head, why);
+    if (head.abandoned) {
+      --abandoned_;
+    } else if (head.kind == Kind::kUser) {
+      complete(head, why);
+    }
   }
   link_lost(unknown_outcome_error("connection to " + config_.address +
                                   " reset after a protocol error: " + why.message()),
@@ -339,15 +380,18 @@ void ConnectionMachine::on_timer(MonoTime now) {
       }
       break;
     case State::kReady:
-      if (!written_.empty() && written_.front().deadline <= now) {
+      // A silent link first: when it is dead, all its requests fail with it.
+      if (!written_.empty() && now >= silence_deadline()) {
         link_lost(unknown_outcome_error("no reply from " + config_.address + " within " +
                                         millis(config_.request_timeout)),
                   now);
-      } else if (config_.health_check_interval > Duration(0) && written_.empty() &&
-                 now >= last_heard_ + config_.health_check_interval) {
-        encode_command(RedisCommand{"PING"}, pending_out_);
-        written_.push_back(Request{Kind::kPing, {}, now + config_.request_timeout, 0, {}});
-        last_heard_ = now;
+        break;
+      }
+      abandon_expired(now);
+      if (config_.health_check_interval > Duration(0) && written_.empty() &&
+          now >= last_heard_ + config_.health_check_interval) {
+        queue_written(Request{Kind::kPing, {}, now + config_.request_timeout, 0, {}},
+                      encode_command(RedisCommand{"PING"}), now);
         maybe_write();
       }
       break;
@@ -366,14 +410,35 @@ void ConnectionMachine::on_timer(MonoTime now) {
   rearm(now);
 }
 
+void ConnectionMachine::abandon_expired(MonoTime now) {
+  // Deadlines grow along written_ (submit order, one timeout), so the abandoned
+  // requests are a prefix of it.
+  while (abandoned_ < written_.size() && written_[abandoned_].deadline <= now) {
+    Request& request = written_[abandoned_++];
+    request.abandoned = true;
+    if (request.kind != Kind::kUser) continue;
+    --pending_user_;
+    pending_bytes_ -= std::min(pending_bytes_, request.size);
+    actions_.push_back(
+        Complete{std::move(request.tag),
+                 unknown_outcome_error("no reply from " + config_.address + " within " +
+                                       millis(config_.request_timeout))});
+  }
+}
+
+MonoTime ConnectionMachine::silence_deadline() const {
+  return std::max(last_heard_, written_.front().written_at) + config_.request_timeout;
+}
+
 void ConnectionMachine::rearm(MonoTime now) {
   if (state_ == State::kShutDown) return;
   std::optional<MonoTime> next;
   const auto consider = [&next](MonoTime t) {
     if (!next || t < *next) next = t;
   };
-  if (!written_.empty()) consider(written_.front().deadline);
+  if (abandoned_ < written_.size()) consider(written_[abandoned_].deadline);
   if (!unwritten_.empty()) consider(unwritten_.front().deadline);
+  if (state_ == State::kReady && !written_.empty()) consider(silence_deadline());
   switch (state_) {
     case State::kOpening:
     case State::kHandshaking:
@@ -400,10 +465,12 @@ void ConnectionMachine::rearm(MonoTime now) {
 
 void ConnectionMachine::shutdown(MonoTime /*now*/) {
   if (state_ == State::kShutDown) return;
+  take_back_unhanded();
   std::deque<Request> lost = std::move(written_);
   written_.clear();
+  abandoned_ = 0;
   for (Request& request : lost) {
-    if (request.kind == Kind::kUser) {
+    if (request.kind == Kind::kUser && !request.abandoned) {
       complete(request, cancelled_error("the Redis connection to " + config_.address +
                                         " was closed with the request in flight"));
     }

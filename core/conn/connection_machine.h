@@ -7,21 +7,27 @@
 // The rules (each has a scripted test in tests/unit/connection_machine_test.cc):
 // R1  Order. Bytes are written in submit order; a reply completes the oldest written
 //     request.
-// R2  Written. Once a request's bytes are handed to the link, it completes exactly once
-//     (reply, kServerError, kUnknownOutcome, kProtocolError, kCancelled) and is never
-//     written again: after a lost link it may or may not have run.
-// R3  Unwritten. A request not yet handed to a link survives failed attempts and lost
+// R2  Written. Once a request's bytes are handed to the link (a Write action), it
+//     completes exactly once (reply, kServerError, kUnknownOutcome, kProtocolError,
+//     kCancelled) and is never written again: after a lost link it may or may not
+//     have run.
+// R3  Unwritten. A request not yet handed to a link (waiting for one, or queued behind
+//     an outstanding Write when the link died) survives failed attempts and lost
 //     links; it is written on a later link or fails kUnavailable at submit +
 //     request_timeout ("not sent within N ms: <last connect error>").
-// R4  Dead link. When the oldest written request passes its deadline the link is
+// R4  Deadlines and dead links. A written request past its deadline completes
+//     kUnknownOutcome (its late reply is discarded); the link stays while the server
+//     talks. When nothing has been heard for request_timeout since the oldest pending
+//     request was written (or since the last byte), the link is presumed dead: it is
 //     closed and every written request becomes kUnknownOutcome.
 // R5  Connect. A link is opened only for unwritten work and never during a backoff. An
 //     attempt (open + handshake) has connect_timeout; it fails on an open error, that
 //     timeout, an error reply to the handshake, or a close before it completes.
 // R6  Backoff. After a failed attempt or a lost link the next open waits
 //     min(max, min * 2^failures) * (0.5 + 0.5u), u drawn from a SplitMix64 seeded by
-//     the config (the simulator passes its node's entropy). A completed handshake
-//     resets `failures`.
+//     the config (the simulator passes its node's entropy). The first byte heard on a
+//     link resets `failures`; a link lost before any byte counts as a failure (a
+//     server that accepts and hangs up is not retried a hundred times a second).
 // R7  Handshake. AUTH, CLIENT SETNAME and SELECT (or HELLO 2 with AUTH and SETNAME),
 //     pipelined; user bytes wait until each one answered without an error.
 // R8  Bounds. A submission that would pass max pending requests or bytes is refused
@@ -167,8 +173,10 @@ class ConnectionMachine {
     Kind kind = Kind::kUser;
     RequestTag tag;
     MonoTime deadline;
-    std::size_t size = 0;  // encoded bytes, counted against max_pending_bytes
+    std::size_t size = 0;  // encoded bytes (a user's count against max_pending_bytes)
     std::string bytes;     // kept while unwritten (or always, under the resend mutation)
+    MonoTime written_at{};
+    bool abandoned = false;  // completed UNKNOWN at its deadline; its reply is discarded
   };
 
   void start_open(MonoTime now);
@@ -178,7 +186,14 @@ class ConnectionMachine {
   void protocol_failure(Status why, MonoTime now);
   void close_link();
   void enter_backoff(MonoTime now);
-  void write_request(Request request);
+  // Appends a request's bytes to the next write; it is written from now on.
+  void queue_written(Request request, std::string_view bytes, MonoTime now);
+  // Requests whose bytes never left pending_out_ go back to the front of unwritten_
+  // (internal and abandoned ones are dropped), and pending_out_ is emptied.
+  void take_back_unhanded();
+  // Completes UNKNOWN every written user request past its deadline; the link stays.
+  void abandon_expired(MonoTime now);
+  [[nodiscard]] MonoTime silence_deadline() const;
   void maybe_write();
   void expire_unwritten(MonoTime now);
   void complete(Request& request, Result<RedisReply> outcome);
@@ -197,8 +212,11 @@ class ConnectionMachine {
   std::string last_connect_error_;
   std::size_t handshake_left_ = 0;
 
-  std::deque<Request> written_;    // handed to the link, awaiting replies in order
+  std::deque<Request> written_;    // queued on the link, awaiting replies in order
   std::deque<Request> unwritten_;  // waiting for a ready link, in submit order
+  std::size_t abandoned_ = 0;      // leading entries of written_ that are abandoned
+  std::size_t unhanded_ = 0;       // trailing entries of written_ still in pending_out_
+  bool heard_on_link_ = false;     // a byte arrived on the current link
   std::size_t pending_user_ = 0;
   std::size_t pending_bytes_ = 0;
 

@@ -119,11 +119,24 @@ std::optional<Result<RedisCommand>> RespRequestParser::parse_inline() {
     command.push_back(std::move(word));
   }
   compact();
-  if (command.empty()) return next();  // an empty line is ignored
+  if (command.empty()) {  // an empty line is ignored
+    skipped_ = true;
+    return std::nullopt;
+  }
   return Result<RedisCommand>(std::move(command));
 }
 
 std::optional<Result<RedisCommand>> RespRequestParser::next() {
+  // A loop, not recursion: a stream of empty lines or "*0" frames must not grow the
+  // stack.
+  while (true) {
+    skipped_ = false;
+    std::optional<Result<RedisCommand>> command = next_one();
+    if (!skipped_) return command;
+  }
+}
+
+std::optional<Result<RedisCommand>> RespRequestParser::next_one() {
   if (error_) return Result<RedisCommand>(*error_);
   if (buffered() > limits_.max_buffered_bytes) {
     return fail("ERR Protocol error: request exceeds the query buffer limit");
@@ -146,7 +159,8 @@ std::optional<Result<RedisCommand>> RespRequestParser::next() {
     position_ += header->size() + 2;
     if (count <= 0) {
       compact();
-      return next();  // "*0" and "*-1" carry no command
+      skipped_ = true;  // "*0" and "*-1" carry no command
+      return std::nullopt;
     }
     in_multibulk_ = true;
     expected_arguments_ = static_cast<std::size_t>(count);
@@ -244,7 +258,10 @@ std::optional<Result<RedisReply>> RespReplyParser::item() {
   const std::string_view rest = std::string_view(buffer_).substr(position_);
   const std::size_t end = rest.find("\r\n");
   if (end == std::string_view::npos) {
-    if (rest.size() > limits_.max_line_bytes) return fail("line longer than the limit");
+    // A '\r' at the end may be the start of the CRLF that ends a line of the limit.
+    if (rest.size() - (rest.back() == '\r' ? 1 : 0) > limits_.max_line_bytes) {
+      return fail("line longer than the limit");
+    }
     return std::nullopt;
   }
   if (end > limits_.max_line_bytes) return fail("line longer than the limit");
@@ -283,6 +300,10 @@ std::optional<Result<RedisReply>> RespReplyParser::item() {
       return Result<RedisReply>(RedisReply::bulk_string(std::string(rest.substr(end + 2, length))));
     }
     case '*': {
+      // hiredis 0.14 refuses any array (empty or null too) below 8 levels.
+      if (stack_.size() >= limits_.max_depth) {
+        return fail("arrays nested deeper than " + std::to_string(limits_.max_depth));
+      }
       if (!number(value) || value < -1) return fail("invalid array length");
       if (value == -1) {
         position_ += end + 2;
@@ -290,9 +311,6 @@ std::optional<Result<RedisReply>> RespReplyParser::item() {
       }
       if (static_cast<unsigned long long>(value) > limits_.max_array_elements) {
         return fail("array longer than the limit");
-      }
-      if (value > 0 && stack_.size() >= limits_.max_depth) {
-        return fail("arrays nested deeper than " + std::to_string(limits_.max_depth));
       }
       position_ += end + 2;
       if (value == 0) return Result<RedisReply>(RedisReply::array({}));

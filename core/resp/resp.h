@@ -49,6 +49,8 @@ class RespRequestParser {
 
  private:
   std::optional<Result<RedisCommand>> fail(std::string message);
+  // One step of next(): sets skipped_ when it consumed a frame that carries no command.
+  std::optional<Result<RedisCommand>> next_one();
   std::optional<Result<RedisCommand>> parse_inline();
   // A CRLF-terminated line starting at position_, or nothing if incomplete.
   std::optional<std::string_view> line(std::size_t max);
@@ -63,6 +65,7 @@ class RespRequestParser {
   std::optional<std::size_t> bulk_length_;  // read a "$n" line, waiting for n bytes
   RedisCommand command_;
   std::optional<Status> error_;
+  bool skipped_ = false;
 };
 
 // Appends the RESP2 multibulk encoding of `command` ("*2\r\n$3\r\nGET\r\n...").
@@ -72,8 +75,9 @@ void encode_command(const RedisCommand& command, std::string& out);
 [[nodiscard]] std::size_t encoded_command_size(const RedisCommand& command);
 
 struct RespReplyLimits {
-  // Nesting of arrays: hiredis 0.14 refuses more than 7 levels; so do we by default.
-  std::size_t max_depth = 7;
+  // Levels of nested arrays. hiredis 0.14 reads 8 ("depth > 7" counts from 0) and
+  // refuses a ninth; so do we by default.
+  std::size_t max_depth = 8;
   std::size_t max_bulk_bytes = 512 * 1024 * 1024;  // Redis's own proto-max-bulk-len
   std::size_t max_array_elements = 1024 * 1024 * 1024;
   std::size_t max_line_bytes = 64 * 1024;  // a simple string, error, integer or header

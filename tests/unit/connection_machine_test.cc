@@ -183,10 +183,11 @@ TEST(ConnectionMachine, AWrittenRequestLostWithTheLinkIsUnknownAndNeverWrittenAg
   EXPECT_EQ(s.code(lost), StatusCode::kUnknownOutcome);
   EXPECT_NE(s.outcome(lost).status().message().find("Connection reset by peer"), std::string::npos);
   EXPECT_EQ(s.closes.size(), 1u) << "every Open gets exactly one Close";
-  // The next request reconnects after the backoff; only it is written.
+  // The next request reconnects after the backoff (10..20 ms: the link died before
+  // a byte came back); only it is written.
   const std::size_t next = s.submit_one({"GET", "once"});
   EXPECT_EQ(s.opens, 1) << "no open during the backoff";
-  s.advance(milliseconds(10));
+  s.advance(milliseconds(20));
   EXPECT_EQ(s.opens, 2);
   s.opened();
   EXPECT_EQ(s.take_written(), resp({"GET", "once"}));
@@ -237,6 +238,76 @@ TEST(ConnectionMachine, NoReplyByTheOldestDeadlineClosesTheLinkAndEveryWrittenRe
   EXPECT_EQ(s.code(second), StatusCode::kUnknownOutcome) << "written, so it may have run";
   EXPECT_EQ(s.closes.size(), 1u);
   EXPECT_EQ(s.machine().stats().connection_losses, 1u);
+}
+
+// After an outage, requests that waited through it are written on the new link with
+// little time left. Each one past its deadline is UNKNOWN on its own; the link, which
+// is talking, stays, and the requests behind them complete normally.
+TEST(ConnectionMachine, ALateRequestIsUnknownAloneWhileTheLinkTalks) {
+  MachineConfig config;
+  config.request_timeout = milliseconds(100);
+  Script s(config);
+  const std::size_t old_request = s.submit_one({"A"});
+  s.open_failed();
+  s.advance(milliseconds(90));  // the retry opens meanwhile
+  ASSERT_EQ(s.opens, 2);
+  const std::size_t fresh = s.submit_one({"B"});
+  s.opened();
+  EXPECT_EQ(s.take_written(), resp({"A"}) + resp({"B"}));
+  s.write_done();
+  s.advance(milliseconds(10));  // A's deadline: 100 ms after its submission
+  EXPECT_EQ(s.code(old_request), StatusCode::kUnknownOutcome);
+  EXPECT_TRUE(s.closes.size() == 1) << "only the failed attempt was closed";
+  EXPECT_FALSE(s.done(fresh));
+  s.advance(milliseconds(5));
+  s.bytes("+a\r\n+b\r\n");  // A's late reply is discarded, B's is B's
+  EXPECT_EQ(*s.outcome(fresh), RedisReply::simple_string("b"));
+  EXPECT_EQ(s.completions[old_request], 1);
+  EXPECT_EQ(s.machine().pending_requests(), 0u);
+}
+
+// Requests queued behind an outstanding Write never reached the link: when it dies
+// they are not UNKNOWN but wait for the next link (R3), and are written there once.
+TEST(ConnectionMachine, RequestsNeverHandedToTheLinkSurviveItsLoss) {
+  Script s;
+  const std::size_t handed = s.submit_one({"SET", "big", std::string(1000, 'x')});
+  s.opened();
+  EXPECT_EQ(s.writes.size(), 1u);
+  const std::size_t queued = s.submit_one({"INCR", "n"});
+  EXPECT_EQ(s.writes.size(), 1u) << "behind the outstanding Write";
+  s.closed("Connection reset by peer");
+  EXPECT_EQ(s.code(handed), StatusCode::kUnknownOutcome);
+  EXPECT_FALSE(s.done(queued));
+  s.written.clear();
+  s.advance(milliseconds(20));
+  s.opened();
+  EXPECT_EQ(s.take_written(), resp({"INCR", "n"}));
+  s.reply(RedisReply::integer(1));
+  EXPECT_EQ(*s.outcome(queued), RedisReply::integer(1));
+}
+
+// A server that accepts and hangs up at once is backed off like one that refuses:
+// the wait grows, instead of a hundred reconnects a second.
+TEST(ConnectionMachine, AServerThatAcceptsAndHangsUpIsBackedOff) {
+  MachineConfig config;
+  config.request_timeout = std::chrono::hours(1);
+  config.reconnect_min_backoff = milliseconds(10);
+  config.reconnect_max_backoff = std::chrono::seconds(10);
+  Script s(config);
+  for (int i = 0; i < 6; ++i) {
+    const int opens = s.opens;
+    s.submit_one({"PING"});
+    while (s.opens == opens)
+      s.advance(std::chrono::microseconds(500));
+    s.opened();
+    s.closed("end of stream");
+  }
+  const MonoTime lost_at = s.now;
+  const int opens = s.opens;
+  s.submit_one({"PING"});
+  while (s.opens == opens && s.now - lost_at < std::chrono::seconds(20))
+    s.advance(milliseconds(1));
+  EXPECT_GE(s.now - lost_at, milliseconds(10) * 64 / 2) << "six losses without a byte";
 }
 
 TEST(ConnectionMachine, ConnectTimeoutCoversOpenAndHandshake) {
@@ -333,8 +404,10 @@ TEST(ConnectionMachine, BackoffDoublesWithJitterAndResetsAfterAHandshake) {
   while (again.opens == opens)
     again.advance(std::chrono::microseconds(100));
   EXPECT_EQ(again.now - failed_at, gaps[0]);
-  // A handshake resets the count: after a lost link the wait is back to 5..10 ms.
+  // The first byte heard on a link resets the count: after losing a link that had
+  // answered, the wait is back to 5..10 ms.
   s.opened();
+  s.reply(RedisReply::simple_string("PONG"));
   s.closed();
   const MonoTime lost_at = s.now;
   s.submit_one({"PING"});

@@ -151,6 +151,18 @@ TEST(RespRequestParser, LimitsGiveRedisErrors) {
   }
 }
 
+// A flood of frames that carry no command is skipped in a loop, not by recursion.
+TEST(RespRequestParser, ManyEmptyFramesDoNotGrowTheStack) {
+  RespRequestParser parser;
+  std::string flood;
+  for (int i = 0; i < 1'000'000; ++i)
+    flood += (i % 2 == 0) ? "*0\r\n" : "\r\n";
+  parser.feed(flood + "PING\r\n");
+  auto next = parser.next();
+  ASSERT_TRUE(next.has_value() && next->ok());
+  EXPECT_EQ(**next, RedisCommand{"PING"});
+}
+
 TEST(RespRequestParser, IncompleteInputWaits) {
   RespRequestParser parser;
   parser.feed("*2\r\n$3\r\nGET\r\n$5\r\nab");
@@ -282,19 +294,42 @@ TEST(RespReplyParser, GarbageIsAFinalProtocolError) {
 
 TEST(RespReplyParser, LimitsAreProtocolErrors) {
   std::optional<Status> error;
-  // Depth: 7 nested arrays pass, 8 do not (hiredis 0.14's bound).
-  std::string seven;
-  for (int i = 0; i < 7; ++i)
-    seven += "*1\r\n";
-  EXPECT_EQ(parse_replies({seven + ":1\r\n"}, &error).size(), 1u);
-  EXPECT_FALSE(error.has_value());
-  EXPECT_TRUE(
-      parse_replies({"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"}, &error).empty());
+  // Depth: 8 nested arrays pass, a ninth does not, even empty (hiredis 0.14's bound,
+  // checked against its reader below).
+  std::string eight;
+  for (int i = 0; i < 8; ++i)
+    eight += "*1\r\n";
+  for (const std::string inner : {":1\r\n", "*0\r\n", "*-1\r\n"}) {
+    error.reset();
+    const std::size_t got = parse_replies({eight + inner}, &error).size();
+    redisReader* reader = redisReaderCreate();
+    redisReaderFeed(reader, (eight + inner).data(), (eight + inner).size());
+    void* parsed = nullptr;
+    const bool hiredis_ok = redisReaderGetReply(reader, &parsed) == REDIS_OK && parsed != nullptr;
+    if (parsed != nullptr) freeReplyObject(parsed);
+    redisReaderFree(reader);
+    EXPECT_EQ(got == 1, hiredis_ok) << inner;
+    EXPECT_EQ(got, inner == std::string(":1\r\n") ? 1u : 0u) << inner;
+  }
+  error.reset();
+  EXPECT_TRUE(parse_replies({eight + "*1\r\n:1\r\n"}, &error).empty());
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->code(), StatusCode::kProtocolError);
   error.reset();
   EXPECT_TRUE(parse_replies({"$11\r\n"}, &error, RespReplyLimits{.max_bulk_bytes = 10}).empty());
   EXPECT_TRUE(error.has_value());
+  error.reset();
+  // A line of exactly the limit passes however the stream is cut, even right after
+  // its CR.
+  const std::string at_limit = "+" + std::string(63, 'a') + "\r\n";
+  for (std::size_t cut_at = 1; cut_at < at_limit.size(); ++cut_at) {
+    error.reset();
+    EXPECT_EQ(parse_replies({at_limit.substr(0, cut_at), at_limit.substr(cut_at)}, &error,
+                            RespReplyLimits{.max_line_bytes = 64})
+                  .size(),
+              1u)
+        << cut_at;
+  }
   error.reset();
   // A line that never ends is refused once it passes the limit, not buffered forever.
   EXPECT_TRUE(
