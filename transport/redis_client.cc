@@ -295,6 +295,10 @@ RedisClient::RedisClient(AsioRuntime& runtime, RedisClientOptions options)
 
 RedisClient::~RedisClient() = default;
 
+Task<Result<RedisReply>> RedisClient::execute(RedisCommand command) {
+  return connection_->execute(std::move(command));
+}
+
 Task<std::vector<Result<RedisReply>>> RedisClient::execute_pipeline(
     std::vector<RedisCommand> commands) {
   return connection_->execute_pipeline(std::move(commands));

@@ -82,6 +82,7 @@ class RedisClient final : public RedisConnection {
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
+  Task<Result<RedisReply>> execute(RedisCommand command) override;
   Task<std::vector<Result<RedisReply>>> execute_pipeline(
       std::vector<RedisCommand> commands) override;
 

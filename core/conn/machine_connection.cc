@@ -1,10 +1,57 @@
 #include "distkit/core/conn/machine_connection.h"
 
+#include <coroutine>
+#include <optional>
 #include <utility>
 
 #include "distkit/core/seam/request_batch.h"
 
 namespace distkit::conn {
+namespace {
+
+// The tag index that marks a lone request (its owner is a OneRequest, not a batch).
+constexpr std::size_t kLone = static_cast<std::size_t>(-1);
+
+// RequestBatch for one request: the same contract (resumed through the executor,
+// never inline; nobody resumed once the awaiting frame is gone), without vectors.
+class OneRequest {
+ public:
+  explicit OneRequest(Executor& executor) : executor_(executor) {}
+
+  static void complete(const std::shared_ptr<OneRequest>& request, Result<RedisReply> outcome) {
+    OneRequest& r = *request;
+    if (r.outcome_) return;
+    r.outcome_ = std::move(outcome);
+    if (!r.waiter_) return;
+    r.executor_.post([request] {
+      if (!request->abandoned_) request->waiter_.resume();
+    });
+  }
+
+  class Awaiter {
+   public:
+    explicit Awaiter(std::shared_ptr<OneRequest> request) : request_(std::move(request)) {}
+    Awaiter(const Awaiter&) = delete;
+    ~Awaiter() { request_->abandoned_ = true; }
+    bool await_ready() const noexcept { return request_->outcome_.has_value(); }
+    void await_suspend(std::coroutine_handle<> handle) { request_->waiter_ = handle; }
+    void await_resume() const noexcept {}
+
+   private:
+    std::shared_ptr<OneRequest> request_;
+  };
+
+  // REQUIRES: the outcome is in.
+  [[nodiscard]] Result<RedisReply> take() { return std::move(*outcome_); }
+
+ private:
+  Executor& executor_;
+  std::optional<Result<RedisReply>> outcome_;
+  std::coroutine_handle<> waiter_;
+  bool abandoned_ = false;
+};
+
+}  // namespace
 
 MachineConnection::MachineConnection(Executor& executor, std::unique_ptr<ByteLink> link,
                                      MachineConfig config)
@@ -14,6 +61,15 @@ MachineConnection::~MachineConnection() {
   machine_.shutdown(now());
   drain();
   if (timer_ != 0) executor_.cancel(timer_);
+}
+
+Task<Result<RedisReply>> MachineConnection::execute(RedisCommand command) {
+  auto request = std::make_shared<OneRequest>(executor_);
+  RequestTag tag{request, kLone};
+  machine_.submit(std::span<RedisCommand>(&command, 1), std::span<RequestTag>(&tag, 1), now());
+  drain();
+  co_await OneRequest::Awaiter(request);
+  co_return request->take();
 }
 
 Task<std::vector<Result<RedisReply>>> MachineConnection::execute_pipeline(
@@ -54,8 +110,13 @@ void MachineConnection::drain() {
   Action action;
   while (machine_.poll(action)) {
     if (auto* complete = std::get_if<Complete>(&action)) {
-      RequestBatch::complete(std::static_pointer_cast<RequestBatch>(complete->tag.owner),
-                             complete->tag.index, std::move(complete->outcome));
+      if (complete->tag.index == kLone) {
+        OneRequest::complete(std::static_pointer_cast<OneRequest>(complete->tag.owner),
+                             std::move(complete->outcome));
+      } else {
+        RequestBatch::complete(std::static_pointer_cast<RequestBatch>(complete->tag.owner),
+                               complete->tag.index, std::move(complete->outcome));
+      }
     } else if (const auto* write = std::get_if<Write>(&action)) {
       link_->write(write->attempt, write->bytes);
     } else if (const auto* arm = std::get_if<ArmTimer>(&action)) {

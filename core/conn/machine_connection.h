@@ -28,6 +28,8 @@ class MachineConnection final : public RedisConnection, private LinkEvents {
   MachineConnection(const MachineConnection&) = delete;
   MachineConnection& operator=(const MachineConnection&) = delete;
 
+  // One command without the pipeline's vectors (the hot path of every primitive).
+  Task<Result<RedisReply>> execute(RedisCommand command) override;
   Task<std::vector<Result<RedisReply>>> execute_pipeline(
       std::vector<RedisCommand> commands) override;
 
