@@ -204,16 +204,8 @@ void ConnectionMachine::attempt_failed(std::string why, MonoTime now) {
   ++stats_.failed_attempts;
   ++failures_;
   last_connect_error_ = std::move(why);
-  take_back_unhanded();
   // Only the handshake can be written here: user bytes wait for it.
-  std::deque<Request> lost = std::move(written_);
-  written_.clear();
-  abandoned_ = 0;
-  for (Request& request : lost) {
-    if (request.kind == Kind::kUser && !request.abandoned) {
-      complete(request, unknown_outcome_error(last_connect_error_));
-    }
-  }
+  fail_written(unknown_outcome_error(last_connect_error_));
   close_link();
   enter_backoff(now);
   expire_unwritten(now);
@@ -223,20 +215,18 @@ void ConnectionMachine::attempt_failed(std::string why, MonoTime now) {
 void ConnectionMachine::link_lost(const Status& written_outcome, MonoTime now) {
   ++stats_.connection_losses;
   if (!heard_on_link_) ++failures_;  // accepted, then nothing: back off as for a refusal
-  take_back_unhanded();
-  std::deque<Request> lost = std::move(written_);
-  written_.clear();
-  abandoned_ = 0;
   if (config_.mutation == Mutation::kResendWrittenAfterReconnect) {
     // The defect the at-most-once property must catch: written requests go back to
     // the queue and are written again on the next link.
+    take_back_unhanded();
+    std::deque<Request> lost = std::move(written_);
+    written_.clear();
+    abandoned_ = 0;
     for (auto it = lost.rbegin(); it != lost.rend(); ++it) {
       if (it->kind == Kind::kUser && !it->abandoned) unwritten_.push_front(std::move(*it));
     }
   } else {
-    for (Request& request : lost) {
-      if (request.kind == Kind::kUser && !request.abandoned) complete(request, written_outcome);
-    }
+    fail_written(written_outcome);
   }
   close_link();
   enter_backoff(now);
@@ -463,18 +453,20 @@ void ConnectionMachine::rearm(MonoTime now) {
   actions_.push_back(ArmTimer{*next});
 }
 
-void ConnectionMachine::shutdown(MonoTime /*now*/) {
-  if (state_ == State::kShutDown) return;
+void ConnectionMachine::fail_written(const Status& outcome) {
   take_back_unhanded();
   std::deque<Request> lost = std::move(written_);
   written_.clear();
   abandoned_ = 0;
   for (Request& request : lost) {
-    if (request.kind == Kind::kUser && !request.abandoned) {
-      complete(request, cancelled_error("the Redis connection to " + config_.address +
-                                        " was closed with the request in flight"));
-    }
+    if (request.kind == Kind::kUser && !request.abandoned) complete(request, outcome);
   }
+}
+
+void ConnectionMachine::shutdown(MonoTime /*now*/) {
+  if (state_ == State::kShutDown) return;
+  fail_written(cancelled_error("the Redis connection to " + config_.address +
+                               " was closed with the request in flight"));
   std::deque<Request> unsent = std::move(unwritten_);
   unwritten_.clear();
   for (Request& request : unsent) {

@@ -191,6 +191,9 @@ class ConnectionMachine {
   // Requests whose bytes never left pending_out_ go back to the front of unwritten_
   // (internal and abandoned ones are dropped), and pending_out_ is emptied.
   void take_back_unhanded();
+  // Takes back the unhanded requests, then completes every other live user request of
+  // written_ with `outcome` and empties it.
+  void fail_written(const Status& outcome);
   // Completes UNKNOWN every written user request past its deadline; the link stays.
   void abandon_expired(MonoTime now);
   [[nodiscard]] MonoTime silence_deadline() const;
