@@ -1,51 +1,28 @@
-// RedisClusterClient: a RedisConnection over a Redis Cluster. Commands go to the node
-// that owns their keys' slot (CRC16 with hash tags, 16384 slots), each node through
-// its own pipelined RedisClient.
-//
-// - The slot map comes from CLUSTER SLOTS on any known node, at first use and again
-//   after a MOVED reply (which also updates that slot at once, and the command is
-//   retried there: MOVED means it did not run). ASK sends ASKING and the command to
-//   the importing node, once. At most `max_redirects` hops per command.
-// - A command whose keys hash to different slots fails with kInvalidArgument
-//   (CROSSSLOT) before anything is sent. Commands without keys go to any node.
-// - Pipelines are split per node and sent concurrently; order is kept among commands
-//   of one node (so of one slot), not across nodes. Results come back in input order.
-// - SCRIPT LOAD/EXISTS/FLUSH, FLUSHALL and FLUSHDB go to every master (a script must
-//   be cached where its keys live); SCRIPT EXISTS answers 1 only where all masters
-//   have the script; the first error wins. A pipeline holding one of these runs its
-//   commands one at a time, in order.
+// RedisClusterClient: core/cluster's ClusterConnection with a RedisClient per node,
+// on an AsioRuntime. The routing (slots, MOVED/ASK, broadcasts, pipelines split per
+// node) is documented in distkit/core/cluster/cluster_connection.h; this only makes
+// the node connections.
 //
 // Thread safety and lifetime as RedisClient.
 #ifndef DISTKIT_TRANSPORT_CLUSTER_H_
 #define DISTKIT_TRANSPORT_CLUSTER_H_
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include "distkit/core/cluster/cluster_connection.h"
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/transport/redis_client.h"
 
 namespace distkit::transport {
 
-constexpr int kClusterSlots = 16384;
-
-// CRC16 (XMODEM) of the key's hash tag (the part between the first '{' and the next
-// '}', if non-empty) or of the whole key, modulo 16384.
-[[nodiscard]] std::uint16_t key_slot(std::string_view key);
-
-// The keys a command touches, as Redis Cluster routes them (first key for most
-// commands; all for DEL, EXISTS, MGET, ...; KEYS of EVAL/EVALSHA; every other
-// argument of MSET). Empty for commands without keys.
-[[nodiscard]] std::vector<std::string_view> command_keys(const RedisCommand& command);
-
-// The slot of a command's keys: nothing for keyless commands; kInvalidArgument
-// (CROSSSLOT) when they span slots.
-[[nodiscard]] Result<std::optional<std::uint16_t>> command_slot(const RedisCommand& command);
+using cluster::command_keys;
+using cluster::command_slot;
+using cluster::kClusterSlots;
+using cluster::key_slot;
 
 struct RedisClusterOptions {
   std::vector<std::string> seeds;   // "host:port" of some nodes
@@ -53,39 +30,31 @@ struct RedisClusterOptions {
   int max_redirects = 5;
 };
 
-struct RedisClusterStats {
-  std::uint64_t map_refreshes = 0;
-  std::uint64_t moved = 0;
-  std::uint64_t asked = 0;
-};
+using RedisClusterStats = cluster::ClusterStats;
 
 class RedisClusterClient final : public RedisConnection {
  public:
   RedisClusterClient(AsioRuntime& runtime, RedisClusterOptions options);
   ~RedisClusterClient() override;
 
-  Task<Result<RedisReply>> execute(RedisCommand command) override;
+  Task<Result<RedisReply>> execute(RedisCommand command) override {
+    return impl_->execute(std::move(command));
+  }
   Task<std::vector<Result<RedisReply>>> execute_pipeline(
-      std::vector<RedisCommand> commands) override;
+      std::vector<RedisCommand> commands) override {
+    return impl_->execute_pipeline(std::move(commands));
+  }
 
   // Reloads the slot map now.
-  Task<Status> refresh();
-  [[nodiscard]] RedisClusterStats stats() const { return stats_; }
+  Task<Status> refresh() { return impl_->refresh(); }
+  [[nodiscard]] RedisClusterStats stats() const { return impl_->stats(); }
   // The node ("host:port") serving `slot` in the current map, if known.
-  [[nodiscard]] std::optional<std::string> node_for_slot(std::uint16_t slot) const;
+  [[nodiscard]] std::optional<std::string> node_for_slot(std::uint16_t slot) const {
+    return impl_->node_for_slot(slot);
+  }
 
  private:
-  RedisClient& node(const std::string& address);
-  Task<Result<RedisReply>> broadcast(RedisCommand command);
-  Task<Result<RedisReply>> route(RedisCommand command, std::optional<std::uint16_t> slot);
-  Task<Status> ensure_map();
-
-  AsioRuntime& runtime_;
-  RedisClusterOptions options_;
-  std::map<std::string, std::unique_ptr<RedisClient>> nodes_;
-  std::vector<std::string> slot_owner_;  // kClusterSlots entries, "" when unknown
-  bool map_loaded_ = false;
-  RedisClusterStats stats_;
+  std::unique_ptr<cluster::ClusterConnection> impl_;
 };
 
 }  // namespace distkit::transport
