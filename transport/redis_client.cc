@@ -309,8 +309,7 @@ bool RedisClient::connected() const {
 }
 
 RedisClientStats RedisClient::stats() const {
-  const conn::ConnectionStats& s = connection_->machine().stats();
-  return RedisClientStats{s.connects, s.connection_losses, s.protocol_errors, s.failed_attempts};
+  return connection_->machine().stats();
 }
 
 }  // namespace distkit::transport

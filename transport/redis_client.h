@@ -68,12 +68,7 @@ struct RedisClientOptions {
 [[nodiscard]] Result<RedisClientOptions> parse_redis_url(std::string_view url,
                                                          RedisClientOptions defaults = {});
 
-struct RedisClientStats {
-  std::uint64_t connects = 0;           // handshakes completed
-  std::uint64_t connection_losses = 0;  // timeouts, drops, protocol errors
-  std::uint64_t protocol_errors = 0;
-  std::uint64_t failed_attempts = 0;  // connects or handshakes that failed
-};
+using RedisClientStats = conn::ConnectionStats;
 
 class RedisClient final : public RedisConnection {
  public:

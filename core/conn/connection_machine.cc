@@ -53,18 +53,23 @@ void ConnectionMachine::submit(std::span<RedisCommand> commands, std::span<Reque
       continue;
     }
     Request request{Kind::kUser, std::move(tags[i]), deadline, 0, {}};
-    request.size = encoded_command_size(commands[i]);
+    if (state_ == State::kReady) {
+      // The hot path: straight into the next write, no copy per request.
+      const std::size_t before = pending_out_.size();
+      encode_command(commands[i], pending_out_);
+      request.size = pending_out_.size() - before;
+      if (resend_mutant) request.bytes = encode_command(commands[i]);
+      request.written_at = now;
+    } else {
+      request.bytes = encode_command(commands[i]);
+      request.size = request.bytes.size();
+    }
     ++pending_user_;
     pending_bytes_ += request.size;
     if (state_ == State::kReady) {
-      // The hot path: straight into the next write, no copy per request.
-      encode_command(commands[i], pending_out_);
-      if (resend_mutant) request.bytes = encode_command(commands[i]);
-      request.written_at = now;
       written_.push_back(std::move(request));
       ++unhanded_;
     } else {
-      request.bytes = encode_command(commands[i]);
       unwritten_.push_back(std::move(request));
     }
   }

@@ -1,7 +1,5 @@
 #include "distkit/core/conn/machine_connection.h"
 
-#include <coroutine>
-#include <optional>
 #include <utility>
 
 #include "distkit/core/seam/request_batch.h"
@@ -11,45 +9,6 @@ namespace {
 
 // The tag index that marks a lone request (its owner is a OneRequest, not a batch).
 constexpr std::size_t kLone = static_cast<std::size_t>(-1);
-
-// RequestBatch for one request: the same contract (resumed through the executor,
-// never inline; nobody resumed once the awaiting frame is gone), without vectors.
-class OneRequest {
- public:
-  explicit OneRequest(Executor& executor) : executor_(executor) {}
-
-  static void complete(const std::shared_ptr<OneRequest>& request, Result<RedisReply> outcome) {
-    OneRequest& r = *request;
-    if (r.outcome_) return;
-    r.outcome_ = std::move(outcome);
-    if (!r.waiter_) return;
-    r.executor_.post([request] {
-      if (!request->abandoned_) request->waiter_.resume();
-    });
-  }
-
-  class Awaiter {
-   public:
-    explicit Awaiter(std::shared_ptr<OneRequest> request) : request_(std::move(request)) {}
-    Awaiter(const Awaiter&) = delete;
-    ~Awaiter() { request_->abandoned_ = true; }
-    bool await_ready() const noexcept { return request_->outcome_.has_value(); }
-    void await_suspend(std::coroutine_handle<> handle) { request_->waiter_ = handle; }
-    void await_resume() const noexcept {}
-
-   private:
-    std::shared_ptr<OneRequest> request_;
-  };
-
-  // REQUIRES: the outcome is in.
-  [[nodiscard]] Result<RedisReply> take() { return std::move(*outcome_); }
-
- private:
-  Executor& executor_;
-  std::optional<Result<RedisReply>> outcome_;
-  std::coroutine_handle<> waiter_;
-  bool abandoned_ = false;
-};
 
 }  // namespace
 
@@ -68,7 +27,7 @@ Task<Result<RedisReply>> MachineConnection::execute(RedisCommand command) {
   RequestTag tag{request, kLone};
   machine_.submit(std::span<RedisCommand>(&command, 1), std::span<RequestTag>(&tag, 1), now());
   drain();
-  co_await OneRequest::Awaiter(request);
+  co_await OneRequest::wait(request);
   co_return request->take();
 }
 

@@ -1,6 +1,7 @@
 // RequestBatch: the outcomes of a group of requests sent together (one command or a
-// pipeline), and the coroutine waiting for all of them. Shared by every
-// RedisConnection implementation, so completion and resumption work the same way.
+// pipeline), and the coroutine waiting for all of them; OneRequest, the same for a
+// lone command. Shared by every RedisConnection implementation, so completion and
+// resumption work the same way.
 //
 // The awaiting coroutine is resumed through the Executor, never inline from the code
 // that delivers the last outcome. If the awaiting frame is destroyed first (a crashed
@@ -20,10 +21,53 @@
 
 namespace distkit {
 
-class RequestBatch {
+namespace detail {
+
+// What RequestBatch and OneRequest share: the one coroutine waiting for the outcomes,
+// resumed through the executor once the last one is in (never inline), or not at all
+// once its frame is gone.
+class AwaitedOutcomes {
+ public:
+  // `co_await AwaitedOutcomes::Awaiter<Batch>(batch)` suspends until batch->done().
+  template <typename Owner>
+  class Awaiter {
+   public:
+    explicit Awaiter(std::shared_ptr<Owner> owner) : owner_(std::move(owner)) {}
+    Awaiter(const Awaiter&) = delete;
+    ~Awaiter() { base().abandoned_ = true; }
+    bool await_ready() const noexcept { return owner_->done(); }
+    void await_suspend(std::coroutine_handle<> handle) { base().waiter_ = handle; }
+    void await_resume() const noexcept {}
+
+   private:
+    AwaitedOutcomes& base() const { return *owner_; }
+    std::shared_ptr<Owner> owner_;
+  };
+
+ protected:
+  explicit AwaitedOutcomes(Executor& executor) : executor_(executor) {}
+
+  // Call when the last outcome is in; `self` is kept alive until the resumption.
+  static void resume_waiter(std::shared_ptr<AwaitedOutcomes> self) {
+    if (!self->waiter_) return;
+    Executor& executor = self->executor_;
+    executor.post([self = std::move(self)] {
+      if (!self->abandoned_) self->waiter_.resume();
+    });
+  }
+
+ private:
+  Executor& executor_;
+  std::coroutine_handle<> waiter_;
+  bool abandoned_ = false;  // the awaiting frame is gone
+};
+
+}  // namespace detail
+
+class RequestBatch : public detail::AwaitedOutcomes {
  public:
   RequestBatch(std::size_t size, Executor& executor)
-      : results_(size), remaining_(size), executor_(executor) {}
+      : AwaitedOutcomes(executor), results_(size), remaining_(size) {}
 
   [[nodiscard]] std::size_t size() const { return results_.size(); }
   [[nodiscard]] bool done() const { return remaining_ == 0; }
@@ -35,25 +79,11 @@ class RequestBatch {
     RequestBatch& b = *batch;
     if (b.results_[index]) return;
     b.results_[index] = std::move(outcome);
-    if (--b.remaining_ > 0 || !b.waiter_) return;
-    b.executor_.post([batch] {
-      if (!batch->abandoned_) batch->waiter_.resume();
-    });
+    if (--b.remaining_ == 0) resume_waiter(batch);
   }
 
   // `co_await RequestBatch::wait(batch)` suspends until every outcome is in.
-  class Awaiter {
-   public:
-    explicit Awaiter(std::shared_ptr<RequestBatch> batch) : batch_(std::move(batch)) {}
-    Awaiter(const Awaiter&) = delete;
-    ~Awaiter() { batch_->abandoned_ = true; }
-    bool await_ready() const noexcept { return batch_->done(); }
-    void await_suspend(std::coroutine_handle<> handle) { batch_->waiter_ = handle; }
-    void await_resume() const noexcept {}
-
-   private:
-    std::shared_ptr<RequestBatch> batch_;
-  };
+  using Awaiter = AwaitedOutcomes::Awaiter<RequestBatch>;
   [[nodiscard]] static Awaiter wait(std::shared_ptr<RequestBatch> batch) {
     return Awaiter(std::move(batch));
   }
@@ -64,9 +94,33 @@ class RequestBatch {
  private:
   std::vector<std::optional<Result<RedisReply>>> results_;
   std::size_t remaining_;
-  Executor& executor_;
-  std::coroutine_handle<> waiter_;
-  bool abandoned_ = false;  // the awaiting frame is gone
+};
+
+// A batch of one, without vectors: the hot path of a single command.
+class OneRequest : public detail::AwaitedOutcomes {
+ public:
+  explicit OneRequest(Executor& executor) : AwaitedOutcomes(executor) {}
+
+  [[nodiscard]] bool done() const { return outcome_.has_value(); }
+
+  // Records the outcome (the first one wins) and resumes the waiting coroutine
+  // through the executor.
+  static void complete(const std::shared_ptr<OneRequest>& request, Result<RedisReply> outcome) {
+    if (request->outcome_) return;
+    request->outcome_ = std::move(outcome);
+    resume_waiter(request);
+  }
+
+  using Awaiter = AwaitedOutcomes::Awaiter<OneRequest>;
+  [[nodiscard]] static Awaiter wait(std::shared_ptr<OneRequest> request) {
+    return Awaiter(std::move(request));
+  }
+
+  // REQUIRES: done().
+  [[nodiscard]] Result<RedisReply> take() { return std::move(*outcome_); }
+
+ private:
+  std::optional<Result<RedisReply>> outcome_;
 };
 
 }  // namespace distkit

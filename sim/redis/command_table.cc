@@ -19,13 +19,15 @@ namespace {
 // database): InMemoryRedis::execute runs them with the session at hand. Unlike
 // Redis, AUTH, HELLO, CLIENT and SELECT run at once inside MULTI instead of queueing.
 constexpr CommandSpec kConnectionCommands[] = {
-    {"auth", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
-    {"client", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
+    {"auth", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy | kSession | kNoAuth,
+     nullptr},
+    {"client", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy | kSession, nullptr},
     {"discard", 1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
     {"exec", 1, kNoScript | kNoMulti | kLoading | kStale, nullptr},
-    {"hello", -1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
+    {"hello", -1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy | kSession | kNoAuth,
+     nullptr},
     {"multi", 1, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy, nullptr},
-    {"select", 2, kNoMulti | kLoading | kStale, nullptr},
+    {"select", 2, kNoMulti | kLoading | kStale | kSession, nullptr},
 };
 
 }  // namespace

@@ -166,13 +166,12 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
     if (session.in_multi) session.multi_failed = true;
     return error;
   }
-  if (!impl_->options.requirepass.empty() && !session.authenticated && spec->name != "auth" &&
-      spec->name != "hello") {
+  if (!session.authenticated && !(spec->flags & redis::kNoAuth) &&
+      !impl_->options.requirepass.empty()) {
     if (session.in_multi) session.multi_failed = true;
     return RedisReply::error("NOAUTH Authentication required.");
   }
-  if (spec->name == "auth" || spec->name == "hello" || spec->name == "client" ||
-      spec->name == "select") {
+  if (spec->flags & redis::kSession) {
     if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) return *refused;
     return impl_->connection_command(client, session, command);
   }

@@ -42,6 +42,8 @@ enum CommandFlag : std::uint32_t {
   kLoading = 16,    // allowed while the dataset loads
   kStale = 32,      // allowed on a replica that lost its master
   kAllowBusy = 64,  // allowed while another client's script is busy
+  kSession = 128,   // acts on the connection (AUTH, HELLO, CLIENT, SELECT)
+  kNoAuth = 256,    // allowed before AUTH (AUTH, HELLO)
 };
 
 class LuaEngine;
