@@ -6,7 +6,12 @@
 namespace distkit::transport {
 
 RedisClusterClient::RedisClusterClient(AsioRuntime& runtime, RedisClusterOptions options) {
-  cluster::ClusterConnectionOptions routing{std::move(options.seeds), options.max_redirects};
+  cluster::ClusterConnectionOptions routing;
+  routing.seeds = std::move(options.seeds);
+  routing.max_redirects = options.max_redirects;
+  routing.tryagain_attempts = options.tryagain_attempts;
+  routing.tryagain_backoff = options.tryagain_backoff;
+  routing.tryagain_backoff_max = options.tryagain_backoff_max;
   auto connect = [&runtime, node_options = std::move(options.node_options)](
                      const std::string& address) -> std::unique_ptr<RedisConnection> {
     RedisClientOptions o = node_options;

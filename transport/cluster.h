@@ -28,6 +28,10 @@ struct RedisClusterOptions {
   std::vector<std::string> seeds;   // "host:port" of some nodes
   RedisClientOptions node_options;  // per-node connection settings (host/port ignored)
   int max_redirects = 5;
+  // TRYAGAIN (a multi-key command while its slot migrates) is resent after a backoff.
+  int tryagain_attempts = 5;
+  Duration tryagain_backoff = std::chrono::milliseconds(10);
+  Duration tryagain_backoff_max = std::chrono::milliseconds(200);
 };
 
 using RedisClusterStats = cluster::ClusterStats;

@@ -7,106 +7,6 @@
 #include "distkit/core/seam/request_batch.h"
 
 namespace distkit::cluster {
-namespace {
-
-std::uint16_t crc16(std::string_view bytes) {
-  std::uint16_t crc = 0;
-  for (unsigned char byte : bytes) {
-    crc ^= static_cast<std::uint16_t>(byte) << 8;
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021)
-                           : static_cast<std::uint16_t>(crc << 1);
-    }
-  }
-  return crc;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// "MOVED 3999 127.0.0.1:6381" -> (3999, "127.0.0.1:6381").
-std::optional<std::pair<std::uint16_t, std::string>> parse_redirect(std::string_view line) {
-  const std::size_t first = line.find(' ');
-  const std::size_t second = line.find(' ', first + 1);
-  if (first == std::string_view::npos || second == std::string_view::npos) return std::nullopt;
-  unsigned slot = 0;
-  const std::string_view number = line.substr(first + 1, second - first - 1);
-  auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), slot);
-  if (error != std::errc() || slot >= kClusterSlots) return std::nullopt;
-  return std::make_pair(static_cast<std::uint16_t>(slot), std::string(line.substr(second + 1)));
-}
-
-bool is_broadcast(const RedisCommand& c) {
-  const std::string name = lower(c[0]);
-  if (name == "flushall" || name == "flushdb") return true;
-  if (name != "script" || c.size() < 2) return false;
-  const std::string sub = lower(c[1]);
-  return sub == "load" || sub == "exists" || sub == "flush";
-}
-
-}  // namespace
-
-std::uint16_t key_slot(std::string_view key) {
-  const std::size_t open = key.find('{');
-  if (open != std::string_view::npos) {
-    const std::size_t close = key.find('}', open + 1);
-    if (close != std::string_view::npos && close > open + 1)
-      key = key.substr(open + 1, close - open - 1);
-  }
-  return crc16(key) % kClusterSlots;
-}
-
-std::vector<std::string_view> command_keys(const RedisCommand& c) {
-  std::vector<std::string_view> keys;
-  if (c.empty()) return keys;
-  const std::string name = lower(c[0]);
-  if (name == "eval" || name == "evalsha" || name == "eval_ro" || name == "evalsha_ro") {
-    std::size_t numkeys = 0;
-    if (c.size() >= 3) {
-      auto [end, error] = std::from_chars(c[2].data(), c[2].data() + c[2].size(), numkeys);
-      if (error != std::errc()) numkeys = 0;
-    }
-    for (std::size_t i = 3; i < c.size() && i < 3 + numkeys; ++i)
-      keys.push_back(c[i]);
-    return keys;
-  }
-  if (name == "del" || name == "unlink" || name == "exists" || name == "mget" || name == "touch" ||
-      name == "watch") {
-    for (std::size_t i = 1; i < c.size(); ++i)
-      keys.push_back(c[i]);
-    return keys;
-  }
-  if (name == "mset" || name == "msetnx") {
-    for (std::size_t i = 1; i < c.size(); i += 2)
-      keys.push_back(c[i]);
-    return keys;
-  }
-  static const char* const kKeyless[] = {
-      "ping",     "echo",      "time",    "script", "info",   "dbsize",  "flushall",
-      "flushdb",  "cluster",   "client",  "config", "select", "auth",    "hello",
-      "multi",    "exec",      "discard", "keys",   "scan",   "command", "quit",
-      "readonly", "readwrite", "asking",  "wait",   "debug"};
-  if (std::find(std::begin(kKeyless), std::end(kKeyless), name) != std::end(kKeyless)) return keys;
-  if (c.size() >= 2) keys.push_back(c[1]);
-  return keys;
-}
-
-Result<std::optional<std::uint16_t>> command_slot(const RedisCommand& command) {
-  std::optional<std::uint16_t> slot;
-  for (std::string_view key : command_keys(command)) {
-    const std::uint16_t s = key_slot(key);
-    if (slot && *slot != s) {
-      return invalid_argument_error("CROSSSLOT keys of " + command[0] +
-                                    " hash to different slots; use one {hash tag} for all of them");
-    }
-    slot = s;
-  }
-  return slot;
-}
 
 ClusterConnection::ClusterConnection(Executor& executor, ClusterConnectionOptions options,
                                      NodeConnector connect)
@@ -128,16 +28,25 @@ std::optional<std::string> ClusterConnection::node_for_slot(std::uint16_t slot) 
   return slot_owner_[slot];
 }
 
+std::vector<std::string> ClusterConnection::refresh_candidates() const {
+  std::vector<std::string> out;
+  const auto add = [&out](const std::string& address) {
+    if (!address.empty() && std::find(out.begin(), out.end(), address) == out.end())
+      out.push_back(address);
+  };
+  add(last_answered_);
+  for (const std::string& address : map_nodes_)
+    add(address);
+  for (const auto& [address, connection] : nodes_)
+    add(address);
+  for (const std::string& seed : options_.seeds)
+    add(seed);
+  return out;
+}
+
 Task<Status> ClusterConnection::refresh() {
-  std::vector<std::string> candidates;
-  for (const auto& [address, client] : nodes_)
-    candidates.push_back(address);
-  for (const std::string& seed : options_.seeds) {
-    if (std::find(candidates.begin(), candidates.end(), seed) == candidates.end())
-      candidates.push_back(seed);
-  }
   Status last = unavailable_error("no cluster node to ask for the slot map");
-  for (const std::string& address : candidates) {
+  for (const std::string& address : refresh_candidates()) {
     Result<RedisReply> slots = co_await node(address).command("CLUSTER", "SLOTS");
     if (!slots.ok()) {
       last = slots.status();
@@ -148,36 +57,46 @@ Task<Status> ClusterConnection::refresh() {
       continue;
     }
     std::vector<std::string> owners(kClusterSlots);
+    std::vector<std::string> named;
     bool well_formed = true;
+    // [start, end, master, replica...], each node [host, port, id, ...].
+    const auto node_address = [&address](const RedisReply& n) -> std::optional<std::string> {
+      if (!n.is_array() || n.elements().size() < 2 || !n.elements()[1].is_integer()) {
+        return std::nullopt;
+      }
+      std::string host = n.elements()[0].is_string() ? n.elements()[0].text() : "";
+      if (host.empty()) host = address.substr(0, address.rfind(':'));
+      return host + ":" + std::to_string(n.elements()[1].integer_value());
+    };
     for (const RedisReply& range : slots->elements()) {
       if (!range.is_array() || range.elements().size() < 3 || !range.elements()[0].is_integer() ||
-          !range.elements()[1].is_integer() || !range.elements()[2].is_array() ||
-          range.elements()[2].elements().size() < 2) {
+          !range.elements()[1].is_integer()) {
         well_formed = false;
         break;
       }
-      const auto& master = range.elements()[2].elements();
-      std::string host = master[0].is_string() ? master[0].text() : "";
-      if (host.empty()) host = address.substr(0, address.rfind(':'));
-      if (!master[1].is_integer()) {
-        well_formed = false;
-        break;
-      }
-      const std::string owner = host + ":" + std::to_string(master[1].integer_value());
+      std::optional<std::string> owner = node_address(range.elements()[2]);
       const std::int64_t first = range.elements()[0].integer_value();
       const std::int64_t last_slot = range.elements()[1].integer_value();
-      if (first < 0 || last_slot >= kClusterSlots || first > last_slot) {
+      if (!owner || first < 0 || last_slot >= kClusterSlots || first > last_slot) {
         well_formed = false;
         break;
       }
       for (std::int64_t s = first; s <= last_slot; ++s)
-        owners[s] = owner;
+        owners[s] = *owner;
+      for (std::size_t i = 2; i < range.elements().size(); ++i) {
+        if (std::optional<std::string> n = node_address(range.elements()[i]);
+            n && std::find(named.begin(), named.end(), *n) == named.end()) {
+          named.push_back(std::move(*n));
+        }
+      }
     }
     if (!well_formed) {
       last = protocol_error("malformed CLUSTER SLOTS reply from " + address);
       continue;
     }
     slot_owner_ = std::move(owners);
+    map_nodes_ = std::move(named);
+    last_answered_ = address;
     map_loaded_ = true;
     ++stats_.map_refreshes;
     co_return Status();
@@ -190,19 +109,27 @@ Task<Status> ClusterConnection::ensure_map() {
   co_return co_await refresh();
 }
 
+std::string ClusterConnection::target_for(std::optional<std::uint16_t> slot) const {
+  if (slot) return slot_owner_[*slot];
+  // Keyless: a node known to answer, else a master, else a seed.
+  if (!last_answered_.empty()) return last_answered_;
+  for (const std::string& owner : slot_owner_) {
+    if (!owner.empty()) return owner;
+  }
+  return options_.seeds.front();
+}
+
 Task<Result<RedisReply>> ClusterConnection::route(RedisCommand command,
                                                   std::optional<std::uint16_t> slot) {
   if (Status s = co_await ensure_map(); !s.ok()) co_return s;
-  std::string target;
-  if (slot) {
-    target = slot_owner_[*slot];
-    if (target.empty())
-      co_return unavailable_error("slot " + std::to_string(*slot) + " is not served by any node");
-  } else {
-    target = nodes_.empty() ? options_.seeds.front() : nodes_.begin()->first;
-  }
+  std::string target = target_for(slot);
+  if (target.empty())
+    co_return unavailable_error("slot " + std::to_string(*slot) + " is not served by any node");
   bool asking = false;
-  for (int hop = 0; hop <= options_.max_redirects; ++hop) {
+  bool resent = false;  // after kUnavailable or READONLY: once
+  int tryagains = 0;
+  int hops = 0;
+  while (true) {
     std::optional<Result<RedisReply>> reply;
     if (asking) {
       std::vector<RedisCommand> pair;
@@ -216,22 +143,72 @@ Task<Result<RedisReply>> ClusterConnection::route(RedisCommand command,
       reply = co_await node(target).execute(command);
     }
     const Status status = reply->status();
+    if (status.code() == StatusCode::kUnknownOutcome) {
+      map_loaded_ = false;  // the node may be gone: ask again before the next command
+      co_return std::move(*reply);
+    }
+    if (status.code() == StatusCode::kUnavailable) {
+      map_loaded_ = false;
+      if (resent) co_return std::move(*reply);
+      resent = true;
+      const std::string was = target;
+      if (last_answered_ == was) last_answered_.clear();
+      if (!(co_await refresh()).ok()) co_return std::move(*reply);
+      target = target_for(slot);
+      if (target.empty() || target == was) co_return std::move(*reply);
+      ++stats_.resent_after_unavailable;
+      continue;
+    }
+    if (status.code() != StatusCode::kServerError) {
+      last_answered_ = target;
+      co_return std::move(*reply);
+    }
+    last_answered_ = target;
     const std::string_view prefix = status.server_error_prefix();
+    if (prefix == "TRYAGAIN") {
+      ++stats_.tryagain;
+      if (tryagains >= options_.tryagain_attempts) co_return std::move(*reply);
+      Duration backoff = options_.tryagain_backoff;
+      for (int i = 0; i < tryagains && backoff < options_.tryagain_backoff_max; ++i)
+        backoff *= 2;
+      ++tryagains;
+      co_await sleep_for(executor_, std::min(backoff, options_.tryagain_backoff_max));
+      // The migration may have ended meanwhile: route afresh (the owner ASKs again).
+      target = target_for(slot);
+      if (target.empty()) co_return std::move(*reply);
+      continue;
+    }
+    if (prefix == "CLUSTERDOWN") {
+      ++stats_.clusterdown;
+      map_loaded_ = false;
+      co_return std::move(*reply);
+    }
+    if (prefix == "READONLY") {
+      ++stats_.readonly;
+      map_loaded_ = false;
+      if (resent || !(co_await refresh()).ok()) co_return std::move(*reply);
+      resent = true;
+      target = target_for(slot);
+      if (target.empty()) co_return std::move(*reply);
+      continue;
+    }
     if (prefix != "MOVED" && prefix != "ASK") co_return std::move(*reply);
-    auto redirect = parse_redirect(status.message());
+    std::optional<Redirect> redirect = parse_redirect(status.message());
     if (!redirect) co_return protocol_error("malformed redirect: " + status.message());
-    target = redirect->second;
-    if (prefix == "MOVED") {
+    if (++hops > options_.max_redirects) {
+      co_return unavailable_error("more than " + std::to_string(options_.max_redirects) +
+                                  " redirects for " + command[0]);
+    }
+    target = redirect->address;
+    if (!redirect->ask) {
       ++stats_.moved;
-      slot_owner_[redirect->first] = target;  // at once; a full refresh follows
+      slot_owner_[redirect->slot] = target;  // at once; a full refresh follows
       map_loaded_ = false;
     } else {
       ++stats_.asked;
       asking = true;
     }
   }
-  co_return unavailable_error("more than " + std::to_string(options_.max_redirects) +
-                              " redirects for " + command[0]);
 }
 
 Task<Result<RedisReply>> ClusterConnection::broadcast(RedisCommand command) {
@@ -305,8 +282,7 @@ Task<std::vector<Result<RedisReply>>> ClusterConnection::execute_pipeline(
       results[i] = slot.status();
       continue;
     }
-    std::string target = *slot ? slot_owner_[**slot]
-                               : (nodes_.empty() ? options_.seeds.front() : nodes_.begin()->first);
+    const std::string target = target_for(*slot);
     if (target.empty()) {
       results[i] =
           unavailable_error("slot " + std::to_string(**slot) + " is not served by any node");
@@ -339,11 +315,19 @@ Task<std::vector<Result<RedisReply>>> ClusterConnection::execute_pipeline(
       results[indexes[k]] = std::move(replies[g][k]);
     ++g;
   }
-  // Redirected commands did not run: send them again, one by one, through route().
+  // Redirected and refused commands did not run: send them again, one by one, through
+  // route(), which follows or waits as a lone command would. Errors that leave the map
+  // in doubt make the next command reload it.
   for (std::size_t i = 0; i < commands.size(); ++i) {
     const Status status = results[i]->status();  // the prefix views into it
     const std::string_view prefix = status.server_error_prefix();
-    if (prefix == "MOVED" || prefix == "ASK") results[i] = co_await execute(commands[i]);
+    if (prefix == "MOVED" || prefix == "ASK" || prefix == "TRYAGAIN" || prefix == "READONLY") {
+      results[i] = co_await execute(commands[i]);
+    } else if (prefix == "CLUSTERDOWN" || status.code() == StatusCode::kUnavailable ||
+               status.code() == StatusCode::kUnknownOutcome) {
+      if (prefix == "CLUSTERDOWN") ++stats_.clusterdown;
+      map_loaded_ = false;
+    }
   }
   std::vector<Result<RedisReply>> out;
   out.reserve(results.size());

@@ -8,6 +8,22 @@
 //   after a MOVED reply (which also updates that slot at once, and the command is
 //   retried there: MOVED means it did not run). ASK sends ASKING and the command to
 //   the importing node, once. At most `max_redirects` hops per command.
+// - The errors a cluster answers while it changes, each by what it means (a refusal
+//   did not run, so resending it is safe):
+//   TRYAGAIN (a multi-key command during a slot's migration): resent after a backoff
+//     (tryagain_backoff doubling up to tryagain_backoff_max), at most
+//     `tryagain_attempts` times, then returned;
+//   CLUSTERDOWN (a failed master not yet replaced): returned at once, and the slot map
+//     is reloaded before the next command; the caller's timeout is its budget;
+//   READONLY (a keyless write sent to a master that was demoted): the map is reloaded
+//     and the command resent once;
+//   kUnavailable from a node (certainly not sent, e.g. it is down): the map is
+//     reloaded from the other nodes and the command resent once if its slot moved;
+//   kUnknownOutcome: returned, never resent; the map is reloaded before the next
+//     command.
+//   The map is asked of the node that answered last, then of every master and replica
+//   the last map named, then of the seeds: after a failover a seed may be the dead
+//   master.
 // - A command whose keys hash to different slots fails with kInvalidArgument
 //   (CROSSSLOT) before anything is sent. Commands without keys go to any node.
 // - Pipelines are split per node and sent concurrently; order is kept among commands
@@ -31,24 +47,10 @@
 #include <vector>
 
 #include "distkit/core/async/executor.h"
+#include "distkit/core/cluster/slots.h"
 #include "distkit/core/seam/redis_connection.h"
 
 namespace distkit::cluster {
-
-constexpr int kClusterSlots = 16384;
-
-// CRC16 (XMODEM) of the key's hash tag (the part between the first '{' and the next
-// '}', if non-empty) or of the whole key, modulo 16384.
-[[nodiscard]] std::uint16_t key_slot(std::string_view key);
-
-// The keys a command touches, as Redis Cluster routes them (first key for most
-// commands; all for DEL, EXISTS, MGET, ...; KEYS of EVAL/EVALSHA; every other
-// argument of MSET). Empty for commands without keys.
-[[nodiscard]] std::vector<std::string_view> command_keys(const RedisCommand& command);
-
-// The slot of a command's keys: nothing for keyless commands; kInvalidArgument
-// (CROSSSLOT) when they span slots.
-[[nodiscard]] Result<std::optional<std::uint16_t>> command_slot(const RedisCommand& command);
 
 // Makes the connection to one node, named "host:port" (as CLUSTER SLOTS and MOVED
 // name it). Called once per node; the connection connects lazily.
@@ -57,12 +59,19 @@ using NodeConnector = std::function<std::unique_ptr<RedisConnection>(const std::
 struct ClusterConnectionOptions {
   std::vector<std::string> seeds;  // "host:port" of some nodes
   int max_redirects = 5;
+  int tryagain_attempts = 5;
+  Duration tryagain_backoff = std::chrono::milliseconds(10);
+  Duration tryagain_backoff_max = std::chrono::milliseconds(200);
 };
 
 struct ClusterStats {
   std::uint64_t map_refreshes = 0;
   std::uint64_t moved = 0;
   std::uint64_t asked = 0;
+  std::uint64_t tryagain = 0;                  // TRYAGAIN answers (each resent or returned)
+  std::uint64_t clusterdown = 0;               // CLUSTERDOWN answers returned
+  std::uint64_t readonly = 0;                  // READONLY answers (a demoted master)
+  std::uint64_t resent_after_unavailable = 0;  // resent to a slot's new owner
 };
 
 class ClusterConnection final : public RedisConnection {
@@ -85,12 +94,17 @@ class ClusterConnection final : public RedisConnection {
   Task<Result<RedisReply>> broadcast(RedisCommand command);
   Task<Result<RedisReply>> route(RedisCommand command, std::optional<std::uint16_t> slot);
   Task<Status> ensure_map();
+  // Where a command with `slot` (or none) goes by the current map; "" if nowhere.
+  [[nodiscard]] std::string target_for(std::optional<std::uint16_t> slot) const;
+  [[nodiscard]] std::vector<std::string> refresh_candidates() const;
 
   Executor& executor_;
   ClusterConnectionOptions options_;
   NodeConnector connect_;
   std::map<std::string, std::unique_ptr<RedisConnection>> nodes_;
   std::vector<std::string> slot_owner_;  // kClusterSlots entries, "" when unknown
+  std::vector<std::string> map_nodes_;   // masters and replicas the last map named
+  std::string last_answered_;            // the node that answered last
   bool map_loaded_ = false;
   ClusterStats stats_;
 };

@@ -16,9 +16,14 @@ namespace distkit::sim::redis {
 namespace {
 
 // Commands that act on a connection (its transaction, authentication, name,
-// database): InMemoryRedis::execute runs them with the session at hand. Unlike
-// Redis, AUTH, HELLO, CLIENT and SELECT run at once inside MULTI instead of queueing.
+// database, cluster flags): InMemoryRedis::execute runs them with the session at
+// hand. Unlike Redis, they run at once inside MULTI instead of queueing.
 constexpr CommandSpec kConnectionCommands[] = {
+    // Cluster mode's (cluster_mode.h); a standalone server refuses them.
+    {"asking", 1, kNoScript | kNoMulti | kSession, nullptr},
+    {"cluster", -2, kNoScript | kNoMulti | kStale | kSession, nullptr},
+    {"readonly", 1, kNoScript | kNoMulti | kLoading | kStale | kSession, nullptr},
+    {"readwrite", 1, kNoScript | kNoMulti | kLoading | kStale | kSession, nullptr},
     {"auth", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy | kSession | kNoAuth,
      nullptr},
     {"client", -2, kNoScript | kNoMulti | kLoading | kStale | kAllowBusy | kSession, nullptr},
@@ -44,6 +49,14 @@ const CommandSpec* find_command(std::string_view name) {
     std::sort(all.begin(), all.end(), [](const CommandSpec& a, const CommandSpec& b) {
       return std::string_view(a.name) < std::string_view(b.name);
     });
+    // One entry per name, or which one a lookup finds depends on the sort.
+    for (std::size_t i = 1; i < all.size(); ++i) {
+      if (all[i].name == all[i - 1].name) {
+        std::fprintf(stderr, "InMemoryRedis: two commands named %s\n",
+                     std::string(all[i].name).c_str());
+        std::abort();
+      }
+    }
     return all;
   }();
   const std::string key = lower(name);

@@ -1,5 +1,7 @@
 #include "distkit/sim/redis/in_memory_redis.h"
 
+#include "distkit/core/cluster/slots.h"
+#include "sim/redis/cluster_mode.h"
 #include "sim/redis/redis_internal.h"
 
 namespace distkit::sim {
@@ -10,10 +12,28 @@ using redis::CommandSpec;
 struct InMemoryRedis::Impl {
   struct Session {
     bool authenticated = false;
-    std::string name;  // CLIENT SETNAME
+    std::string name;       // CLIENT SETNAME
+    bool asking = false;    // ASKING: the next command may touch an importing slot
+    bool readonly = false;  // READONLY: reads may be served by a replica
     bool in_multi = false;
     bool multi_failed = false;  // a command was rejected while queuing
-    std::vector<std::pair<const CommandSpec*, RedisCommand>> queued;
+    redis::QueuedCommands queued;
+
+    void end_transaction() {
+      in_multi = false;
+      multi_failed = false;
+      queued.clear();
+    }
+  };
+
+  // resetClient: ASKING lasts for one command (rejected ones count), or through a
+  // transaction.
+  struct AskingLasts {
+    Session& session;
+    bool keep = false;
+    ~AskingLasts() {
+      if (!keep && !session.in_multi) session.asking = false;
+    }
   };
 
   explicit Impl(InMemoryRedisOptions o) : options(o), lua(o) {}
@@ -37,7 +57,8 @@ struct InMemoryRedis::Impl {
 
   // AUTH, HELLO, CLIENT and SELECT, with Redis 7.0's replies and errors (one
   // database: SELECT 0 only, as a server with `databases 1`).
-  RedisReply connection_command(ClientId client, Session& session, const RedisCommand& command) {
+  RedisReply connection_command(ClientId client, Session& session, const RedisCommand& command,
+                                std::int64_t now_ms) {
     const auto word = [&](std::size_t i) { return redis::lower(command[i]); };
     const auto authenticate = [&](const std::string& user, const std::string& password) {
       if (options.requirepass.empty()) {
@@ -58,6 +79,15 @@ struct InMemoryRedis::Impl {
       return true;
     };
     const std::string name = word(0);
+    if (name == "asking" || name == "readonly" || name == "readwrite" || name == "cluster") {
+      if (cluster == nullptr)
+        return RedisReply::error("ERR This instance has cluster support disabled");
+      if (name == "asking") session.asking = true;
+      if (name == "readonly") session.readonly = true;
+      if (name == "readwrite") session.readonly = false;
+      if (name != "cluster") return RedisReply::simple_string("OK");
+      return redis::cluster_command(*cluster, self, db, now_ms, command);
+    }
     if (name == "auth") {
       if (command.size() > 3) return RedisReply::error("ERR syntax error");
       return command.size() == 2 ? authenticate("default", command[1])
@@ -130,13 +160,19 @@ struct InMemoryRedis::Impl {
     field("version", RedisReply::bulk_string("7.0.15"));
     field("proto", RedisReply::integer(2));
     field("id", RedisReply::integer(static_cast<std::int64_t>(client)));
-    field("mode", RedisReply::bulk_string("standalone"));
-    field("role", RedisReply::bulk_string("master"));
+    field("mode", RedisReply::bulk_string(cluster ? "cluster" : "standalone"));
+    field("role", RedisReply::bulk_string(is_replica() ? "replica" : "master"));
     field("modules", RedisReply::array({}));
     return RedisReply::array(std::move(map));
   }
 
+  [[nodiscard]] bool is_replica() const {
+    return cluster != nullptr && cluster->nodes[self].master >= 0;
+  }
+
   InMemoryRedisOptions options;
+  std::shared_ptr<const ClusterState> cluster;  // null: standalone
+  int self = -1;
   redis::Keyspace db;
   redis::Keyspace replica;
   std::int64_t replica_synced_ms = INT64_MIN / 2;
@@ -158,8 +194,13 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
                      std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count(),
                      env.rng, &impl_->lua};
   Impl::Session& session = impl_->sessions[client];
+  Impl::AskingLasts asking_lasts{session};
 
   ctx.condition = impl_->condition;
+  // A replica's own refusal (processCommand's READONLY), after any other state's.
+  if (ctx.condition == ServerCondition::kNormal && impl_->is_replica()) {
+    ctx.condition = ServerCondition::kReadOnly;
+  }
   RedisReply error;
   const CommandSpec* spec = redis::lookup_for_client(command, &error);
   if (spec == nullptr) {
@@ -171,13 +212,33 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
     if (session.in_multi) session.multi_failed = true;
     return RedisReply::error("NOAUTH Authentication required.");
   }
+  if (impl_->cluster != nullptr) {
+    const redis::ClusterQuery query{impl_->cluster.get(),
+                                    impl_->self,
+                                    &impl_->db,
+                                    ctx.now_ms,
+                                    session.asking,
+                                    session.readonly,
+                                    spec,
+                                    &command,
+                                    session.in_multi ? &session.queued : nullptr};
+    if (std::optional<RedisReply> redirect = redis::cluster_redirect(query)) {
+      if (session.in_multi && spec->name == "exec") {
+        session.end_transaction();
+      } else if (session.in_multi) {
+        session.multi_failed = true;
+      }
+      return *redirect;
+    }
+  }
   if (spec->flags & redis::kSession) {
     if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) return *refused;
-    return impl_->connection_command(client, session, command);
+    asking_lasts.keep = spec->name == "asking";
+    return impl_->connection_command(client, session, command, ctx.now_ms);
   }
   if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) {
     if (session.in_multi && spec->name == "exec") {
-      session = Impl::Session();  // a refused EXEC discards the transaction
+      session.end_transaction();  // a refused EXEC discards the transaction
       return RedisReply::error("EXECABORT Transaction discarded because of: " + refused->text());
     }
     if (session.in_multi) session.multi_failed = true;
@@ -200,7 +261,7 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
     }
     auto queued = std::move(session.queued);
     const bool failed = session.multi_failed;
-    session = Impl::Session();
+    session.end_transaction();
     if (spec->name == "discard") return RedisReply::simple_string("OK");
     if (failed) {
       return RedisReply::error("EXECABORT Transaction discarded because of previous errors.");
@@ -231,7 +292,7 @@ void InMemoryRedis::disconnect(ClientId client) {
 }
 
 void InMemoryRedis::restart(DataLoss loss, ServerEnv&) {
-  impl_->sessions.clear();
+  impl_->sessions.clear();  // READONLY and ASKING end with their connections
   impl_->lua.flush();
   switch (loss) {
     case DataLoss::kNone:
@@ -259,6 +320,52 @@ std::size_t InMemoryRedis::key_count() const {
 }
 std::size_t InMemoryRedis::cached_scripts() const {
   return impl_->lua.size();
+}
+
+void InMemoryRedis::join_cluster(std::shared_ptr<const ClusterState> cluster, int self) {
+  impl_->cluster = std::move(cluster);
+  impl_->self = self;
+}
+
+namespace {
+std::int64_t millis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+std::vector<std::size_t> InMemoryRedis::live_keys_per_slot(WallTime now) const {
+  std::vector<std::size_t> counts(ClusterState::kSlots);
+  const std::int64_t now_ms = millis(now);
+  for (const auto& [key, entry] : impl_->db) {
+    if (!entry.expire_at_ms || now_ms <= *entry.expire_at_ms) ++counts[cluster::key_slot(key)];
+  }
+  return counts;
+}
+
+std::size_t InMemoryRedis::migrate_keys(int slot, std::size_t max, InMemoryRedis& target,
+                                        WallTime now) {
+  const std::int64_t now_ms = millis(now);
+  target.impl_->before_write(now_ms);
+  impl_->before_write(now_ms);
+  return redis::migrate_slot_keys(impl_->db, target.impl_->db, slot, max, now_ms);
+}
+
+struct InMemoryRedis::Snapshot {
+  redis::Keyspace db;
+};
+
+std::shared_ptr<const InMemoryRedis::Snapshot> InMemoryRedis::snapshot(bool lagged) const {
+  return std::make_shared<const Snapshot>(Snapshot{lagged ? impl_->replica : impl_->db});
+}
+
+void InMemoryRedis::load(const Snapshot& snapshot) {
+  impl_->db = snapshot.db;
+  impl_->replica = snapshot.db;
+}
+
+void InMemoryRedis::clear_data() {
+  impl_->db.clear();
+  impl_->replica.clear();
 }
 
 }  // namespace distkit::sim

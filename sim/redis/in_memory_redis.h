@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "distkit/sim/redis/cluster_state.h"
 #include "distkit/sim/world/server_model.h"
 
 namespace distkit::sim {
@@ -51,6 +52,27 @@ class InMemoryRedis final : public ServerModel {
   // Keys, including logically expired ones not yet removed (as DBSIZE counts them).
   [[nodiscard]] std::size_t key_count() const;
   [[nodiscard]] std::size_t cached_scripts() const;
+
+  // ---- Cluster mode (sim/cluster drives it).
+  // From now on this server is node `self` of `cluster`, whose changes it sees at once:
+  // Redis 7.0's redirections (MOVED, ASK, TRYAGAIN, CROSSSLOT, CLUSTERDOWN) come before
+  // its refusals (OOM, READONLY, LOADING...), as processCommand orders them; ASKING,
+  // READONLY and READWRITE act on the connection; CLUSTER SLOTS, MYID, INFO, KEYSLOT,
+  // COUNTKEYSINSLOT and GETKEYSINSLOT answer; a replica refuses keyless writes with
+  // READONLY. Scripts touch only the keys they declare (no check of undeclared ones).
+  void join_cluster(std::shared_ptr<const ClusterState> cluster, int self);
+  // Live keys per slot (expired ones not counted), for choosing what to migrate.
+  [[nodiscard]] std::vector<std::size_t> live_keys_per_slot(WallTime now) const;
+  // Moves up to `max` live keys of `slot` to `target`, with their TTLs (MIGRATE);
+  // returns how many live keys of the slot remain here.
+  std::size_t migrate_keys(int slot, std::size_t max, InMemoryRedis& target, WallTime now);
+  // A copy of the data, as it is (`lagged` false) or as the replica that trails it by
+  // up to replication_lag holds it; a promoted replica loads one.
+  struct Snapshot;
+  [[nodiscard]] std::shared_ptr<const Snapshot> snapshot(bool lagged) const;
+  void load(const Snapshot& snapshot);
+  // A demoted master's data is its new master's, which the simulation does not copy.
+  void clear_data();
 
  private:
   struct Impl;

@@ -25,14 +25,6 @@ RedisReply cmd_echo(CommandContext&, const Args& a) {
   return bulk(a[1]);
 }
 
-RedisReply cmd_select(CommandContext&, const Args& a) {
-  std::int64_t index = 0;
-  if (!parse_int64(a[1], index)) return not_integer_error();
-  if (index < 0 || index > 15) return err("ERR DB index is out of range");
-  if (index != 0) return err("ERR the simulated Redis serves database 0 only");
-  return ok();
-}
-
 RedisReply cmd_flushall(CommandContext& ctx, const Args& a) {
   if (a.size() > 2) return syntax_error();
   if (a.size() == 2 && !eq_nocase(a[1], "async") && !eq_nocase(a[1], "sync")) return syntax_error();
@@ -257,7 +249,6 @@ constexpr CommandSpec kCommands[] = {
     {"ping", -1, kStale, cmd_ping},
     {"pttl", 2, 0, cmd_pttl},
     {"scan", -2, 0, cmd_scan},
-    {"select", 2, kLoading | kStale, cmd_select},
     {"time", 1, kLoading | kStale, cmd_time},
     {"ttl", 2, 0, cmd_ttl},
     {"type", 2, 0, cmd_type},

@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "distkit/sim/world/cluster_control.h"
 #include "distkit/sim/world/world.h"
 #include "sim/world/world_internal.h"
 
@@ -116,12 +117,16 @@ void World::restart_redis(NodeId server, DataLoss loss) {
   Node& s = node(server);
   if (!s.server) die(s.name + " is not a Redis server");
   trace_event(server, "redis-restart", static_cast<std::uint64_t>(loss));
+  const bool was_down = !s.alive;
   if (s.alive) server_crash(s);
   s.alive = true;
   ++s.condition_generation;  // a new process: whatever state the old one was in ends
   s.model->set_condition(ServerCondition::kNormal);
   ServerEnv env{s.clock->wall_now(), s.rng.get(), Duration(0)};
   s.model->restart(loss, env);
+  // Back within its node timeout, a running server is not failed over; one that was
+  // down rejoins the cluster as a restart does.
+  if (was_down && cluster_ != nullptr && cluster_->is_member(server)) cluster_->on_restart(server);
 }
 
 void World::flush_scripts(NodeId server) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "distkit/core/conn/machine_connection.h"
+#include "distkit/sim/world/cluster_control.h"
 #include "sim/world/world_internal.h"
 
 namespace distkit::sim {
@@ -45,6 +46,49 @@ std::unique_ptr<RedisConnection> NodeContext::connect_redis(NodeId server,
   options.jitter_seed = executor_->entropy();
   return std::make_unique<conn::MachineConnection>(
       *executor_, std::make_unique<SimLink>(world_, id_, server, *executor_), std::move(options));
+}
+
+namespace {
+
+// A connection to an address no server has: every open fails, as with an unknown host.
+class UnresolvedLink final : public conn::ByteLink {
+ public:
+  UnresolvedLink(std::string address, Executor& executor)
+      : address_(std::move(address)), executor_(executor) {}
+  ~UnresolvedLink() override { *alive_ = false; }
+
+  void open(conn::Attempt attempt, conn::LinkEvents& events) override {
+    attempt_ = attempt;
+    executor_.post([this, alive = alive_, attempt, &events] {
+      if (*alive && attempt == attempt_) {
+        events.on_open_failed(attempt, "no such host: " + address_);
+      }
+    });
+  }
+  void write(conn::Attempt, std::string_view) override {}
+  void close(conn::Attempt attempt) override {
+    if (attempt == attempt_) attempt_ = 0;
+  }
+
+ private:
+  std::string address_;
+  Executor& executor_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  conn::Attempt attempt_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RedisConnection> NodeContext::connect_redis(std::string_view address,
+                                                            ConnectionOptions options) {
+  if (std::optional<NodeId> server = world_.find_server(address)) {
+    return connect_redis(*server, std::move(options));
+  }
+  options.address = std::string(address);
+  options.jitter_seed = executor_->entropy();
+  return std::make_unique<conn::MachineConnection>(
+      *executor_, std::make_unique<UnresolvedLink>(std::string(address), *executor_),
+      std::move(options));
 }
 
 void NodeContext::spawn(Task<void> task) {
@@ -114,6 +158,10 @@ NodeId World::add_redis_server(std::string name, std::unique_ptr<ServerModel> mo
   Node& n = node(id);
   n.model = std::move(model);
   n.server_options = options;
+  if (n.server_options.address.empty()) n.server_options.address = n.name + ":6379";
+  if (!addresses_.emplace(n.server_options.address, id).second) {
+    die("two servers at " + n.server_options.address);
+  }
   n.rng = std::make_unique<Rng>(Rng(options_.seed).derive("server/" + n.name));
   return id;
 }
@@ -151,6 +199,21 @@ std::vector<NodeId> World::servers() const {
 }
 bool World::is_server(NodeId id) const {
   return node(id).server;
+}
+const std::string& World::server_address(NodeId server) const {
+  const Node& n = node(server);
+  if (!n.server) die(n.name + " is not a Redis server");
+  return n.server_options.address;
+}
+std::optional<NodeId> World::find_server(std::string_view address) const {
+  auto it = addresses_.find(address);
+  if (it == addresses_.end()) return std::nullopt;
+  return it->second;
+}
+
+void World::attach_cluster(std::unique_ptr<ClusterControl> cluster) {
+  if (cluster_ != nullptr) die("a world has at most one cluster");
+  cluster_ = std::move(cluster);
 }
 
 bool World::run_until(const std::function<bool()>& done, SimTime limit) {
@@ -232,6 +295,7 @@ void World::crash(NodeId id) {
   trace_event(id, "crash", n.incarnation);
   if (n.server) {
     server_crash(n);
+    if (cluster_ != nullptr && cluster_->is_member(id)) cluster_->on_crash(id);
     return;
   }
   n.alive = false;
@@ -251,6 +315,7 @@ void World::restart(NodeId id, Identity identity) {
     n.model->restart(DataLoss::kAll, env);
     ++n.condition_generation;
     n.model->set_condition(ServerCondition::kNormal);
+    if (cluster_ != nullptr && cluster_->is_member(id)) cluster_->on_restart(id);
     return;
   }
   if (identity == Identity::kNew) {

@@ -86,11 +86,15 @@ using ConnectionOptions = conn::MachineConfig;
 struct ServerOptions {
   // Time the server is busy per command (it runs one command at a time).
   Duration service_time = std::chrono::microseconds(5);
+  // "host:port" by which clients reach it (CLUSTER SLOTS and MOVED name nodes so);
+  // empty: the server's name and ":6379". Unique in a world.
+  std::string address;
 };
 
 enum class Identity : std::uint8_t { kSame, kNew };
 
 class World;
+class ClusterControl;
 class NodeExecutor;
 class SimPeerEndpoint;
 class SimLink;
@@ -118,6 +122,10 @@ class NodeContext {
 
   // A connection to a simulated Redis server. It connects lazily, on first use.
   [[nodiscard]] std::unique_ptr<RedisConnection> connect_redis(NodeId server,
+                                                               ConnectionOptions options = {});
+  // The same, by the server's address ("host:port"). An address no server has gives
+  // a connection whose every open fails ("no such host"), as a wrong DNS name would.
+  [[nodiscard]] std::unique_ptr<RedisConnection> connect_redis(std::string_view address,
                                                                ConnectionOptions options = {});
   // Runs `task` in the background; it dies with the instance.
   void spawn(Task<void> task);
@@ -156,6 +164,14 @@ class World {
   [[nodiscard]] std::vector<NodeId> instances() const;
   [[nodiscard]] std::vector<NodeId> servers() const;
   [[nodiscard]] bool is_server(NodeId node) const;
+  // A server's "host:port" (ServerOptions::address), and the server at an address.
+  [[nodiscard]] const std::string& server_address(NodeId server) const;
+  [[nodiscard]] std::optional<NodeId> find_server(std::string_view address) const;
+
+  // ---- A simulated Redis Cluster (sim/cluster), if the world has one: it hears of
+  // its servers' crashes and restarts, and the cluster fault kinds act through it.
+  void attach_cluster(std::unique_ptr<ClusterControl> cluster);
+  [[nodiscard]] ClusterControl* cluster() const { return cluster_.get(); }
 
   // ---- Time. Instances start running at the first step after add_instance().
   [[nodiscard]] SimTime now() const { return scheduler_.now(); }
@@ -289,6 +305,7 @@ class World {
   Rng network_rng_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index = NodeId
   std::map<std::string, NodeId> names_;
+  std::map<std::string, NodeId, std::less<>> addresses_;
   std::map<std::pair<NodeId, NodeId>, LinkConfig> links_;
   std::map<std::pair<NodeId, NodeId>, bool> blocked_;
   std::map<std::pair<std::uint64_t, bool>, std::unique_ptr<Stream>> streams_;
@@ -298,6 +315,8 @@ class World {
   std::optional<NodeId> running_node_;
   std::uint64_t trace_hash_ = 0;
   std::vector<std::string> trace_lines_;
+  // Last: destroyed first, while the servers it watches still exist.
+  std::unique_ptr<ClusterControl> cluster_;
 };
 
 }  // namespace distkit::sim
