@@ -309,6 +309,7 @@ void SimCluster::on_restart(NodeId server) {
 Status SimCluster::check_invariants() const {
   for (int n = 0; n < static_cast<int>(ids_.size()); ++n) {
     const auto k = static_cast<std::size_t>(n);
+    if (!world_.alive(ids_[k])) continue;  // a dead process serves nothing
     const std::string name = world_.name(ids_[k]);
     const std::vector<std::size_t> counts =
         models_[k]->live_keys_per_slot(world_.clock(ids_[k]).wall_now());

@@ -80,7 +80,7 @@ class SimCluster final : public ClusterControl {
   };
   [[nodiscard]] const std::vector<Event>& history() const { return history_; }
   // Every live key sits on its slot's owner or, while the slot migrates, on the node
-  // importing it; no replica holds data; the state is ok when every slot's owner runs.
+  // importing it; no running replica holds data; the state is ok when every slot's owner runs.
   [[nodiscard]] Status check_invariants() const;
 
   // ClusterControl.
