@@ -1,5 +1,7 @@
 #include "distkit/tests/support/backends.h"
 
+#include "distkit/core/cluster/cluster_connection.h"
+#include "distkit/sim/cluster/sim_cluster.h"
 #include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/world/world.h"
 #include "distkit/tests/support/redis_fixture.h"
@@ -23,6 +25,26 @@ class SimBackend final : public Backend {
       done = true;
     });
     ASSERT_TRUE(world.run_until([&] { return done; }, world.now() + seconds(600)));
+  }
+};
+
+// The simulated Redis Cluster (3 masters, each with a replica) through production's
+// cluster client over production's connection.
+class SimClusterBackend final : public Backend {
+ public:
+  void run(Body body) override {
+    sim::World world({.seed = 17});
+    sim::SimCluster& cluster = sim::SimCluster::create(world, {.masters = 3, .replicas = 1});
+    bool done = false;
+    world.add_instance("client", [&](sim::NodeContext& node) -> Task<void> {
+      cluster::ClusterConnection conn(
+          node.executor(), {.seeds = cluster.seeds()},
+          [&node](const std::string& address) { return node.connect_redis(address); });
+      co_await body(conn, node.executor());
+      done = true;
+    });
+    ASSERT_TRUE(world.run_until([&] { return done; }, world.now() + seconds(600)));
+    EXPECT_TRUE(cluster.check_invariants().ok()) << cluster.check_invariants();
   }
 };
 
@@ -97,12 +119,13 @@ class ClusterBackend final : public Backend {
 }  // namespace
 
 const std::vector<std::string>& backend_names() {
-  static const std::vector<std::string> names = {"sim", "real", "cluster"};
+  static const std::vector<std::string> names = {"sim", "sim_cluster", "real", "cluster"};
   return names;
 }
 
 std::unique_ptr<Backend> make_backend(const std::string& name) {
   if (name == "sim") return std::make_unique<SimBackend>();
+  if (name == "sim_cluster") return std::make_unique<SimClusterBackend>();
   if (name == "real") return std::make_unique<RealBackend>();
   return std::make_unique<ClusterBackend>();
 }

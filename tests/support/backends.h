@@ -1,5 +1,6 @@
 // The backends every contract suite runs on: the simulator (a World with an
-// InMemoryRedis, reached over the simulated network), a real redis-server through
+// InMemoryRedis, reached over the simulated network), the simulated Redis Cluster
+// (sim/cluster, through core/cluster's client), a real redis-server through
 // transport::RedisClient, and a real 3-master Redis Cluster through
 // transport::RedisClusterClient. A suite is a TEST_P over backend_names().
 #ifndef DISTKIT_TESTS_BACKENDS_H_
@@ -33,7 +34,7 @@ class Backend {
 Task<bool> eventually(Executor& executor, std::function<bool()> done,
                       Duration cap = std::chrono::seconds(30));
 
-// "sim", "real", "cluster".
+// "sim", "sim_cluster", "real", "cluster".
 const std::vector<std::string>& backend_names();
 std::unique_ptr<Backend> make_backend(const std::string& name);
 
