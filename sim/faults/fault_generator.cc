@@ -16,6 +16,7 @@ constexpr std::pair<FaultProfile, std::string_view> kProfiles[] = {
     {FaultProfile::kClockSkew, "clock-skew"},
     {FaultProfile::kRedisRestarts, "redis-restarts"},
     {FaultProfile::kRedisErrors, "redis-errors"},
+    {FaultProfile::kClusterChanges, "cluster-changes"},
     {FaultProfile::kAll, "all"},
 };
 
@@ -157,7 +158,8 @@ FaultSchedule generate_fault_schedule(const FaultPlan& plan, FaultChoices& choos
     }
     // Under every kind at once, one round in three: restarts are the heaviest fault.
     if (want(FaultProfile::kRedisRestarts) && !plan.servers.empty() &&
-        (round % 3 == 0 || plan.profile != FaultProfile::kAll)) {
+        (round % 3 == 0 || without(plan.profile, FaultProfile::kClusterChanges) !=
+                               without(FaultProfile::kAll, FaultProfile::kClusterChanges))) {
       const NodeId s = pick(plan.servers);
       const std::int64_t t = choose.between(0, total_ms - 1);
       switch (choose.between(0, 2)) {
@@ -186,6 +188,23 @@ FaultSchedule generate_fault_schedule(const FaultPlan& plan, FaultChoices& choos
       const FaultKind kind = kErrors[choose.between(0, 4)];
       const std::int64_t t = choose.between(0, total_ms - 1);
       add(t, kind, s, 0, choose.between(shortest, longest));
+    }
+    // Drawn last in a round, and only with shards, so that schedules without a cluster
+    // are what they were before clusters existed.
+    if (want(FaultProfile::kClusterChanges) && !plan.shards.empty()) {
+      const auto& shard = plan.shards[static_cast<std::size_t>(
+          choose.between(0, static_cast<std::int64_t>(plan.shards.size()) - 1))];
+      // Mostly the fullest slot: a random one rarely holds a key.
+      const std::int64_t slot = choose.between(0, 4) < 4 ? -1 : choose.between(0, 16383);
+      add(choose.between(0, total_ms - 1), FaultKind::kClusterMigrate, pick(shard), 0, slot);
+      if (choose.chance(0.5)) {
+        // Manual or automatic; never lossy: losing acknowledged writes is the
+        // deployment's choice (as for redis-restart), not something a client can undo.
+        const auto& failing = plan.shards[static_cast<std::size_t>(
+            choose.between(0, static_cast<std::int64_t>(plan.shards.size()) - 1))];
+        add(choose.between(0, total_ms - 1), FaultKind::kClusterFailover, pick(failing), 0,
+            choose.between(0, 1));
+      }
     }
   }
   std::stable_sort(schedule.events.begin(), schedule.events.end(),

@@ -28,7 +28,8 @@ enum class FaultProfile : std::uint8_t {
   kClockSkew = 8,       // instances' wall clocks off, drifting, jumping (never a server's)
   kRedisRestarts = 16,  // servers restart (keeping their data), forget scripts, slow down
   kRedisErrors = 32,    // servers answer LOADING, BUSY, OOM, READONLY or MASTERDOWN a while
-  kAll = 63,
+  kClusterChanges = 64,  // a Redis Cluster moves slots and fails masters over (needs shards)
+  kAll = 127,
 };
 [[nodiscard]] constexpr FaultProfile operator|(FaultProfile a, FaultProfile b) {
   return static_cast<FaultProfile>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
@@ -48,6 +49,9 @@ enum class FaultProfile : std::uint8_t {
 struct FaultPlan {
   std::vector<NodeId> instances;
   std::vector<NodeId> servers;
+  // A simulated Redis Cluster's shards (master first), for kClusterChanges; empty
+  // without a cluster, and then nothing is drawn for them.
+  std::vector<std::vector<NodeId>> shards;
   Duration chaos{std::chrono::seconds(10)};  // events fall in [0, chaos)
   FaultProfile profile = FaultProfile::kAll;
   int rounds = 3;  // each round adds an episode of every kind in the profile

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "distkit/sim/world/cluster_control.h"
+
 namespace distkit::sim {
 namespace {
 
@@ -39,6 +41,8 @@ constexpr KindInfo kKinds[] = {
     {FaultKind::kRedisOom, "redis-oom", 1, true, true},
     {FaultKind::kRedisReadonly, "redis-readonly", 1, true, true},
     {FaultKind::kRedisMasterDown, "redis-masterdown", 1, true, true},
+    {FaultKind::kClusterMigrate, "cluster-migrate", 1, true, true},
+    {FaultKind::kClusterFailover, "cluster-failover", 1, true, true},
 };
 
 }  // namespace
@@ -197,9 +201,24 @@ Status validate(const FaultSchedule& schedule, const World& world) {
     if (k.server_only && !world.is_server(e.a)) {
       return invalid_argument_error(where + world.name(e.a) + " is not a Redis server");
     }
+    const bool cluster_kind =
+        e.kind == FaultKind::kClusterMigrate || e.kind == FaultKind::kClusterFailover;
+    if (cluster_kind && (world.cluster() == nullptr || !world.cluster()->is_member(e.a))) {
+      return invalid_argument_error(where + world.name(e.a) + " is not a cluster node");
+    }
     switch (e.kind) {
       case FaultKind::kLoss:
         if (e.value < 0 || e.value > 1000) return invalid_argument_error(where + "loss in 0..1000");
+        break;
+      case FaultKind::kClusterMigrate:
+        if (e.value < -1 || e.value > 16383) {
+          return invalid_argument_error(where + "a slot in 0..16383, or -1 for the fullest");
+        }
+        break;
+      case FaultKind::kClusterFailover:
+        if (e.value < 0 || e.value > 2) {
+          return invalid_argument_error(where + "failover mode in 0..2");
+        }
         break;
       case FaultKind::kClockDrift:
         if (e.value <= -500'000 || e.value >= 1'000'000) {
@@ -298,6 +317,12 @@ void apply_one(const FaultEvent& e, World& world) {
     case FaultKind::kRedisMasterDown:
       world.set_server_condition(e.a, server_condition_of(e.kind),
                                  std::chrono::milliseconds(e.value));
+      return;
+    case FaultKind::kClusterMigrate:
+      world.cluster()->migrate(e.a, static_cast<int>(e.value));
+      return;
+    case FaultKind::kClusterFailover:
+      world.cluster()->failover(e.a, static_cast<FailoverMode>(e.value));
       return;
   }
 }

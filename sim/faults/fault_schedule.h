@@ -42,6 +42,9 @@ enum class FaultKind : std::uint8_t {
   kRedisOom,         // OOM (commands that may grow memory; a script's first write)
   kRedisReadonly,    // READONLY (writes)
   kRedisMasterDown,  // MASTERDOWN
+  // A simulated Redis Cluster's changes (sim/cluster; a is any node of the shard):
+  kClusterMigrate,   // a hash slot moves to a's shard; value = slot, -1: the fullest
+  kClusterFailover,  // a's shard fails over; value = FailoverMode (0 manual, 1 auto, 2 lossy)
 };
 // The condition a kRedis* error kind puts its server in; kNormal for other kinds.
 [[nodiscard]] ServerCondition server_condition_of(FaultKind kind);
