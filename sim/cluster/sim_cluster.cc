@@ -203,11 +203,6 @@ void SimCluster::failover(NodeId shard_member, FailoverMode mode) {
     note(master, "failover: the master is down already");
     return;
   }
-  if (mode != FailoverMode::kManual) {
-    lossy_[static_cast<std::size_t>(master)] = mode == FailoverMode::kLossy;
-    world_.crash(master_id);  // on_crash does the rest
-    return;
-  }
   int replica = -1;
   for (int n = 0; n < static_cast<int>(ids_.size()); ++n) {
     if (state_->nodes[static_cast<std::size_t>(n)].master == master && up(n)) {
@@ -215,8 +210,14 @@ void SimCluster::failover(NodeId shard_member, FailoverMode mode) {
       break;
     }
   }
+  // Without a replica to take over, a failover is a shard's loss, not a failover.
   if (replica < 0 || !up(master)) {
     note(master, "failover: no live replica to take over");
+    return;
+  }
+  if (mode != FailoverMode::kManual) {
+    lossy_[static_cast<std::size_t>(master)] = mode == FailoverMode::kLossy;
+    world_.crash(master_id);  // on_crash does the rest
     return;
   }
   // CLUSTER FAILOVER: the replica catches up with the paused master, then takes over.

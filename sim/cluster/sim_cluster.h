@@ -12,7 +12,8 @@
 //   FAILOVER); kAutomatic crashes the master: after node_timeout it is failed and the
 //   whole cluster answers CLUSTERDOWN (require-full-coverage), after the election
 //   delay its first live replica takes over with the data the master had; kLossy is
-//   that with the replica missing up to replication_lag of the last writes.
+//   that with the replica missing up to replication_lag of the last writes. A shard
+//   without a running replica does not fail over (a traced no-op).
 // - A master that crashes for any reason fails over the same way; one without a live
 //   replica leaves the cluster down until it restarts (empty). A restarted master
 //   that was replaced comes back as a replica of its replacement.

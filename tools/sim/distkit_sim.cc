@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "distkit-sim: a primitive under a workload and faults in the deterministic simulator"};
   std::string primitive_list = "lax-counter";
-  std::string workload = "steady", faults = "all", duration = "60s";
+  std::string workload = "steady", faults = "all", duration = "60s", redis = "standalone";
   std::string schedule_text, report_path = "distkit-sim-report.html", trace_path, backend;
   ScenarioOptions base;
   int seeds = 1;
@@ -93,7 +93,11 @@ int main(int argc, char** argv) {
   app.add_option("--keys", base.keys, "distinct keys")->capture_default_str();
   app.add_option("-f,--faults", faults,
                  "none, all, or a comma-separated list of partitions, lossy-network, "
-                 "dead-instances, clock-skew, redis-restarts, redis-errors")
+                 "dead-instances, clock-skew, redis-restarts, redis-errors, cluster-changes")
+      ->capture_default_str();
+  app.add_option("--redis", redis,
+                 "standalone, or cluster:N[xR]: a simulated Redis Cluster of N masters with R "
+                 "replicas each (default 1), through the cluster client")
       ->capture_default_str();
   app.add_option("-d,--duration", duration, "simulated chaos time (250ms, 90s, 5m, 1h)")
       ->capture_default_str();
@@ -132,6 +136,9 @@ int main(int argc, char** argv) {
   if (!profile.ok()) return fail(profile.status().message());
   Result<Duration> chaos = parse_duration(duration);
   if (!chaos.ok()) return fail(chaos.status().message());
+  Result<RedisTopology> topology = parse_topology(redis);
+  if (!topology.ok()) return fail(topology.status().message());
+  base.redis = *topology;
   if (seeds < 1 || seeds > 1'000'000) return fail("--seeds must be in [1, 1000000]");
   if (shrink_runs < 0) return fail("--shrink-runs must not be negative");
   base.workload = *shape;
@@ -150,6 +157,9 @@ int main(int argc, char** argv) {
     o.primitive = name;
     if (Status s = o.validate(); !s.ok()) return fail(s.message());
   }
+  if (!backend.empty() && base.redis.cluster()) {
+    return fail("--redis cluster:N is the simulated cluster, not --backend");
+  }
   if (!backend.empty() && (base.schedule || base.faults != FaultProfile::kNone)) {
     if (base.schedule) return fail("--schedule is for the simulator, not --backend");
     base.faults = FaultProfile::kNone;
@@ -163,7 +173,8 @@ int main(int argc, char** argv) {
   std::printf("distkit-sim: %s, %d instances, %s workload at %g ops/s, faults %s, %s%s\n",
               primitive_list.c_str(), base.instances, workload.c_str(), base.rate, faults.c_str(),
               format_duration(base.duration).c_str(),
-              backend.empty() ? " simulated" : (" on " + backend).c_str());
+              backend.empty() ? (" simulated, redis " + topology_name(base.redis)).c_str()
+                              : (" on " + backend).c_str());
   for (const std::string& name : names) {
     Row row{.primitive = name};
     std::optional<ReportEntry> shown;

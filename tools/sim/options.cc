@@ -71,6 +71,39 @@ std::string format_duration(Duration d) {
   return std::to_string(ms) + "ms";
 }
 
+Result<RedisTopology> parse_topology(std::string_view text) {
+  if (text == "standalone") return RedisTopology{};
+  const auto bad = [&text] {
+    return invalid_argument_error("bad --redis '" + std::string(text) +
+                                  "' (standalone, or cluster:N or cluster:NxR: N masters in "
+                                  "1..16, each with R replicas in 0..3, 1 by default)");
+  };
+  if (!text.starts_with("cluster:")) return bad();
+  std::string_view rest = text.substr(8);
+  RedisTopology topology;
+  auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), topology.masters);
+  if (error != std::errc() || end == rest.data()) return bad();
+  rest.remove_prefix(static_cast<std::size_t>(end - rest.data()));
+  if (!rest.empty()) {
+    if (rest.front() != 'x') return bad();
+    rest.remove_prefix(1);
+    auto [end2, error2] = std::from_chars(rest.data(), rest.data() + rest.size(), topology.replicas);
+    if (error2 != std::errc() || end2 != rest.data() + rest.size() || end2 == rest.data()) {
+      return bad();
+    }
+  }
+  if (topology.masters < 1 || topology.masters > 16 || topology.replicas < 0 ||
+      topology.replicas > 3) {
+    return bad();
+  }
+  return topology;
+}
+
+std::string topology_name(const RedisTopology& topology) {
+  if (!topology.cluster()) return "standalone";
+  return "cluster:" + std::to_string(topology.masters) + "x" + std::to_string(topology.replicas);
+}
+
 Status ScenarioOptions::validate() const {
   if (find_primitive(primitive) == nullptr) {
     std::string known;
@@ -87,6 +120,9 @@ Status ScenarioOptions::validate() const {
   if (keys < 1 || keys > 1000) return invalid_argument_error("keys must be in [1, 1000]");
   if (duration < milliseconds(100) || duration > std::chrono::hours(24 * 7)) {
     return invalid_argument_error("duration must be between 100ms and 168h");
+  }
+  if (redis.cluster() && (redis.masters > 16 || redis.replicas < 0 || redis.replicas > 3)) {
+    return invalid_argument_error("a cluster has 1..16 masters with 0..3 replicas each");
   }
   if (samples < 2 || samples > 100'000)
     return invalid_argument_error("samples must be in [2, 100000]");
@@ -118,7 +154,5 @@ const PrimitiveInfo* find_primitive(std::string_view name) {
   return nullptr;
 }
 
-// Node ids: 0 is the Redis server, 1..instances the instances (the order run_scenario
-// adds them in).
 
 }  // namespace distkit::scenario

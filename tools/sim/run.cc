@@ -6,6 +6,8 @@
 #include <chrono>
 #include <map>
 
+#include "distkit/core/cluster/cluster_connection.h"
+#include "distkit/sim/cluster/sim_cluster.h"
 #include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/world/world.h"
 #include "distkit/tools/sim/scenario.h"
@@ -27,15 +29,28 @@ double to_seconds(Duration d) {
 
 }  // namespace
 
-sim::FaultSchedule generate_faults(FaultProfile profile, int instances, Duration duration,
-                                   std::uint64_t seed) {
-  sim::FaultPlan plan{.servers = {0}, .chaos = duration, .profile = profile};
-  for (int i = 1; i <= instances; ++i)
-    plan.instances.push_back(static_cast<NodeId>(i));
+sim::FaultSchedule generate_faults(const ScenarioOptions& options) {
+  const Duration duration = options.duration;
+  const RedisTopology& redis = options.redis;
+  sim::FaultPlan plan{.chaos = duration, .profile = options.faults};
+  // Servers first (the order run_scenario adds nodes in): Redis faults go to the
+  // masters as laid out; cluster changes pick shards.
+  if (!redis.cluster()) {
+    plan.servers = {0};
+  } else {
+    plan.shards.resize(static_cast<std::size_t>(redis.masters));
+    for (int k = 0; k < redis.servers(); ++k) {
+      const int shard = k < redis.masters ? k : (k - redis.masters) % redis.masters;
+      plan.shards[static_cast<std::size_t>(shard)].push_back(static_cast<NodeId>(k));
+      if (k < redis.masters) plan.servers.push_back(static_cast<NodeId>(k));
+    }
+  }
+  for (int i = 0; i < options.instances; ++i)
+    plan.instances.push_back(static_cast<NodeId>(redis.servers() + i));
   // About one episode per 5 s of a kind (at least 3 of each in a run), 0.2-4 s each.
   plan.rounds = static_cast<int>(
       std::max<std::int64_t>(3, std::chrono::duration_cast<milliseconds>(duration).count() / 5000));
-  sim::Rng rng = sim::Rng(seed).derive("faults");
+  sim::Rng rng = sim::Rng(options.seed).derive("faults");
   sim::RngChoices choices(rng);
   return sim::generate_fault_schedule(plan, choices);
 }
@@ -142,6 +157,18 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
         marks.push_back({a, what, t, std::min(chaos_s, t + static_cast<double>(e.value) / 1000)});
         break;
       }
+      case FaultKind::kClusterMigrate:
+        marks.push_back({a, e.value < 0 ? std::string("slot migration (fullest) to this shard")
+                                        : "slot " + std::to_string(e.value) + " migration here",
+                         t, t});
+        break;
+      case FaultKind::kClusterFailover:
+        marks.push_back({a,
+                         e.value == 0   ? "manual failover"
+                         : e.value == 1 ? "automatic failover"
+                                        : "lossy failover",
+                         t, t});
+        break;
     }
   }
   for (const auto& [key, since] : open)
@@ -167,7 +194,24 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
                                                  .tail_probability = 0.01,
                                                  .tail = milliseconds(50)}},
                     .record_trace = options.record_trace});
-  const NodeId redis = world.add_redis_server("redis", std::make_unique<sim::InMemoryRedis>());
+  // One server, or a cluster whose servers come first (generate_faults' node ids).
+  sim::SimCluster* cluster = nullptr;
+  NodeId redis = 0;
+  if (options.redis.cluster()) {
+    cluster = &sim::SimCluster::create(
+        world, {.masters = options.redis.masters, .replicas = options.redis.replicas});
+  } else {
+    redis = world.add_redis_server("redis", std::make_unique<sim::InMemoryRedis>());
+  }
+  const sim::ConnectionOptions connection{.request_timeout = milliseconds(200),
+                                          .connect_timeout = milliseconds(200)};
+  const auto connect = [cluster, redis](sim::NodeContext& node, sim::ConnectionOptions o)
+      -> std::unique_ptr<RedisConnection> {
+    if (cluster == nullptr) return node.connect_redis(redis, std::move(o));
+    return std::make_unique<cluster::ClusterConnection>(
+        node.executor(), cluster::ClusterConnectionOptions{.seeds = cluster->seeds()},
+        [&node, o](const std::string& address) { return node.connect_redis(address, o); });
+  };
   bool stop = false;
   bool released = false;
   const auto true_us = [&world] {
@@ -188,9 +232,8 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   };
   for (int i = 0; i < options.instances; ++i) {
     world.add_instance(
-        "app-" + std::to_string(i), [&, i, redis](sim::NodeContext& node) -> Task<void> {
-          auto conn = node.connect_redis(
-              redis, {.request_timeout = milliseconds(200), .connect_timeout = milliseconds(200)});
+        "app-" + std::to_string(i), [&, i](sim::NodeContext& node) -> Task<void> {
+          auto conn = connect(node, connection);
           sim::Rng rng = node.rng().derive("workload");
           InstanceEnv env =
               env_for(node.name() + "." + std::to_string(node.incarnation()), i, node, *conn, rng);
@@ -201,8 +244,7 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
     result.nodes.push_back(world.name(id));
 
   result.schedule = options.schedule ? *options.schedule
-                                     : generate_faults(options.faults, options.instances,
-                                                       options.duration, options.seed);
+                                     : generate_faults(options);
   if (Status valid = sim::validate(result.schedule, world); !valid.ok()) return valid;
   result.schedule_description = sim::describe(result.schedule, world);
   result.faults = fault_marks(result.schedule, result.nodes, to_seconds(options.duration));
@@ -236,8 +278,8 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
                   world.now() + seconds(30));
   world.run_for(primitive->settle_time());
   bool observed = false;
-  world.add_instance("observer", [&, redis](sim::NodeContext& node) -> Task<void> {
-    auto conn = node.connect_redis(redis);
+  world.add_instance("observer", [&](sim::NodeContext& node) -> Task<void> {
+    auto conn = connect(node, {});
     sim::Rng rng = node.rng().derive("observer");
     InstanceEnv env = env_for("observer", -1, node, *conn, rng);
     co_await primitive->observe(env);
@@ -248,6 +290,11 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   world.run_for(seconds(1));
 
   result.violation = primitive->check();
+  if (cluster != nullptr && !result.violation) {
+    if (Status s = cluster->check_invariants(); !s.ok()) {
+      result.violation = Violation{"the simulated cluster broke its invariant: " + s.message(), -1};
+    }
+  }
   if (!observed && !result.violation)
     result.violation = Violation{"the final read never finished", -1};
   result.operations = primitive->operations();
@@ -306,6 +353,7 @@ std::string replay_command(const ScenarioResult& result) {
                     std::to_string(o.keys) + " --faults " + profile_name(o.faults) +
                     " --duration " + format_duration(o.duration) + " --seed " +
                     std::to_string(o.seed);
+  if (o.redis.cluster()) cmd += " --redis " + topology_name(o.redis);
   if (o.schedule) cmd += " --schedule '" + sim::to_string(result.schedule) + "'";
   return cmd;
 }

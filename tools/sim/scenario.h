@@ -42,6 +42,19 @@ enum class WorkloadShape : std::uint8_t { kSteady, kBursty };
 [[nodiscard]] Result<Duration> parse_duration(std::string_view text);
 [[nodiscard]] std::string format_duration(Duration d);
 
+// What Redis the simulated run uses: one server, or a Redis Cluster of `masters`
+// masters with `replicas` replicas each (sim/cluster), reached through production's
+// cluster client. "standalone", "cluster:3", "cluster:3x2".
+struct RedisTopology {
+  int masters = 0;  // 0: one standalone server
+  int replicas = 1;
+  [[nodiscard]] bool cluster() const { return masters > 0; }
+  [[nodiscard]] int servers() const { return cluster() ? masters * (1 + replicas) : 1; }
+  friend bool operator==(const RedisTopology&, const RedisTopology&) = default;
+};
+[[nodiscard]] Result<RedisTopology> parse_topology(std::string_view text);
+[[nodiscard]] std::string topology_name(const RedisTopology& topology);
+
 struct ScenarioOptions {
   std::string primitive = "lax-counter";
   int instances = 3;
@@ -49,6 +62,7 @@ struct ScenarioOptions {
   double rate = 20;  // operations per second per instance (bursts: 5x, a fifth of the time)
   int keys = 4;
   FaultProfile faults = FaultProfile::kAll;
+  RedisTopology redis;
   Duration duration = std::chrono::seconds(60);  // the chaos phase (healing follows)
   std::uint64_t seed = 1;
   // Replay: this schedule instead of the one the seed generates.
@@ -157,9 +171,10 @@ struct ScenarioResult {
   std::string backend = "simulator";
 };
 
-// The schedule a seed gives for a profile (events within `duration`).
-[[nodiscard]] sim::FaultSchedule generate_faults(FaultProfile profile, int instances,
-                                                 Duration duration, std::uint64_t seed);
+// The schedule a seed gives for the options' profile, topology and instances (events
+// within `duration`). Node ids: the servers first (a cluster's masters, then its
+// replicas), then the instances.
+[[nodiscard]] sim::FaultSchedule generate_faults(const ScenarioOptions& options);
 
 // Runs one seed in the simulator. kInvalidArgument for bad options or schedules.
 [[nodiscard]] Result<ScenarioResult> run_scenario(const ScenarioOptions& options);
