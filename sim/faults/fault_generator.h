@@ -22,12 +22,12 @@ namespace distkit::sim {
 // A set of kinds of faults (bits), e.g. kPartitions | kClockSkew.
 enum class FaultProfile : std::uint8_t {
   kNone = 0,
-  kPartitions = 1,      // an instance cut from a server or a peer, both ways or one way
-  kLossyNetwork = 2,    // message loss and slow links; connections reset
-  kDeadInstances = 4,   // crashes and restarts (same or new identity), pauses
-  kClockSkew = 8,       // instances' wall clocks off, drifting, jumping (never a server's)
-  kRedisRestarts = 16,  // servers restart (keeping their data), forget scripts, slow down
-  kRedisErrors = 32,    // servers answer LOADING, BUSY, OOM, READONLY or MASTERDOWN a while
+  kPartitions = 1,       // an instance cut from a server or a peer, both ways or one way
+  kLossyNetwork = 2,     // message loss and slow links; connections reset
+  kDeadInstances = 4,    // crashes and restarts (same or new identity), pauses
+  kClockSkew = 8,        // instances' wall clocks off, drifting, jumping (never a server's)
+  kRedisRestarts = 16,   // servers restart (keeping their data), forget scripts, slow down
+  kRedisErrors = 32,     // servers answer LOADING, BUSY, OOM, READONLY or MASTERDOWN a while
   kClusterChanges = 64,  // a Redis Cluster moves slots and fails masters over (needs shards)
   kAll = 127,
 };

@@ -23,19 +23,21 @@ class RapidCheckChoices final : public FaultChoices {
 
 rc::Gen<FaultSchedule> gen_fault_schedule(std::vector<NodeId> instances,
                                           std::vector<NodeId> servers, Duration chaos,
-                                          FaultProfile profile, int max_rounds) {
-  return rc::gen::exec(
-      [instances = std::move(instances), servers = std::move(servers), chaos, profile, max_rounds] {
-        RapidCheckChoices choices;
-        FaultPlan plan{.instances = instances,
-                       .servers = servers,
-                       .chaos = chaos,
-                       .profile = profile,
-                       .rounds = static_cast<int>(choices.between(0, max_rounds)),
-                       .shortest = chaos / 20,
-                       .longest = chaos / 2};
-        return generate_fault_schedule(plan, choices);
-      });
+                                          FaultProfile profile, int max_rounds,
+                                          std::vector<std::vector<NodeId>> shards) {
+  return rc::gen::exec([instances = std::move(instances), servers = std::move(servers),
+                        shards = std::move(shards), chaos, profile, max_rounds] {
+    RapidCheckChoices choices;
+    FaultPlan plan{.instances = instances,
+                   .servers = servers,
+                   .shards = shards,
+                   .chaos = chaos,
+                   .profile = profile,
+                   .rounds = static_cast<int>(choices.between(0, max_rounds)),
+                   .shortest = chaos / 20,
+                   .longest = chaos / 2};
+    return generate_fault_schedule(plan, choices);
+  });
 }
 
 std::optional<Replay> replay_from_environment() {

@@ -34,10 +34,12 @@ namespace distkit::sim::harness {
 // refusals (redis-errors: LOADING, BUSY, OOM, READONLY, MASTERDOWN) included.
 inline constexpr FaultProfile kPropertyFaults = FaultProfile::kAll;
 
+// `shards`: a simulated Redis Cluster's (master first), for the cluster-changes kinds.
 rc::Gen<FaultSchedule> gen_fault_schedule(std::vector<NodeId> instances,
                                           std::vector<NodeId> servers, Duration chaos,
                                           FaultProfile profile = kPropertyFaults,
-                                          int max_rounds = 1);
+                                          int max_rounds = 1,
+                                          std::vector<std::vector<NodeId>> shards = {});
 
 // A seed and schedule to replay, from DISTKIT_SIM_SEED and DISTKIT_SIM_SCHEDULE.
 struct Replay {

@@ -1,15 +1,18 @@
 // Linearizability: the checker on hand-made histories, then StrictCounter in the
 // simulator under generated fault schedules (partitions, lost replies, crashes,
-// skew, Redis restarts without data loss, script flushes): every key's history must
-// be linearizable. A deliberately broken counter (read-modify-write in two steps)
+// skew, Redis restarts without data loss, script flushes), on one server and on a
+// simulated Redis Cluster whose slots migrate and masters fail over: every key's
+// history must be linearizable. A deliberately broken counter (read-modify-write in two steps)
 // must be caught. Failures print the seed, the schedule and a replay command.
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <map>
 
+#include "distkit/core/cluster/cluster_connection.h"
 #include "distkit/core/counters/strict_counter.h"
 #include "distkit/sim/check/linearizability.h"
+#include "distkit/sim/cluster/sim_cluster.h"
 #include "distkit/sim/faults/fault_schedule.h"
 #include "distkit/sim/harness/harness.h"
 #include "distkit/sim/redis/in_memory_redis.h"
@@ -94,10 +97,18 @@ TEST(Linearizability, ConditionalOperationsMustMatchTheStateTheySaw) {
 // ---- StrictCounter in the simulator ----------------------------------------------------
 
 constexpr char kTarget[] = "//tests/property:strict_counter_linearizability_test";
+// The same on a simulated Redis Cluster: its replay runs only the cluster's case.
+constexpr char kClusterTarget[] =
+    "//tests/property:strict_counter_linearizability_test "
+    "--test_filter=StrictCounterLinearizability.ClusterReplayFromEnvironment";
 constexpr Duration kChaos = seconds(3);
 constexpr Duration kHealing = seconds(2);
 const std::vector<NodeId> kServers = {0};
 const std::vector<NodeId> kClients = {1, 2, 3};
+// On a cluster of 2 masters with a replica each: servers 0..3, clients 4..6.
+const std::vector<NodeId> kClusterMasters = {0, 1};
+const std::vector<std::vector<NodeId>> kShards = {{0, 2}, {1, 3}};
+const std::vector<NodeId> kClusterClients = {4, 5, 6};
 const std::vector<std::string> kKeys = {"a", "b"};
 
 struct RunResult {
@@ -108,16 +119,34 @@ struct RunResult {
 };
 
 // `broken`: increments as GET then SET (not atomic), which loses updates.
-RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = false) {
+// `on_cluster`: Redis is a simulated cluster (sim/cluster) of 2 masters with a replica
+// each, reached through the cluster client; else one server.
+RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = false,
+              bool on_cluster = false) {
   World world({.seed = seed,
                .default_link = LinkConfig{
                    .latency = {.min = 100us, .max = 2ms, .tail_probability = 0.02, .tail = 50ms}}});
-  world.add_redis_server("redis", std::make_unique<InMemoryRedis>());
+  SimCluster* cluster = nullptr;
+  if (on_cluster) {
+    cluster = &SimCluster::create(world, {.masters = 2, .replicas = 1});
+  } else {
+    world.add_redis_server("redis", std::make_unique<InMemoryRedis>());
+  }
+  const ConnectionOptions connection{.request_timeout = milliseconds(120),
+                                     .connect_timeout = milliseconds(80)};
   std::map<std::string, std::vector<CounterOperation>> histories;
   for (int i = 0; i < 3; ++i) {
     world.add_instance("c" + std::to_string(i), [&, broken](NodeContext& node) -> Task<void> {
-      auto conn = node.connect_redis(
-          0, {.request_timeout = milliseconds(120), .connect_timeout = milliseconds(80)});
+      std::unique_ptr<RedisConnection> conn;
+      if (cluster == nullptr) {
+        conn = node.connect_redis(0, connection);
+      } else {
+        conn = std::make_unique<cluster::ClusterConnection>(
+            node.executor(), cluster::ClusterConnectionOptions{.seeds = cluster->seeds()},
+            [&node, &connection](const std::string& a) {
+              return node.connect_redis(a, connection);
+            });
+      }
       StrictCounter counter = *StrictCounter::create(*conn, "lin");
       for (int n = 0; n < 60; ++n) {
         const std::string key = kKeys[node.rng().below(kKeys.size())];
@@ -197,9 +226,13 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
       break;
     }
   }
+  if (cluster != nullptr && !result.violation) {
+    if (Status s = cluster->check_invariants(); !s.ok()) result.violation = s.to_string();
+  }
   if (result.violation)
     result.report =
-        *result.violation + "\n" + harness::failure_report(kTarget, seed, schedule, world);
+        *result.violation + "\n" +
+        harness::failure_report(on_cluster ? kClusterTarget : kTarget, seed, schedule, world);
   return result;
 }
 
@@ -218,9 +251,49 @@ RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderF
   RC_ASSERT(r.operations > 0u);
 }
 
+// On a simulated cluster under the same faults, and its slots migrating and its
+// masters failing over (cluster-changes): the client's redirections and resends must
+// not break linearizability, nor lose an acknowledged increment.
+RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableOnACluster,
+              (std::uint64_t seed)) {
+  const FaultSchedule schedule = *harness::gen_fault_schedule(
+      kClusterClients, kClusterMasters, kChaos,
+      without(harness::kPropertyFaults, FaultProfile::kRedisRestarts), 1, kShards);
+  RunResult r = run(seed, schedule, false, /*on_cluster=*/true);
+  RC_LOG() << r.report;
+  RC_ASSERT(!r.violation.has_value());
+  RC_CLASSIFY(r.unchecked_keys > 0, "a key past the checker's budget");
+  RC_CLASSIFY(to_string(schedule).find("cluster-") != std::string::npos, "cluster changes");
+  RC_ASSERT(r.operations > 0u);
+}
+
+TEST(StrictCounterLinearizability, ClusterReplayFromEnvironment) {
+  std::optional<harness::Replay> replay = harness::replay_from_environment();
+  if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
+  RunResult r = run(replay->seed, replay->schedule, false, /*on_cluster=*/true);
+  EXPECT_FALSE(r.violation.has_value()) << r.report;
+}
+
+TEST(StrictCounterLinearizability, ABrokenCounterIsCaughtOnAClusterToo) {
+  int caught = 0;
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    RunResult r = run(seed, FaultSchedule{}, /*broken=*/true, /*on_cluster=*/true);
+    if (r.violation) {
+      ++caught;
+      EXPECT_NE(r.report.find("--test_filter=StrictCounterLinearizability.ClusterReplay"),
+                std::string::npos);
+    }
+  }
+  EXPECT_GE(caught, 3);
+}
+
 TEST(StrictCounterLinearizability, ReplayFromEnvironment) {
   std::optional<harness::Replay> replay = harness::replay_from_environment();
   if (!replay) GTEST_SKIP() << "set DISTKIT_SIM_SEED (and DISTKIT_SIM_SCHEDULE) to replay a case";
+  if (std::getenv("DISTKIT_SIM_SCHEDULE") != nullptr &&
+      std::string(std::getenv("DISTKIT_SIM_SCHEDULE")).find("cluster-") != std::string::npos) {
+    GTEST_SKIP() << "a cluster's schedule: ClusterReplayFromEnvironment replays it";
+  }
   RunResult r = run(replay->seed, replay->schedule);
   EXPECT_FALSE(r.violation.has_value()) << r.report;
 }

@@ -108,8 +108,8 @@ TEST_F(ClusterInTheSimulator, MovedIsFollowedAndLearned) {
 // ASKING, and the map does not change; a multi-key command whose keys are split gets
 // TRYAGAIN, waits, and succeeds once the slot has moved.
 TEST_F(ClusterInTheSimulator, AMigrationIsInvisibleThroughAskAndTryAgain) {
-  make_cluster({.masters = 2, .replicas = 0, .migration_batch = 1,
-                .migration_step = milliseconds(40)});
+  make_cluster(
+      {.masters = 2, .replicas = 0, .migration_batch = 1, .migration_step = milliseconds(40)});
   run([&](cluster::ClusterConnection& redis) -> Task<void> {
     const std::vector<std::string> keys = {"{s}a", "{s}b", "{s}c", "{s}d"};
     const int slot = cluster::key_slot(keys[0]);
@@ -124,9 +124,9 @@ TEST_F(ClusterInTheSimulator, AMigrationIsInvisibleThroughAskAndTryAgain) {
     EXPECT_EQ(redis.node_for_slot(static_cast<std::uint16_t>(slot)), address(source));
     Result<RedisReply> both = co_await redis.command("MGET", keys[0], keys[3]);
     EXPECT_TRUE(both.ok()) << both.status();
-    EXPECT_EQ(both.value_or(RedisReply::nil()),
-              RedisReply::array(
-                  {RedisReply::bulk_string(keys[0]), RedisReply::bulk_string(keys[3])}));
+    EXPECT_EQ(
+        both.value_or(RedisReply::nil()),
+        RedisReply::array({RedisReply::bulk_string(keys[0]), RedisReply::bulk_string(keys[3])}));
     EXPECT_GT(redis.stats().tryagain, 0u);
     EXPECT_EQ(cluster_->owner_of_slot(slot), target);
   });
@@ -135,8 +135,8 @@ TEST_F(ClusterInTheSimulator, AMigrationIsInvisibleThroughAskAndTryAgain) {
 // The same with a client that does not wait on TRYAGAIN: the error reaches the caller
 // (this is what the test above would see if the client did not handle it).
 TEST_F(ClusterInTheSimulator, WithoutRetriesTryAgainReachesTheCaller) {
-  make_cluster({.masters = 2, .replicas = 0, .migration_batch = 1,
-                .migration_step = milliseconds(40)});
+  make_cluster(
+      {.masters = 2, .replicas = 0, .migration_batch = 1, .migration_step = milliseconds(40)});
   run(
       [&](cluster::ClusterConnection& redis) -> Task<void> {
         const int slot = cluster::key_slot("{s}a");
@@ -187,8 +187,7 @@ TEST_F(ClusterInTheSimulator, AnAutomaticFailoverHasADownWindowAndLosesNothing) 
       }
       ++failures;
       const Status& s = got.status();
-      EXPECT_TRUE(s.code() == StatusCode::kUnavailable ||
-                  s.code() == StatusCode::kUnknownOutcome ||
+      EXPECT_TRUE(s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kUnknownOutcome ||
                   s.server_error_prefix() == "CLUSTERDOWN")
           << s;
       if (world_.now() - start > seconds(10)) {

@@ -170,15 +170,14 @@ TEST(FaultSchedule, ClusterKindsActThroughTheWorldsCluster) {
       world.add_redis_server("lone", std::make_unique<test_support::FakeRedisModel>());
   SimCluster& cluster = SimCluster::create(world, {.masters = 2, .replicas = 1});
   const NodeId m0 = cluster.servers()[0], r0 = cluster.servers()[2];
-  Result<FaultSchedule> ok = parse_fault_schedule(
-      "1000us cluster-migrate " + std::to_string(r0) + " 5; 2000us cluster-failover " +
-      std::to_string(m0) + " 0");
+  Result<FaultSchedule> ok =
+      parse_fault_schedule("1000us cluster-migrate " + std::to_string(r0) +
+                           " 5; 2000us cluster-failover " + std::to_string(m0) + " 0");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_TRUE(validate(*ok, world).ok()) << validate(*ok, world);
-  for (const std::string& bad :
-       {"0us cluster-migrate " + std::to_string(lone) + " -1",
-        "0us cluster-migrate " + std::to_string(m0) + " 16384",
-        "0us cluster-failover " + std::to_string(m0) + " 3"}) {
+  for (const std::string& bad : {"0us cluster-migrate " + std::to_string(lone) + " -1",
+                                 "0us cluster-migrate " + std::to_string(m0) + " 16384",
+                                 "0us cluster-failover " + std::to_string(m0) + " 3"}) {
     Result<FaultSchedule> parsed = parse_fault_schedule(bad);
     ASSERT_TRUE(parsed.ok()) << bad;
     EXPECT_EQ(validate(*parsed, world).code(), StatusCode::kInvalidArgument) << bad;

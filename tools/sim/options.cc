@@ -87,7 +87,8 @@ Result<RedisTopology> parse_topology(std::string_view text) {
   if (!rest.empty()) {
     if (rest.front() != 'x') return bad();
     rest.remove_prefix(1);
-    auto [end2, error2] = std::from_chars(rest.data(), rest.data() + rest.size(), topology.replicas);
+    auto [end2, error2] =
+        std::from_chars(rest.data(), rest.data() + rest.size(), topology.replicas);
     if (error2 != std::errc() || end2 != rest.data() + rest.size() || end2 == rest.data()) {
       return bad();
     }
@@ -153,6 +154,5 @@ const PrimitiveInfo* find_primitive(std::string_view name) {
   }
   return nullptr;
 }
-
 
 }  // namespace distkit::scenario

@@ -158,8 +158,9 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
         break;
       }
       case FaultKind::kClusterMigrate:
-        marks.push_back({a, e.value < 0 ? std::string("slot migration (fullest) to this shard")
-                                        : "slot " + std::to_string(e.value) + " migration here",
+        marks.push_back({a,
+                         e.value < 0 ? std::string("slot migration (fullest) to this shard")
+                                     : "slot " + std::to_string(e.value) + " migration here",
                          t, t});
         break;
       case FaultKind::kClusterFailover:
@@ -205,8 +206,9 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   }
   const sim::ConnectionOptions connection{.request_timeout = milliseconds(200),
                                           .connect_timeout = milliseconds(200)};
-  const auto connect = [cluster, redis](sim::NodeContext& node, sim::ConnectionOptions o)
-      -> std::unique_ptr<RedisConnection> {
+  const auto connect = [cluster, redis](
+                           sim::NodeContext& node,
+                           sim::ConnectionOptions o) -> std::unique_ptr<RedisConnection> {
     if (cluster == nullptr) return node.connect_redis(redis, std::move(o));
     return std::make_unique<cluster::ClusterConnection>(
         node.executor(), cluster::ClusterConnectionOptions{.seeds = cluster->seeds()},
@@ -231,20 +233,18 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
                        .released = &released};
   };
   for (int i = 0; i < options.instances; ++i) {
-    world.add_instance(
-        "app-" + std::to_string(i), [&, i](sim::NodeContext& node) -> Task<void> {
-          auto conn = connect(node, connection);
-          sim::Rng rng = node.rng().derive("workload");
-          InstanceEnv env =
-              env_for(node.name() + "." + std::to_string(node.incarnation()), i, node, *conn, rng);
-          co_await primitive->run(env);
-        });
+    world.add_instance("app-" + std::to_string(i), [&, i](sim::NodeContext& node) -> Task<void> {
+      auto conn = connect(node, connection);
+      sim::Rng rng = node.rng().derive("workload");
+      InstanceEnv env =
+          env_for(node.name() + "." + std::to_string(node.incarnation()), i, node, *conn, rng);
+      co_await primitive->run(env);
+    });
   }
   for (NodeId id : world.nodes())
     result.nodes.push_back(world.name(id));
 
-  result.schedule = options.schedule ? *options.schedule
-                                     : generate_faults(options);
+  result.schedule = options.schedule ? *options.schedule : generate_faults(options);
   if (Status valid = sim::validate(result.schedule, world); !valid.ok()) return valid;
   result.schedule_description = sim::describe(result.schedule, world);
   result.faults = fault_marks(result.schedule, result.nodes, to_seconds(options.duration));
