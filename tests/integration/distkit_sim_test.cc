@@ -170,6 +170,70 @@ TEST(Scenario, ABrokenCounterIsCaughtAndItsScheduleShrunk) {
   EXPECT_FALSE(strict->violation.has_value()) << strict->violation->message;
 }
 
+// On a simulated Redis Cluster (3 masters with a replica each) with every fault,
+// slot migrations and failovers included: the same seed is the same run, a replay
+// line names the topology, every primitive keeps its invariant, and the broken
+// counter is still caught.
+TEST(Scenario, OnASimulatedClusterEveryPrimitiveHoldsAndRunsReplay) {
+  EXPECT_EQ(topology_name(*parse_topology("cluster:3")), "cluster:3x1");
+  EXPECT_EQ(parse_topology("cluster:3x2")->replicas, 2);
+  EXPECT_FALSE(parse_topology("standalone")->cluster());
+  for (const char* bad : {"cluster", "cluster:", "cluster:0", "cluster:17", "cluster:3x4",
+                          "cluster:3x", "cluster:3y1", "sentinel"}) {
+    EXPECT_EQ(parse_topology(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  const RedisTopology cluster{.masters = 3, .replicas = 1};
+  int count = 0;
+  for (const PrimitiveInfo& info : primitives()) {
+    if (info.name == "retrying-counter") continue;
+    ++count;
+    ScenarioOptions o{.primitive = info.name,
+                      .instances = 3,
+                      .faults = FaultProfile::kAll,
+                      .redis = cluster,
+                      .duration = seconds(20),
+                      .seed = 3};
+    Result<ScenarioResult> r = run_scenario(o);
+    ASSERT_TRUE(r.ok()) << info.name << ": " << r.status();
+    EXPECT_FALSE(r->violation.has_value()) << info.name << ": " << r->violation->message;
+    EXPECT_GT(r->operations, 50u) << info.name;
+    EXPECT_NE(r->schedule_description.find("cluster-"), std::string::npos)
+        << "cluster changes were injected";
+    EXPECT_EQ(r->nodes[0], "redis-0") << "the cluster's servers come first";
+    if (count == 1) {
+      Result<ScenarioResult> again = run_scenario(o);
+      ASSERT_TRUE(again.ok());
+      EXPECT_EQ(again->trace_hash, r->trace_hash);
+      o.schedule = r->schedule;
+      Result<ScenarioResult> replay = run_scenario(o);
+      ASSERT_TRUE(replay.ok());
+      EXPECT_EQ(replay->trace_hash, r->trace_hash);
+      EXPECT_NE(replay_command(*replay).find("--redis cluster:3x1"), std::string::npos);
+      o.schedule.reset();
+      o.seed = 4;
+      Result<ScenarioResult> other = run_scenario(o);
+      ASSERT_TRUE(other.ok());
+      EXPECT_NE(other->trace_hash, r->trace_hash);
+    }
+  }
+  EXPECT_EQ(count, 9);
+  register_primitive({"retrying-counter", "test only: INCRBY retried on unknown outcomes",
+                      [](const ScenarioOptions&) { return std::make_unique<RetryingCounter>(); }});
+  int caught = 0;
+  for (std::uint64_t seed = 1; seed <= 10 && caught == 0; ++seed) {
+    ScenarioOptions o{.primitive = "retrying-counter",
+                      .instances = 3,
+                      .faults = FaultProfile::kLossyNetwork | FaultProfile::kPartitions,
+                      .redis = cluster,
+                      .duration = seconds(20),
+                      .seed = seed};
+    Result<ScenarioResult> r = run_scenario(o);
+    ASSERT_TRUE(r.ok());
+    if (r->violation) ++caught;
+  }
+  EXPECT_EQ(caught, 1) << "retried unknown outcomes double-count on a cluster too";
+}
+
 TEST(Report, IsSelfContainedAndWellFormed) {
   ScenarioOptions o{.primitive = "hybrid-window", .instances = 3, .duration = seconds(10)};
   Result<ScenarioResult> r = run_scenario(o);
