@@ -68,6 +68,7 @@ SimCluster::SimCluster(World& world, SimClusterOptions options)
     models_[static_cast<std::size_t>(k)]->join_cluster(state_, k);
   down_generation_.assign(static_cast<std::size_t>(total), 0);
   crash_data_.resize(static_cast<std::size_t>(total));
+  persisted_.resize(static_cast<std::size_t>(total));
   lossy_.assign(static_cast<std::size_t>(total), false);
 }
 
@@ -248,8 +249,10 @@ void SimCluster::on_crash(NodeId server) {
   const auto k = static_cast<std::size_t>(node);
   const std::uint64_t generation = ++down_generation_[k];
   if (state_->nodes[k].master < 0) {
-    // What its replica will have: all of it, or what replication had carried.
+    // What its replica will have: all of it, or what replication had carried; and
+    // what the master itself reloads if it restarts before being replaced.
     crash_data_[k] = models_[k]->snapshot(lossy_[k]);
+    persisted_[k] = models_[k]->snapshot(false);
   }
   world_.schedule(world_.now() + options_.node_timeout,
                   [this, node, generation] { mark_failed(node, generation); });
@@ -283,6 +286,7 @@ void SimCluster::promote(int replica, int old_master, std::uint64_t down_generat
   }
   models_[static_cast<std::size_t>(replica)]->load(*crash_data_[old]);
   crash_data_[old].reset();
+  persisted_[old].reset();
   const bool lossy = lossy_[old];
   lossy_[old] = false;
   replace_master(old_master, replica);
@@ -301,9 +305,13 @@ void SimCluster::on_restart(NodeId server) {
   if (state_->nodes[k].master >= 0) {
     models_[k]->clear_data();  // a replica: its data would come from its master
     if (was_failed) note(node, "rejoined as a replica");
-  } else if (was_failed) {
-    note(node, "rejoined as a master");
+  } else {
+    // Not replaced: it reloads its append-only file, as an AOF-backed node would.
+    if (persisted_[k] != nullptr) models_[k]->load(*persisted_[k]);
+    note(node, was_failed ? "rejoined as a master, with its data"
+                          : "restarted before failing over, with its data");
   }
+  persisted_[k].reset();
   update_ok();
 }
 

@@ -15,8 +15,10 @@
 //   that with the replica missing up to replication_lag of the last writes. A shard
 //   without a running replica does not fail over (a traced no-op).
 // - A master that crashes for any reason fails over the same way; one without a live
-//   replica leaves the cluster down until it restarts (empty). A restarted master
-//   that was replaced comes back as a replica of its replacement.
+//   replica leaves the cluster down until it restarts. Nodes persist to an
+//   append-only file: a master restarted before it was replaced comes back with the
+//   data it had (unlike World::restart of a lone server, which comes back empty); one
+//   that was replaced comes back as a replica of its replacement, without data.
 //
 // Fidelity (what real Redis does and this does not): no cluster bus or gossip delay
 // (every node sees a change at once); replicas keep no live copy (they get the data
@@ -116,6 +118,7 @@ class SimCluster final : public ClusterControl {
   // Per node: the data a crashed master had (what its replica gets) and whether the
   // replica missed the last writes.
   std::vector<std::shared_ptr<const InMemoryRedis::Snapshot>> crash_data_;
+  std::vector<std::shared_ptr<const InMemoryRedis::Snapshot>> persisted_;
   std::vector<bool> lossy_;
   std::vector<Event> history_;
 };
