@@ -176,16 +176,31 @@ void World::reset_connections(NodeId id) {
     }
     return;
   }
-  // The client side: each of this node's connections sees the reset at once, and
-  // the server learns of it through the network.
-  // The machine answers the reset by closing its link, which tells the server.
-  std::vector<std::pair<std::uint64_t, SimLink*>> mine;
+  // The client side: each of this node's connections sees the reset now, or when the
+  // node resumes if it is paused (its process runs nothing meanwhile). The machine
+  // answers the reset by closing its link, which tells the server.
+  std::vector<std::uint64_t> mine;
   for (const auto& [conn, c] : connections_) {
-    if (c->client() == id) mine.emplace_back(conn, c);
+    if (c->client() == id) mine.push_back(conn);
   }
-  for (const auto& [conn, c] : mine) {
-    if (connections_.contains(conn)) c->on_reset();
+  for (std::uint64_t conn : mine) {
+    arrival_event(id, now(), [this, conn] {
+      if (auto it = connections_.find(conn); it != connections_.end()) it->second->on_reset();
+    });
   }
+}
+
+void World::keepalive_after_close(std::uint64_t conn, NodeId server) {
+  // Redis's tcp-keepalive (300 s): a connection whose FIN was lost is found dead and
+  // dropped; the streams' bookkeeping goes with it.
+  scheduler_.at(now() + kTcpKeepalive, [this, conn, server] {
+    Node& s = node(server);
+    if (s.sessions.erase(conn) > 0) {
+      s.model->disconnect(conn);
+      trace_event(server, "keepalive-drop", conn);
+    }
+    close_stream(conn);
+  });
 }
 
 }  // namespace distkit::sim

@@ -276,6 +276,9 @@ class World {
                     std::function<void()> deliver);
   void send_datagram(NodeId from, NodeId to, std::string payload);
   void close_stream(std::uint64_t conn);
+  // After the client closed `conn`: if its FIN never reaches the server, the server
+  // drops the session when keepalive finds the peer gone.
+  void keepalive_after_close(std::uint64_t conn, NodeId server);
 
   // Server side of connections.
   void server_receive_syn(NodeId server, std::uint64_t conn, NodeId client);

@@ -26,6 +26,9 @@ namespace distkit::sim {
 }
 
 inline constexpr std::int64_t kMillion = 1'000'000;
+// Redis's default tcp-keepalive: how long a server keeps a connection whose peer
+// vanished without a FIN reaching it.
+inline constexpr Duration kTcpKeepalive = std::chrono::seconds(300);
 
 // ---- Clocks ----------------------------------------------------------------------
 // local(t) = anchor_local + (t - anchor_true) * (1e6 + ppm) / 1e6, in integers, so
@@ -289,6 +292,7 @@ class SimLink final : public conn::ByteLink {
                             world.server_receive_fin(server, conn);
                           });
       world_.unregister_connection(conn_);
+      world_.keepalive_after_close(conn_, server_);
     }
     conn_ = 0;
     events_ = nullptr;

@@ -420,6 +420,45 @@ TEST_F(WorldTest, CrashDestroysAnInstancesMemoryAndClosesItsConnections) {
   EXPECT_EQ(fake_->connected_clients(), 0u) << "the server saw the connection close";
 }
 
+// The client goes away while partitioned from the server: its FIN is lost, and the
+// server keeps the session until keepalive (300 s) finds the peer gone.
+TEST_F(WorldTest, ASessionWhoseFinWasLostIsDroppedByKeepalive) {
+  NodeId a = add_client("a", [&](NodeContext& node, RedisConnection& conn) -> Task<void> {
+    (void)co_await conn.command("PING");
+    co_await sleep_for(node.executor(), seconds(1000));
+  });
+  world_.run_for(seconds(1));
+  EXPECT_EQ(fake_->connected_clients(), 1u);
+  world_.partition(a, redis_);
+  world_.crash(a);
+  world_.run_for(seconds(10));
+  world_.heal_all();
+  EXPECT_EQ(fake_->connected_clients(), 1u) << "no FIN came";
+  world_.run_for(seconds(300));
+  EXPECT_EQ(fake_->connected_clients(), 0u);
+}
+
+// A paused process runs nothing, not even its reaction to a reset: the connection
+// learns of it at resume.
+TEST_F(WorldTest, AResetOfAPausedInstanceWaitsForItsResume) {
+  int connects_seen = 0;
+  NodeId a = add_client("a", [&](NodeContext& node, RedisConnection& conn) -> Task<void> {
+    (void)co_await conn.command("PING");
+    co_await sleep_for(node.executor(), seconds(5));
+    (void)co_await conn.command("PING");
+  });
+  world_.run_for(seconds(1));
+  connects_seen = static_cast<int>(fake_->connected_clients());
+  EXPECT_EQ(connects_seen, 1);
+  world_.pause(a);
+  world_.reset_connections(a);
+  world_.run_for(seconds(1));
+  EXPECT_EQ(fake_->connected_clients(), 1u) << "a paused process closed nothing";
+  world_.resume(a);
+  world_.run_for(milliseconds(100));
+  EXPECT_EQ(fake_->connected_clients(), 0u) << "at resume it saw the reset and closed";
+}
+
 TEST_F(WorldTest, AnInstanceMayCrashItself) {
   int after = 0;
   NodeId a = world_.add_instance("a", [&](NodeContext& node) -> Task<void> {
