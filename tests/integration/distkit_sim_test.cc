@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -200,6 +201,10 @@ TEST(Scenario, OnASimulatedClusterEveryPrimitiveHoldsAndRunsReplay) {
     EXPECT_NE(r->schedule_description.find("cluster-"), std::string::npos)
         << "cluster changes were injected";
     EXPECT_EQ(r->nodes[0], "redis-0") << "the cluster's servers come first";
+    // The report's timeline shows what the cluster did, from its history.
+    EXPECT_TRUE(std::any_of(r->faults.begin(), r->faults.end(), [](const FaultMark& m) {
+      return m.what.starts_with("migrating slot ") && m.to_seconds >= m.from_seconds;
+    })) << info.name;
     if (count == 1) {
       Result<ScenarioResult> again = run_scenario(o);
       ASSERT_TRUE(again.ok());

@@ -289,6 +289,38 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   released = true;
   world.run_for(seconds(1));
 
+  if (cluster != nullptr) {
+    // What the cluster did, from its history: migrations and CLUSTERDOWN as intervals,
+    // failures and promotions as instants.
+    std::map<std::string, double> since;
+    const double end = to_seconds(world.now() - start);
+    for (const sim::SimCluster::Event& e : cluster->history()) {
+      const double t = to_seconds(e.at - start);
+      const std::string node = world.name(e.node);
+      if (e.what.starts_with("migrating slot ")) {
+        since[node + "/" + e.what.substr(10, e.what.find(" to ") - 10)] = t;
+      } else if (e.what.starts_with("migrated slot ")) {
+        const std::string what = e.what.substr(9);
+        if (auto it = since.find(node + "/" + what); it != since.end()) {
+          result.faults.push_back({node, "migrating " + what, it->second, t});
+          since.erase(it);
+        }
+      } else if (e.what == "state fail") {
+        since["cluster/CLUSTERDOWN"] = t;
+      } else if (e.what == "state ok") {
+        if (auto it = since.find("cluster/CLUSTERDOWN"); it != since.end()) {
+          result.faults.push_back({"cluster", "CLUSTERDOWN", it->second, t});
+          since.erase(it);
+        }
+      } else if (e.what == "failed" || e.what.starts_with("promoted")) {
+        result.faults.push_back({node, e.what, t, t});
+      }
+    }
+    for (const auto& [key, from] : since) {
+      const std::size_t slash = key.find('/');
+      result.faults.push_back({key.substr(0, slash), key.substr(slash + 1), from, end});
+    }
+  }
   result.violation = primitive->check();
   if (cluster != nullptr && !result.violation) {
     if (Status s = cluster->check_invariants(); !s.ok()) {
