@@ -1,6 +1,5 @@
 #include "distkit/transport/cluster.h"
 
-#include <charconv>
 #include <utility>
 
 namespace distkit::transport {
@@ -15,13 +14,10 @@ RedisClusterClient::RedisClusterClient(AsioRuntime& runtime, RedisClusterOptions
   auto connect = [&runtime, node_options = std::move(options.node_options)](
                      const std::string& address) -> std::unique_ptr<RedisConnection> {
     RedisClientOptions o = node_options;
-    const std::size_t colon = address.rfind(':');
-    o.host = address.substr(0, colon);
-    unsigned port = 0;
-    if (colon != std::string::npos) {
-      std::from_chars(address.data() + colon + 1, address.data() + address.size(), port);
-    }
-    o.port = static_cast<std::uint16_t>(port);
+    // The cluster client hands over well-formed addresses only (split_address holds).
+    const std::optional<cluster::HostPort> where = cluster::split_address(address);
+    o.host = where ? where->host : address;
+    o.port = where ? where->port : 0;
     return std::make_unique<RedisClient>(runtime, std::move(o));
   };
   impl_ =

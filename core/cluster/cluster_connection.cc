@@ -7,6 +7,38 @@
 #include "distkit/core/seam/request_batch.h"
 
 namespace distkit::cluster {
+namespace {
+
+// `address` with the host of `answering` ("host:port") when it names none: a node
+// with cluster-preferred-endpoint-type unknown-endpoint redirects to ":port".
+std::string with_host(const std::string& address, const std::string& answering) {
+  std::optional<HostPort> where = split_address(address);
+  if (!where || !where->host.empty()) return address;
+  std::optional<HostPort> from = split_address(answering);
+  const std::string host =
+      from ? from->host : answering.substr(0, std::min(answering.size(), answering.rfind(':')));
+  return host + ":" + std::to_string(where->port);
+}
+
+// Transactions need one connection to one node for all their commands; the routing
+// sends each command on its own, so MULTI/EXEC through it would be silently wrong.
+bool is_transaction(const RedisCommand& command) {
+  static constexpr std::string_view kTransaction[] = {"multi", "exec", "discard", "watch",
+                                                      "unwatch"};
+  std::string name = command[0];
+  for (char& c : name)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::find(std::begin(kTransaction), std::end(kTransaction), name) !=
+         std::end(kTransaction);
+}
+
+Status transaction_error(const RedisCommand& command) {
+  return invalid_argument_error(command[0] +
+                                ": transactions are not routed by the cluster client; use a "
+                                "script (EVAL) on keys of one {hash tag}");
+}
+
+}  // namespace
 
 ClusterConnection::ClusterConnection(Executor& executor, ClusterConnectionOptions options,
                                      NodeConnector connect)
@@ -64,9 +96,10 @@ Task<Status> ClusterConnection::refresh() {
       if (!n.is_array() || n.elements().size() < 2 || !n.elements()[1].is_integer()) {
         return std::nullopt;
       }
+      const std::int64_t port = n.elements()[1].integer_value();
+      if (port < 1 || port > 65535) return std::nullopt;
       std::string host = n.elements()[0].is_string() ? n.elements()[0].text() : "";
-      if (host.empty()) host = address.substr(0, address.rfind(':'));
-      return host + ":" + std::to_string(n.elements()[1].integer_value());
+      return with_host(host + ":" + std::to_string(port), address);
     };
     for (const RedisReply& range : slots->elements()) {
       if (!range.is_array() || range.elements().size() < 3 || !range.elements()[0].is_integer() ||
@@ -94,7 +127,19 @@ Task<Status> ClusterConnection::refresh() {
       last = protocol_error("malformed CLUSTER SLOTS reply from " + address);
       continue;
     }
+    if (slots->elements().empty()) {
+      // A node just started or reset knows no slots: ask another.
+      last = unavailable_error(address + " serves no slots (CLUSTER SLOTS is empty)");
+      continue;
+    }
+    std::vector<std::string> masters;
+    for (const std::string& owner : owners) {
+      if (!owner.empty() && std::find(masters.begin(), masters.end(), owner) == masters.end()) {
+        masters.push_back(owner);
+      }
+    }
     slot_owner_ = std::move(owners);
+    masters_ = std::move(masters);
     map_nodes_ = std::move(named);
     last_answered_ = address;
     map_loaded_ = true;
@@ -111,20 +156,22 @@ Task<Status> ClusterConnection::ensure_map() {
 
 std::string ClusterConnection::target_for(std::optional<std::uint16_t> slot) const {
   if (slot) return slot_owner_[*slot];
-  // Keyless: a node known to answer, else a master, else a seed.
-  if (!last_answered_.empty()) return last_answered_;
-  for (const std::string& owner : slot_owner_) {
-    if (!owner.empty()) return owner;
+  // Keyless: a master, the one that answered last if it is one (a replica refuses
+  // writes), else a seed.
+  if (std::find(masters_.begin(), masters_.end(), last_answered_) != masters_.end()) {
+    return last_answered_;
   }
-  return options_.seeds.front();
+  return masters_.empty() ? options_.seeds.front() : masters_.front();
 }
 
 Task<Result<RedisReply>> ClusterConnection::route(RedisCommand command,
                                                   std::optional<std::uint16_t> slot) {
   if (Status s = co_await ensure_map(); !s.ok()) co_return s;
   std::string target = target_for(slot);
-  if (target.empty())
+  if (target.empty()) {
+    map_loaded_ = false;  // perhaps served by now: ask again next time
     co_return unavailable_error("slot " + std::to_string(*slot) + " is not served by any node");
+  }
   bool asking = false;
   bool resent = false;  // after kUnavailable or READONLY: once
   int tryagains = 0;
@@ -172,6 +219,7 @@ Task<Result<RedisReply>> ClusterConnection::route(RedisCommand command,
       for (int i = 0; i < tryagains && backoff < options_.tryagain_backoff_max; ++i)
         backoff *= 2;
       ++tryagains;
+      hops = 0;  // the ASK that may follow is part of this attempt, not a redirect loop
       co_await sleep_for(executor_, std::min(backoff, options_.tryagain_backoff_max));
       // The migration may have ended meanwhile: route afresh (the owner ASKs again).
       target = target_for(slot);
@@ -184,12 +232,15 @@ Task<Result<RedisReply>> ClusterConnection::route(RedisCommand command,
       co_return std::move(*reply);
     }
     if (prefix == "READONLY") {
+      // A demoted master, or a replica: the map is old. Resend once, elsewhere.
       ++stats_.readonly;
       map_loaded_ = false;
+      const std::string was = target;
+      if (last_answered_ == was) last_answered_.clear();
       if (resent || !(co_await refresh()).ok()) co_return std::move(*reply);
       resent = true;
       target = target_for(slot);
-      if (target.empty()) co_return std::move(*reply);
+      if (target.empty() || target == was) co_return std::move(*reply);
       continue;
     }
     if (prefix != "MOVED" && prefix != "ASK") co_return std::move(*reply);
@@ -199,7 +250,7 @@ Task<Result<RedisReply>> ClusterConnection::route(RedisCommand command,
       co_return unavailable_error("more than " + std::to_string(options_.max_redirects) +
                                   " redirects for " + command[0]);
     }
-    target = redirect->address;
+    target = with_host(redirect->address, target);
     if (!redirect->ask) {
       ++stats_.moved;
       slot_owner_[redirect->slot] = target;  // at once; a full refresh follows
@@ -212,39 +263,51 @@ Task<Result<RedisReply>> ClusterConnection::route(RedisCommand command,
 }
 
 Task<Result<RedisReply>> ClusterConnection::broadcast(RedisCommand command) {
-  if (Status s = co_await ensure_map(); !s.ok()) co_return s;
-  std::vector<std::string> masters;
-  for (const std::string& owner : slot_owner_) {
-    if (!owner.empty() && std::find(masters.begin(), masters.end(), owner) == masters.end()) {
-      masters.push_back(owner);
-    }
-  }
-  std::optional<Result<RedisReply>> combined;
-  for (const std::string& master : masters) {
-    Result<RedisReply> reply = co_await node(master).execute(command);
-    if (!reply.ok()) co_return reply;
-    if (!combined) {
-      combined = std::move(reply);
-      continue;
-    }
-    // SCRIPT EXISTS: a script counts as cached only if every master has it.
-    if (combined->ok() && (*combined)->is_array() && reply->is_array() &&
-        (*combined)->elements().size() == reply->elements().size()) {
-      for (std::size_t i = 0; i < reply->elements().size(); ++i) {
-        auto& mine = (**combined).elements()[i];
-        const auto& theirs = reply->elements()[i];
-        if (mine.is_integer() && theirs.is_integer()) {
-          mine = RedisReply::integer(std::min(mine.integer_value(), theirs.integer_value()));
+  // Every broadcast command is idempotent (SCRIPT LOAD/EXISTS/FLUSH, FLUSHALL,
+  // FLUSHDB): after a failure that says the map is old, it may run again everywhere.
+  for (int attempt = 0;; ++attempt) {
+    if (Status s = co_await ensure_map(); !s.ok()) co_return s;
+    std::optional<Result<RedisReply>> combined;
+    std::optional<Result<RedisReply>> failed;
+    for (const std::string& master : masters_) {
+      Result<RedisReply> reply = co_await node(master).execute(command);
+      if (!reply.ok()) {
+        failed = std::move(reply);
+        break;
+      }
+      if (!combined) {
+        combined = std::move(reply);
+        continue;
+      }
+      // SCRIPT EXISTS: a script counts as cached only if every master has it.
+      if (combined->ok() && (*combined)->is_array() && reply->is_array() &&
+          (*combined)->elements().size() == reply->elements().size()) {
+        for (std::size_t i = 0; i < reply->elements().size(); ++i) {
+          auto& mine = (**combined).elements()[i];
+          const auto& theirs = reply->elements()[i];
+          if (mine.is_integer() && theirs.is_integer()) {
+            mine = RedisReply::integer(std::min(mine.integer_value(), theirs.integer_value()));
+          }
         }
       }
     }
+    if (!failed) {
+      if (!combined) co_return unavailable_error("the cluster has no master serving slots");
+      co_return std::move(*combined);
+    }
+    const Status status = failed->status();
+    const bool map_in_doubt =
+        status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kUnknownOutcome ||
+        status.server_error_prefix() == "READONLY" || status.server_error_prefix() == "CLUSTERDOWN";
+    if (!map_in_doubt) co_return std::move(*failed);
+    map_loaded_ = false;
+    if (attempt > 0) co_return std::move(*failed);
   }
-  if (!combined) co_return unavailable_error("the cluster has no master serving slots");
-  co_return std::move(*combined);
 }
 
 Task<Result<RedisReply>> ClusterConnection::execute(RedisCommand command) {
   if (command.empty()) co_return invalid_argument_error("empty Redis command");
+  if (is_transaction(command)) co_return transaction_error(command);
   if (options_.seeds.empty())
     co_return invalid_argument_error("a cluster client needs at least one seed node");
   if (is_broadcast(command)) co_return co_await broadcast(std::move(command));
@@ -275,6 +338,10 @@ Task<std::vector<Result<RedisReply>>> ClusterConnection::execute_pipeline(
     if (results[i]) continue;
     if (commands[i].empty()) {
       results[i] = invalid_argument_error("empty Redis command");
+      continue;
+    }
+    if (is_transaction(commands[i])) {
+      results[i] = transaction_error(commands[i]);
       continue;
     }
     Result<std::optional<std::uint16_t>> slot = command_slot(commands[i]);

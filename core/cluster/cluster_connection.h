@@ -27,7 +27,11 @@
 // - A command whose keys hash to different slots fails with kInvalidArgument
 //   (CROSSSLOT) before anything is sent. Commands without keys go to any node.
 // - Pipelines are split per node and sent concurrently; order is kept among commands
-//   of one node (so of one slot), not across nodes. Results come back in input order.
+//   of one node (so of one slot), not across nodes, and not for a command that was
+//   redirected or refused (MOVED, ASK, TRYAGAIN, READONLY): it is sent again, alone,
+//   after the batch. Results come back in input order.
+// - MULTI, EXEC, DISCARD, WATCH and UNWATCH fail with kInvalidArgument: a transaction
+//   needs one node's connection throughout; use a script on keys of one {hash tag}.
 // - SCRIPT LOAD/EXISTS/FLUSH, FLUSHALL and FLUSHDB go to every master (a script must
 //   be cached where its keys live); SCRIPT EXISTS answers 1 only where all masters
 //   have the script; the first error wins. A pipeline holding one of these runs its
@@ -103,6 +107,7 @@ class ClusterConnection final : public RedisConnection {
   NodeConnector connect_;
   std::map<std::string, std::unique_ptr<RedisConnection>> nodes_;
   std::vector<std::string> slot_owner_;  // kClusterSlots entries, "" when unknown
+  std::vector<std::string> masters_;     // the slot owners of the last map, in slot order
   std::vector<std::string> map_nodes_;   // masters and replicas the last map named
   std::string last_answered_;            // the node that answered last
   bool map_loaded_ = false;

@@ -41,11 +41,29 @@ std::optional<Redirect> parse_redirect(std::string_view line) {
   unsigned slot = 0;
   const std::string_view number = line.substr(first + 1, second - first - 1);
   auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), slot);
-  if (error != std::errc() || slot >= kClusterSlots) return std::nullopt;
+  if (error != std::errc() || end != number.data() + number.size() || slot >= kClusterSlots) {
+    return std::nullopt;
+  }
   redirect.slot = static_cast<std::uint16_t>(slot);
   redirect.address = std::string(line.substr(second + 1));
-  if (redirect.address.empty()) return std::nullopt;
+  if (!split_address(redirect.address)) return std::nullopt;
   return redirect;
+}
+
+std::optional<HostPort> split_address(std::string_view address) {
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view digits = address.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (error != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535) {
+    return std::nullopt;
+  }
+  HostPort out;
+  out.host = std::string(address.substr(0, colon));
+  if (out.host == "?") out.host.clear();
+  out.port = static_cast<std::uint16_t>(port);
+  return out;
 }
 
 bool is_broadcast(const RedisCommand& c) {

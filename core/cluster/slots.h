@@ -34,6 +34,15 @@ constexpr int kClusterSlots = 16384;
 // script must be cached where its keys live.
 [[nodiscard]] bool is_broadcast(const RedisCommand& command);
 
+// "host:port" split at its last ':'; nothing unless the port is 1..65535. The host may
+// be empty ("", or "?" from a node with cluster-preferred-endpoint-type unknown or
+// hostname unset): the caller supplies the host of the node that answered.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+[[nodiscard]] std::optional<HostPort> split_address(std::string_view address);
+
 // A MOVED or ASK error's text, e.g. "MOVED 3999 127.0.0.1:6381".
 struct Redirect {
   bool ask = false;

@@ -29,6 +29,11 @@ SimCluster& SimCluster::create(World& world, SimClusterOptions options) {
       options.masters * (1 + options.replicas) > 250) {
     die("a cluster has 1..250 nodes, at least one master");
   }
+  if (options.migration_batch < 1 || options.migration_step <= Duration(0) ||
+      options.node_timeout <= Duration(0) || options.election_delay < Duration(0) ||
+      options.election_jitter < Duration(0)) {
+    die("a migration moves at least one key per step, steps and timeouts are positive");
+  }
   auto cluster = std::make_unique<SimCluster>(world, std::move(options));
   SimCluster& ref = *cluster;
   world.attach_cluster(std::move(cluster));
@@ -223,7 +228,7 @@ void SimCluster::failover(NodeId shard_member, FailoverMode mode) {
   }
   // CLUSTER FAILOVER: the replica catches up with the paused master, then takes over.
   models_[static_cast<std::size_t>(replica)]->load(
-      *models_[static_cast<std::size_t>(master)]->snapshot(false));
+      *models_[static_cast<std::size_t>(master)]->snapshot(false, WallTime{}));
   models_[static_cast<std::size_t>(master)]->clear_data();
   replace_master(master, replica);
   note(replica, "promoted (manual failover of " + world_.name(master_id) + ")");
@@ -251,8 +256,9 @@ void SimCluster::on_crash(NodeId server) {
   if (state_->nodes[k].master < 0) {
     // What its replica will have: all of it, or what replication had carried; and
     // what the master itself reloads if it restarts before being replaced.
-    crash_data_[k] = models_[k]->snapshot(lossy_[k]);
-    persisted_[k] = models_[k]->snapshot(false);
+    const WallTime now = world_.clock(server).wall_now();
+    crash_data_[k] = models_[k]->snapshot(lossy_[k], now);
+    persisted_[k] = models_[k]->snapshot(false, now);
   }
   world_.schedule(world_.now() + options_.node_timeout,
                   [this, node, generation] { mark_failed(node, generation); });
@@ -265,22 +271,27 @@ void SimCluster::mark_failed(int node, std::uint64_t down_generation) {
   note(node, "failed");
   update_ok();
   if (state_->nodes[k].master >= 0) return;
-  for (int n = 0; n < static_cast<int>(ids_.size()); ++n) {
-    if (state_->nodes[static_cast<std::size_t>(n)].master != node || !up(n)) continue;
-    const Duration delay = options_.election_delay +
-                           Duration(static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(
-                               std::max<std::int64_t>(1, options_.election_jitter.count())))));
-    world_.schedule(world_.now() + delay,
-                    [this, n, node, down_generation] { promote(n, node, down_generation); });
-    return;
-  }
-  note(node, "no live replica: its slots stay down until it restarts");
+  const Duration delay = options_.election_delay +
+                         Duration(static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(
+                             std::max<std::int64_t>(1, options_.election_jitter.count())))));
+  world_.schedule(world_.now() + delay,
+                  [this, node, down_generation] { promote(node, down_generation); });
 }
 
-void SimCluster::promote(int replica, int old_master, std::uint64_t down_generation) {
+void SimCluster::promote(int old_master, std::uint64_t down_generation) {
   const auto old = static_cast<std::size_t>(old_master);
   if (down_generation_[old] != down_generation) return;  // the master came back first
-  if (!world_.alive(ids_[static_cast<std::size_t>(replica)])) {
+  // The election's winner: a running replica of the failed master (the first, as the
+  // best-ranked: all are equally synced here).
+  int replica = -1;
+  for (int n = 0; n < static_cast<int>(ids_.size()); ++n) {
+    if (state_->nodes[static_cast<std::size_t>(n)].master == old_master &&
+        world_.alive(ids_[static_cast<std::size_t>(n)])) {
+      replica = n;
+      break;
+    }
+  }
+  if (replica < 0) {
     note(old_master, "no live replica: its slots stay down until it restarts");
     return;
   }

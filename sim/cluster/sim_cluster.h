@@ -24,7 +24,10 @@
 // (every node sees a change at once); replicas keep no live copy (they get the data
 // when promoted, so READONLY reads from replicas see nothing); scripts are not checked
 // for undeclared keys; a failover moves a slot's migration to the new master, where
-// real Redis would leave the slot half-moved until `redis-cli --cluster fix`.
+// real Redis would leave the slot half-moved until `redis-cli --cluster fix`; a
+// paused master is not failed over (real Redis fails it after node_timeout, and on
+// resume it may run buffered writes before it learns it was demoted); a key already on
+// a migration's target stays as the target has it (MIGRATE would fail with BUSYKEY).
 #ifndef DISTKIT_SIM_CLUSTER_SIM_CLUSTER_H_
 #define DISTKIT_SIM_CLUSTER_SIM_CLUSTER_H_
 
@@ -103,7 +106,7 @@ class SimCluster final : public ClusterControl {
   void update_ok();
   void step_migration(int slot);
   void mark_failed(int node, std::uint64_t down_generation);
-  void promote(int replica, int old_master, std::uint64_t down_generation);
+  void promote(int old_master, std::uint64_t down_generation);
   void replace_master(int old_master, int new_master);
 
   World& world_;

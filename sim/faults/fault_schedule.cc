@@ -1,5 +1,6 @@
 #include "distkit/sim/faults/fault_schedule.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -319,10 +320,16 @@ void apply_one(const FaultEvent& e, World& world) {
                                  std::chrono::milliseconds(e.value));
       return;
     case FaultKind::kClusterMigrate:
-      world.cluster()->migrate(e.a, static_cast<int>(e.value));
-      return;
     case FaultKind::kClusterFailover:
-      world.cluster()->failover(e.a, static_cast<FailoverMode>(e.value));
+      // validate() rules these out; a replay that skipped it must not crash.
+      if (world.cluster() == nullptr || !world.cluster()->is_member(e.a)) return;
+      if (e.kind == FaultKind::kClusterMigrate) {
+        world.cluster()->migrate(e.a,
+                                 static_cast<int>(std::clamp<std::int64_t>(e.value, -1, 16383)));
+      } else {
+        world.cluster()->failover(
+            e.a, static_cast<FailoverMode>(std::clamp<std::int64_t>(e.value, 0, 2)));
+      }
       return;
   }
 }

@@ -15,21 +15,13 @@ bool live(const Keyspace& db, const std::string& key, std::int64_t now_ms) {
   return it != db.end() && !(it->second.expire_at_ms && now_ms > *it->second.expire_at_ms);
 }
 
-std::string host_of(const std::string& address) {
-  return address.substr(0, address.rfind(':'));
-}
-std::int64_t port_of(const std::string& address) {
-  std::int64_t port = 0;
-  const std::size_t colon = address.rfind(':');
-  if (colon == std::string::npos || !parse_int64(address.substr(colon + 1), port)) return 0;
-  return port;
-}
-
 // [ip, port, id, {}] (addNodeToNodeReply; the empty map is an empty array in RESP2).
 RedisReply node_reply(const ClusterNodeState& node) {
+  const cluster::HostPort where =
+      cluster::split_address(node.address).value_or(cluster::HostPort{});
   std::vector<RedisReply> parts;
-  parts.push_back(bulk(host_of(node.address)));
-  parts.push_back(integer(port_of(node.address)));
+  parts.push_back(bulk(where.host));
+  parts.push_back(integer(where.port));
   parts.push_back(bulk(node.id));
   parts.push_back(RedisReply::array({}));
   return RedisReply::array(std::move(parts));
@@ -245,7 +237,8 @@ std::size_t migrate_slot_keys(Keyspace& from, Keyspace& to, int slot, std::size_
   }
   for (const std::string& key : moving) {
     auto node = from.extract(key);
-    to.insert_or_assign(key, std::move(node.mapped()));
+    // A copy already there is newer (written there after an ASK); keep it.
+    to.try_emplace(key, std::move(node.mapped()));
   }
   return remaining;
 }

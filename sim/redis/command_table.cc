@@ -18,9 +18,15 @@ namespace {
 // Commands that act on a connection (its transaction, authentication, name,
 // database, cluster flags): InMemoryRedis::execute runs them with the session at
 // hand. Unlike Redis, they run at once inside MULTI instead of queueing.
+RedisReply cmd_asking(CommandContext&, const RedisCommand&) {
+  return RedisReply::simple_string("OK");
+}
+
 constexpr CommandSpec kConnectionCommands[] = {
     // Cluster mode's (cluster_mode.h); a standalone server refuses them.
-    {"asking", 1, kNoScript | kNoMulti | kSession, nullptr},
+    // Runs in execute (it sets the connection's flag); queued inside MULTI, as Redis
+    // does, where it is a no-op.
+    {"asking", 1, kNoScript, cmd_asking},
     {"cluster", -2, kNoScript | kNoMulti | kStale | kSession, nullptr},
     {"readonly", 1, kNoScript | kNoMulti | kLoading | kStale | kSession, nullptr},
     {"readwrite", 1, kNoScript | kNoMulti | kLoading | kStale | kSession, nullptr},
@@ -84,6 +90,13 @@ const CommandSpec* lookup_for_client(const RedisCommand& command, RedisReply* er
 
 std::optional<RedisReply> refusal(const CommandSpec& spec, const CommandContext& ctx,
                                   const RedisCommand& command) {
+  // processCommand's order: OOM, then a replica's READONLY, then MASTERDOWN, LOADING
+  // and BUSY (the conditions below).
+  if (ctx.replica && (spec.flags & kWrite)) {
+    const bool oom = ctx.condition == ServerCondition::kOutOfMemory && (spec.flags & kDenyOom) &&
+                     !(ctx.in_script && ctx.script_wrote);
+    if (!oom) return err("READONLY You can't write against a read only replica.");
+  }
   switch (ctx.condition) {
     case ServerCondition::kNormal:
       return std::nullopt;

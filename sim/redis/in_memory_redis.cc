@@ -197,10 +197,7 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
   Impl::AskingLasts asking_lasts{session};
 
   ctx.condition = impl_->condition;
-  // A replica's own refusal (processCommand's READONLY), after any other state's.
-  if (ctx.condition == ServerCondition::kNormal && impl_->is_replica()) {
-    ctx.condition = ServerCondition::kReadOnly;
-  }
+  ctx.replica = impl_->is_replica();
   RedisReply error;
   const CommandSpec* spec = redis::lookup_for_client(command, &error);
   if (spec == nullptr) {
@@ -211,6 +208,9 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
       !impl_->options.requirepass.empty()) {
     if (session.in_multi) session.multi_failed = true;
     return RedisReply::error("NOAUTH Authentication required.");
+  }
+  if (impl_->cluster == nullptr && spec->name == "asking") {
+    return RedisReply::error("ERR This instance has cluster support disabled");
   }
   if (impl_->cluster != nullptr) {
     const redis::ClusterQuery query{impl_->cluster.get(),
@@ -233,7 +233,6 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
   }
   if (spec->flags & redis::kSession) {
     if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) return *refused;
-    asking_lasts.keep = spec->name == "asking";
     return impl_->connection_command(client, session, command, ctx.now_ms);
   }
   if (std::optional<RedisReply> refused = redis::refusal(*spec, ctx, command)) {
@@ -248,6 +247,11 @@ RedisReply InMemoryRedis::execute(ClientId client, const RedisCommand& command, 
   if (session.in_multi && !(spec->flags & redis::kNoMulti)) {
     session.queued.emplace_back(spec, command);
     return RedisReply::simple_string("QUEUED");
+  }
+  if (spec->name == "asking") {
+    session.asking = true;
+    asking_lasts.keep = true;
+    return RedisReply::simple_string("OK");
   }
   if (spec->name == "multi") {
     if (session.in_multi) return RedisReply::error("ERR MULTI calls can not be nested");
@@ -354,8 +358,13 @@ struct InMemoryRedis::Snapshot {
   redis::Keyspace db;
 };
 
-std::shared_ptr<const InMemoryRedis::Snapshot> InMemoryRedis::snapshot(bool lagged) const {
-  return std::make_shared<const Snapshot>(Snapshot{lagged ? impl_->replica : impl_->db});
+std::shared_ptr<const InMemoryRedis::Snapshot> InMemoryRedis::snapshot(bool lagged,
+                                                                       WallTime now) const {
+  // The replica trails by at most the lag: past it, it has caught up.
+  const std::int64_t lag_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(impl_->options.replication_lag).count();
+  const bool behind = lagged && millis(now) - impl_->replica_synced_ms < lag_ms;
+  return std::make_shared<const Snapshot>(Snapshot{behind ? impl_->replica : impl_->db});
 }
 
 void InMemoryRedis::load(const Snapshot& snapshot) {

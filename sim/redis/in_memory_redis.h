@@ -67,9 +67,9 @@ class InMemoryRedis final : public ServerModel {
   // returns how many live keys of the slot remain here.
   std::size_t migrate_keys(int slot, std::size_t max, InMemoryRedis& target, WallTime now);
   // A copy of the data, as it is (`lagged` false) or as the replica that trails it by
-  // up to replication_lag holds it; a promoted replica loads one.
+  // up to replication_lag holds it at `now`; a promoted replica loads one.
   struct Snapshot;
-  [[nodiscard]] std::shared_ptr<const Snapshot> snapshot(bool lagged) const;
+  [[nodiscard]] std::shared_ptr<const Snapshot> snapshot(bool lagged, WallTime now) const;
   void load(const Snapshot& snapshot);
   // A demoted master's data is its new master's, which the simulation does not copy.
   void clear_data();

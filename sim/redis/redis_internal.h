@@ -59,6 +59,8 @@ struct CommandContext {
   bool in_script = false;
   // What state the server is in (faults), and whether the running script has written.
   ServerCondition condition = ServerCondition::kNormal;
+  // The server is a cluster replica: it refuses writes (READONLY) whatever its state.
+  bool replica = false;
   bool script_wrote = false;
   // Lua instructions run so far by this command (scripts), for busy time.
   std::uint64_t lua_instructions = 0;

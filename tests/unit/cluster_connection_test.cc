@@ -132,6 +132,30 @@ TEST_F(ClusterInTheSimulator, AMigrationIsInvisibleThroughAskAndTryAgain) {
   });
 }
 
+// In a pipeline, a command refused with TRYAGAIN is sent again after the batch and
+// succeeds; the others are answered in input order.
+TEST_F(ClusterInTheSimulator, APipelinedTryAgainIsResent) {
+  make_cluster(
+      {.masters = 2, .replicas = 0, .migration_batch = 1, .migration_step = milliseconds(40)});
+  run([&](cluster::ClusterConnection& redis) -> Task<void> {
+    const int slot = cluster::key_slot("{s}a");
+    const NodeId source = cluster_->owner_of_slot(slot);
+    for (const char* key : {"{s}a", "{s}b", "{s}c"})
+      EXPECT_TRUE((co_await redis.command("SET", key, key)).ok());
+    cluster_->migrate(cluster_->servers()[source == cluster_->servers()[0] ? 1 : 0], slot);
+    co_await sleep(milliseconds(50));
+    std::vector<RedisCommand> pipeline;
+    pipeline.push_back({"MGET", "{s}a", "{s}c"});
+    pipeline.push_back({"GET", key_on(0)});
+    std::vector<Result<RedisReply>> got = co_await redis.execute_pipeline(std::move(pipeline));
+    EXPECT_EQ(got[0].value_or(RedisReply::nil()),
+              RedisReply::array({RedisReply::bulk_string("{s}a"), RedisReply::bulk_string("{s}c")}))
+        << got[0].status();
+    EXPECT_TRUE(got[1].ok());
+    EXPECT_GT(redis.stats().tryagain, 0u);
+  });
+}
+
 // The same with a client that does not wait on TRYAGAIN: the error reaches the caller
 // (this is what the test above would see if the client did not handle it).
 TEST_F(ClusterInTheSimulator, WithoutRetriesTryAgainReachesTheCaller) {
@@ -205,6 +229,59 @@ TEST_F(ClusterInTheSimulator, AnAutomaticFailoverHasADownWindowAndLosesNothing) 
   world_.restart(cluster_->servers()[0]);
   EXPECT_FALSE(cluster_->is_master(cluster_->servers()[0]));
   EXPECT_TRUE(cluster_->state().ok);
+}
+
+// After an automatic failover the client still maps the slot to the dead master: the
+// command is not sent (kUnavailable), the map is reloaded from the other nodes, and the
+// command goes once to the new master.
+TEST_F(ClusterInTheSimulator, ACommandForADeadMasterGoesToItsReplacementOnce) {
+  run([&](cluster::ClusterConnection& redis) -> Task<void> {
+    const std::string key = key_on(0);
+    EXPECT_TRUE((co_await redis.command("SET", key, "v")).ok());
+    cluster_->failover(cluster_->servers()[0], FailoverMode::kAutomatic);
+    co_await sleep(seconds(3));  // failed and replaced; the client heard nothing
+    Result<RedisReply> got = co_await redis.command("GET", key);
+    EXPECT_EQ(got.value_or(RedisReply::nil()), RedisReply::bulk_string("v")) << got.status();
+    EXPECT_EQ(redis.stats().resent_after_unavailable, 1u);
+  });
+}
+
+// A keyless write that reaches a demoted master (here a script writing a key it did
+// not declare) is refused with READONLY; the client reloads the map and resends it
+// once, to a master. Broadcasts (SCRIPT LOAD, FLUSHALL) to a demoted master run again
+// on the new masters.
+TEST_F(ClusterInTheSimulator, ReadonlyFromADemotedMasterSendsTheCommandToAMaster) {
+  run([&](cluster::ClusterConnection& redis) -> Task<void> {
+    EXPECT_TRUE((co_await redis.command("SET", key_on(0), "v")).ok());  // answered by master 0
+    cluster_->failover(cluster_->servers()[0], FailoverMode::kManual);
+    Result<RedisReply> wrote =
+        co_await redis.command("EVAL", "redis.call('SET', 'x', '1') return 1", "0");
+    EXPECT_EQ(wrote.value_or(RedisReply::nil()), RedisReply::integer(1)) << wrote.status();
+    EXPECT_EQ(redis.stats().readonly, 1u);
+    cluster_->failover(cluster_->servers()[1], FailoverMode::kManual);
+    Result<RedisReply> loaded = co_await redis.command("SCRIPT", "LOAD", "return 2");
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_TRUE((co_await redis.command("FLUSHALL")).ok());
+  });
+}
+
+// What the routing cannot do right it refuses: a transaction (one node's connection
+// throughout) and cross-slot keys, before anything is sent.
+TEST_F(ClusterInTheSimulator, TransactionsAndCrossSlotCommandsAreRefusedBeforeSending) {
+  run([&](cluster::ClusterConnection& redis) -> Task<void> {
+    for (const char* name : {"MULTI", "EXEC", "DISCARD", "WATCH", "unwatch"}) {
+      Result<RedisReply> r = co_await redis.command(name);
+      EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << name;
+    }
+    Result<RedisReply> cross = co_await redis.command("MGET", key_on(0), key_on(1));
+    EXPECT_EQ(cross.status().code(), StatusCode::kInvalidArgument);
+    std::vector<RedisCommand> pipeline;
+    pipeline.push_back({"MULTI"});
+    pipeline.push_back({"SET", "{p}a", "1"});
+    std::vector<Result<RedisReply>> got = co_await redis.execute_pipeline(std::move(pipeline));
+    EXPECT_EQ(got[0].status().code(), StatusCode::kInvalidArgument);
+    EXPECT_TRUE(got[1].ok());
+  });
 }
 
 // A node cut off by a partition: its slots' commands fail as the connection says

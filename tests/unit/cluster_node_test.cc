@@ -145,6 +145,7 @@ TEST_F(ClusterNodeTest, AReplicaRedirectsKeyedCommandsAndRefusesKeylessWrites) {
             RedisReply::error("MOVED " + slot_of(key) + " 10.0.0.1:6379"));
   EXPECT_EQ(run(2, {"FLUSHALL"}),
             RedisReply::error("READONLY You can't write against a read only replica."));
+  EXPECT_EQ(run(2, {"DBSIZE"}), RedisReply::integer(0)) << "reads are not refused";
   // READONLY connections may read the master's slots there (the replica keeps no data
   // in the simulation).
   EXPECT_EQ(run(2, {"READONLY"}), RedisReply::simple_string("OK"));
@@ -174,6 +175,73 @@ TEST_F(ClusterNodeTest, ClusterSlotsListsRangesWithMastersThenLiveReplicas) {
   EXPECT_EQ(run(0, {"CLUSTER", "KEYSLOT", "foo"}), RedisReply::integer(12182));
   EXPECT_TRUE(run(0, {"CLUSTER", "INFO"}).text().starts_with("cluster_state:ok\r\n"));
   EXPECT_EQ(run(0, {"CLUSTER", "NOPE"}).error_prefix(), "ERR");
+}
+
+// ASKING inside MULTI is queued, as Redis 7.0 does: it does not let the transaction's
+// commands into an importing slot.
+TEST_F(ClusterNodeTest, AskingInsideMultiIsQueuedAndDoesNotCount) {
+  const std::string key = "{q}a";
+  const int slot = cluster::key_slot(key);
+  const int other = 1 - state_->owner[slot];
+  state_->importing[slot] = other;
+  EXPECT_EQ(run(other, {"MULTI"}), RedisReply::simple_string("OK"));
+  EXPECT_EQ(run(other, {"ASKING"}), RedisReply::simple_string("QUEUED"));
+  EXPECT_EQ(run(other, {"SET", key, "v"}).error_prefix(), "MOVED");
+  EXPECT_EQ(run(other, {"EXEC"}).error_prefix(), "EXECABORT");
+  // Before MULTI it lasts through the transaction.
+  EXPECT_EQ(run(other, {"ASKING"}), RedisReply::simple_string("OK"));
+  EXPECT_EQ(run(other, {"MULTI"}), RedisReply::simple_string("OK"));
+  EXPECT_EQ(run(other, {"SET", key, "v"}), RedisReply::simple_string("QUEUED"));
+  EXPECT_EQ(run(other, {"EXEC"}), RedisReply::array({RedisReply::simple_string("OK")}));
+}
+
+// processCommand checks OOM, then a replica's READONLY, then MASTERDOWN, LOADING, BUSY.
+TEST_F(ClusterNodeTest, AReplicasReadonlyComesAfterOomAndBeforeTheOtherRefusals) {
+  nodes_[2]->set_condition(ServerCondition::kLoading);
+  EXPECT_EQ(run(2, {"FLUSHALL"}).error_prefix(), "READONLY");
+  EXPECT_EQ(run(2, {"DBSIZE"}).error_prefix(), "LOADING");
+  nodes_[2]->set_condition(ServerCondition::kOutOfMemory);
+  EXPECT_EQ(run(2, {"FLUSHALL"}).error_prefix(), "READONLY") << "FLUSHALL may not grow memory";
+}
+
+// The routing's two lists of keys (core/cluster's command_keys, and the server's own
+// from its command table) agree: a command is redirected by a node that does not own
+// its keys exactly when the client would route it by them.
+TEST_F(ClusterNodeTest, TheClientAndTheServerAgreeOnEachCommandsKeys) {
+  const std::string k = key_on(1);  // node 1's; asked of node 0
+  const std::vector<RedisCommand> commands = {{"GET", k},
+                                              {"SET", k, "v"},
+                                              {"DEL", k, k},
+                                              {"EXISTS", k},
+                                              {"UNLINK", k},
+                                              {"MGET", k, k},
+                                              {"MSET", k, "1", k, "2"},
+                                              {"INCR", k},
+                                              {"INCRBY", k, "2"},
+                                              {"HSET", k, "f", "v"},
+                                              {"HGETALL", k},
+                                              {"SADD", k, "m"},
+                                              {"ZADD", k, "1", "m"},
+                                              {"ZRANGE", k, "0", "-1"},
+                                              {"EXPIRE", k, "10"},
+                                              {"PTTL", k},
+                                              {"TYPE", k},
+                                              {"EVAL", "return 1", "1", k},
+                                              {"EVALSHA", std::string(40, 'a'), "1", k},
+                                              {"EVAL", "return 1", "0"},
+                                              {"PING"},
+                                              {"ECHO", "x"},
+                                              {"TIME"},
+                                              {"DBSIZE"},
+                                              {"KEYS", "*"},
+                                              {"SCAN", "0"},
+                                              {"SCRIPT", "EXISTS", "x"},
+                                              {"FLUSHDB"}};
+  for (const RedisCommand& c : commands) {
+    const bool client_routes = !cluster::command_keys(c).empty();
+    const bool server_redirects = run(0, c).error_prefix() == "MOVED";
+    EXPECT_EQ(client_routes, server_redirects) << c[0];
+  }
 }
 
 TEST_F(ClusterNodeTest, AStandaloneServerRefusesTheClusterCommands) {

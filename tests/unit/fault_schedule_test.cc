@@ -172,7 +172,7 @@ TEST(FaultSchedule, ClusterKindsActThroughTheWorldsCluster) {
   const NodeId m0 = cluster.servers()[0], r0 = cluster.servers()[2];
   Result<FaultSchedule> ok =
       parse_fault_schedule("1000us cluster-migrate " + std::to_string(r0) +
-                           " 5; 2000us cluster-failover " + std::to_string(m0) + " 0");
+                           " 10000; 50000us cluster-failover " + std::to_string(m0) + " 0");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_TRUE(validate(*ok, world).ok()) << validate(*ok, world);
   for (const std::string& bad : {"0us cluster-migrate " + std::to_string(lone) + " -1",
@@ -182,12 +182,15 @@ TEST(FaultSchedule, ClusterKindsActThroughTheWorldsCluster) {
     ASSERT_TRUE(parsed.ok()) << bad;
     EXPECT_EQ(validate(*parsed, world).code(), StatusCode::kInvalidArgument) << bad;
   }
-  // Slot 5 belongs to master 1 at first; it moves to r0's shard (master 0). Then the
-  // manual failover makes r0 the master of it.
+  // Slot 10000 belongs to master 1 at first; it moves to r0's shard (master 0). Then
+  // the manual failover makes r0 the master of it.
+  EXPECT_EQ(cluster.owner_of_slot(10000), cluster.servers()[1]);
   world.add_instance("c", [](NodeContext&) -> Task<void> { co_return; });
   apply(*ok, world);
+  world.run_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(cluster.owner_of_slot(10000), m0) << "migrated to r0's shard";
   world.run_for(std::chrono::seconds(1));
-  EXPECT_EQ(cluster.owner_of_slot(5), r0);
+  EXPECT_EQ(cluster.owner_of_slot(10000), r0);
   EXPECT_FALSE(cluster.is_master(m0));
   EXPECT_TRUE(cluster.check_invariants().ok());
 }
