@@ -116,7 +116,19 @@ struct RunResult {
   std::size_t unchecked_keys = 0;  // the checker's budget ran out
   std::string report;
   std::size_t operations = 0;
+  // Operations after the faults healed that did not succeed: each should have.
+  std::size_t failed_after_healing = 0;
 };
+
+// Each client runs kOperations in bursts of kBurst (dense, so operations overlap),
+// with gaps between bursts that spread them over the whole chaos phase; then, once
+// everything has healed, kOperationsAfterHealing more, which must all succeed. (The
+// operations ran in the first ~100 ms before, so a fault that refused everything from
+// the start, like a LOADING window, left a history with no operation.)
+constexpr int kOperations = 60;
+constexpr int kBurst = 10;
+constexpr int kOperationsAfterHealing = 5;
+constexpr Duration kSettle = seconds(1);  // after healing: reconnect backoffs have ended
 
 // `broken`: increments as GET then SET (not atomic), which loses updates.
 // `on_cluster`: Redis is a simulated cluster (sim/cluster) of 2 masters with a replica
@@ -135,6 +147,8 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
   const ConnectionOptions connection{.request_timeout = milliseconds(120),
                                      .connect_timeout = milliseconds(80)};
   std::map<std::string, std::vector<CounterOperation>> histories;
+  std::size_t failed_after_healing = 0;
+  const SimTime begin = world.now();
   for (int i = 0; i < 3; ++i) {
     world.add_instance("c" + std::to_string(i), [&, broken](NodeContext& node) -> Task<void> {
       std::unique_ptr<RedisConnection> conn;
@@ -148,7 +162,11 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
             });
       }
       StrictCounter counter = *StrictCounter::create(*conn, "lin");
-      for (int n = 0; n < 60; ++n) {
+      for (int n = 0; n < kOperations + kOperationsAfterHealing; ++n) {
+        if (n == kOperations) {
+          while (world.now() < begin + kChaos + kSettle)
+            co_await sleep_for(node.executor(), milliseconds(10));
+        }
         const std::string key = kKeys[node.rng().below(kKeys.size())];
         CounterOperation op;
         op.process = node.identity();
@@ -201,7 +219,11 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
           done.kind = CounterOperation::Kind::kGet;  // dropped below
           done.process = "";
         }
-        co_await sleep_for(node.executor(), microseconds(node.rng().between(100, 3000)));
+        if (n >= kOperations && code != StatusCode::kOk) ++failed_after_healing;
+        const bool end_of_burst = n % kBurst == kBurst - 1;
+        co_await sleep_for(node.executor(), end_of_burst
+                                                ? milliseconds(node.rng().between(0, 700))
+                                                : microseconds(node.rng().between(100, 3000)));
       }
     });
   }
@@ -211,6 +233,7 @@ RunResult run(std::uint64_t seed, const FaultSchedule& schedule, bool broken = f
     return result;
   }
   run_chaos_then_heal(world, schedule, kChaos, kHealing);
+  result.failed_after_healing = failed_after_healing;
   for (auto& [key, history] : histories) {
     std::vector<CounterOperation> ran;
     for (CounterOperation& op : history) {
@@ -249,6 +272,7 @@ RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableUnderF
   RC_ASSERT(!r.violation.has_value());
   RC_CLASSIFY(r.unchecked_keys > 0, "a key past the checker's budget");
   RC_ASSERT(r.operations > 0u);
+  RC_ASSERT(r.failed_after_healing == 0u);
 }
 
 // On a simulated cluster under the same faults, and its slots migrating and its
@@ -265,6 +289,7 @@ RC_GTEST_PROP(StrictCounterLinearizability, EveryKeysHistoryIsLinearizableOnAClu
   RC_CLASSIFY(r.unchecked_keys > 0, "a key past the checker's budget");
   RC_CLASSIFY(to_string(schedule).find("cluster-") != std::string::npos, "cluster changes");
   RC_ASSERT(r.operations > 0u);
+  RC_ASSERT(r.failed_after_healing == 0u);
 }
 
 TEST(StrictCounterLinearizability, ClusterReplayFromEnvironment) {
