@@ -35,6 +35,24 @@ struct RunSetup {
   cluster::ClusterConnectionOptions client;
   int clients = 3;
   int increments = 150;
+  bool forget_asking = false;  // the broken client: sends PING where ASKING belongs
+};
+
+// The broken client's node connections: ASKING becomes PING, so a command sent after an
+// ASK redirection reaches the importing node without it (and is redirected back).
+class ForgetsAsking final : public RedisConnection {
+ public:
+  explicit ForgetsAsking(std::unique_ptr<RedisConnection> inner) : inner_(std::move(inner)) {}
+  Task<std::vector<Result<RedisReply>>> execute_pipeline(
+      std::vector<RedisCommand> commands) override {
+    for (RedisCommand& c : commands) {
+      if (!c.empty() && c.front() == "ASKING") c.front() = "PING";
+    }
+    return inner_->execute_pipeline(std::move(commands));
+  }
+
+ private:
+  std::unique_ptr<RedisConnection> inner_;
 };
 
 // Three clients increment five keys of a strict counter through their own cluster clients,
@@ -68,7 +86,11 @@ Outcome run_strict(RunSetup setup, const std::function<void(World&, SimCluster&)
     world.add_instance("c" + std::to_string(i), [&](NodeContext& node) -> Task<void> {
       cluster::ClusterConnection redis(
           node.executor(), setup.client,
-          [&node, &connection](const std::string& a) { return node.connect_redis(a, connection); });
+          [&node, &connection, &setup](const std::string& a) -> std::unique_ptr<RedisConnection> {
+            std::unique_ptr<RedisConnection> c = node.connect_redis(a, connection);
+            if (setup.forget_asking) return std::make_unique<ForgetsAsking>(std::move(c));
+            return c;
+          });
       StrictCounter counter = *StrictCounter::create(redis, "c");
       for (int n = 0; n < setup.increments; ++n) {
         Result<std::int64_t> r = co_await counter.inc("hits" + std::to_string(n % 5));
@@ -142,6 +164,23 @@ TEST(ClusterSim, ALiveMigrationIsInvisibleToAStrictCounter) {
   EXPECT_EQ(o.final_value, o.tally.acknowledged);
   EXPECT_GT(o.stats.asked, 0u) << "clients met the slot half-moved";
   EXPECT_GT(o.stats.moved, 0u) << "the clients learned of the move";
+}
+
+// The same migration, with a client that does not send ASKING before the command an
+// ASK redirected: the importing node redirects it back with MOVED, so it never runs
+// while the slot is half-moved, and the increments fail.
+TEST(ClusterSim, AClientThatForgetsAskingIsCaught) {
+  RunSetup setup;
+  setup.cluster.migration_batch = 1;
+  setup.cluster.migration_step = milliseconds(30);
+  setup.forget_asking = true;
+  Outcome o = run_strict(setup, [](World&, SimCluster& cluster) {
+    const NodeId owner = cluster.owner_of_slot(slot_of_counter());
+    const NodeId other = cluster.servers()[owner == cluster.servers()[0] ? 1 : 0];
+    cluster.migrate(other, -1);
+  });
+  EXPECT_GT(o.stats.asked, 0u);
+  EXPECT_LT(o.tally.acknowledged, 3 * 150) << "the broken client went unnoticed";
 }
 
 // The instance-aware counter's scripts take several keys of one slot; while the slot
