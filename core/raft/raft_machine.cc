@@ -1,0 +1,682 @@
+#include "distkit/core/raft/raft_machine.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <utility>
+
+namespace distkit::raft {
+
+std::string_view to_string(MessageType type) {
+  switch (type) {
+    case MessageType::kPreVote:
+      return "PreVote";
+    case MessageType::kPreVoteResponse:
+      return "PreVoteResponse";
+    case MessageType::kVote:
+      return "Vote";
+    case MessageType::kVoteResponse:
+      return "VoteResponse";
+    case MessageType::kAppend:
+      return "Append";
+    case MessageType::kAppendResponse:
+      return "AppendResponse";
+    case MessageType::kHeartbeat:
+      return "Heartbeat";
+    case MessageType::kHeartbeatResponse:
+      return "HeartbeatResponse";
+  }
+  return "?";
+}
+
+std::string_view to_string(Role role) {
+  switch (role) {
+    case Role::kFollower:
+      return "follower";
+    case Role::kPreCandidate:
+      return "pre-candidate";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
+  }
+  return "?";
+}
+
+Status Config::validate() const {
+  if (id == kNobody) return invalid_argument_error("raft config: id must not be 0");
+  std::set<NodeId> seen;
+  for (NodeId v : voters) {
+    if (v == kNobody) return invalid_argument_error("raft config: voter id 0");
+    if (!seen.insert(v).second)
+      return invalid_argument_error("raft config: voter " + std::to_string(v) + " listed twice");
+  }
+  if (!seen.contains(id))
+    return invalid_argument_error("raft config: id " + std::to_string(id) +
+                                  " is not among the voters");
+  if (heartbeat_tick <= 0)
+    return invalid_argument_error("raft config: heartbeat_tick must be positive");
+  if (election_tick <= heartbeat_tick)
+    return invalid_argument_error("raft config: election_tick must exceed heartbeat_tick");
+  if (max_inflight == 0) return invalid_argument_error("raft config: max_inflight must be >= 1");
+  return Status();
+}
+
+namespace {
+
+Status validate_durable(const Config& config, const DurableState& d) {
+  Term previous = 0;
+  for (std::size_t i = 0; i < d.entries.size(); ++i) {
+    const Entry& e = d.entries[i];
+    if (e.index != i + 1)
+      return invalid_argument_error("raft durable state: entry " + std::to_string(i + 1) +
+                                    " has index " + std::to_string(e.index));
+    if (e.term < previous || e.term == 0)
+      return invalid_argument_error("raft durable state: entry " + std::to_string(e.index) +
+                                    " has term " + std::to_string(e.term) + " after term " +
+                                    std::to_string(previous));
+    previous = e.term;
+  }
+  if (previous > d.hard_state.term)
+    return invalid_argument_error("raft durable state: the log's last term " +
+                                  std::to_string(previous) + " is past the hard state's term " +
+                                  std::to_string(d.hard_state.term));
+  if (d.hard_state.commit > d.entries.size())
+    return invalid_argument_error("raft durable state: commit " +
+                                  std::to_string(d.hard_state.commit) + " is past the log's end " +
+                                  std::to_string(d.entries.size()));
+  if (d.applied > d.hard_state.commit)
+    return invalid_argument_error("raft durable state: applied " + std::to_string(d.applied) +
+                                  " is past commit " + std::to_string(d.hard_state.commit));
+  if (d.hard_state.vote != kNobody && std::find(config.voters.begin(), config.voters.end(),
+                                                d.hard_state.vote) == config.voters.end())
+    return invalid_argument_error("raft durable state: a vote for non-member " +
+                                  std::to_string(d.hard_state.vote));
+  return Status();
+}
+
+// Whether a message of this type must wait until the state it follows is durable.
+bool needs_persistence(const Message& m, Term durable_term) {
+  switch (m.type) {
+    case MessageType::kVote:            // the candidate's own term and vote
+    case MessageType::kVoteResponse:    // the vote given
+    case MessageType::kAppendResponse:  // the entries acknowledged
+      return true;
+    case MessageType::kPreVote:  // `term` is hypothetical; nothing was changed
+      return false;
+    case MessageType::kPreVoteResponse:
+      return m.reject && m.term > durable_term;
+    default:
+      // Never speak in a term that a crash could take back.
+      return m.term > durable_term;
+  }
+}
+
+}  // namespace
+
+Result<RaftMachine> RaftMachine::create(Config config, DurableState durable) {
+  DISTKIT_RETURN_IF_ERROR(config.validate());
+  DISTKIT_RETURN_IF_ERROR(validate_durable(config, durable));
+  std::sort(config.voters.begin(), config.voters.end());
+  return RaftMachine(std::move(config), std::move(durable));
+}
+
+RaftMachine::RaftMachine(Config config, DurableState durable)
+    : config_(std::move(config)),
+      rng_(config_.seed),
+      log_(std::move(durable.entries)),
+      term_(durable.hard_state.term),
+      vote_(durable.hard_state.vote),
+      commit_(durable.hard_state.commit),
+      applied_(durable.applied),
+      durable_(log_.last_index()),
+      handed_(log_.last_index()),
+      durable_hard_state_(durable.hard_state),
+      outstanding_applied_(durable.applied) {
+  reset_randomized_timeout();
+}
+
+bool RaftMachine::is_voter(NodeId id) const {
+  return std::binary_search(config_.voters.begin(), config_.voters.end(), id);
+}
+
+const Progress* RaftMachine::progress(NodeId member) const {
+  auto it = progress_.find(member);
+  return it == progress_.end() ? nullptr : &it->second;
+}
+
+void RaftMachine::reset_randomized_timeout() {
+  randomized_timeout_ =
+      config_.election_tick + static_cast<int>(rng_.next_u64() % config_.election_tick);
+}
+
+void RaftMachine::reset(Term term) {
+  if (term_ != term) {
+    term_ = term;
+    vote_ = kNobody;
+  }
+  leader_ = kNobody;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  reset_randomized_timeout();
+  votes_.clear();
+  progress_.clear();
+  uncommitted_bytes_ = 0;
+}
+
+void RaftMachine::become_follower(Term term, NodeId leader) {
+  reset(term);
+  leader_ = leader;
+  role_ = Role::kFollower;
+}
+
+void RaftMachine::become_pre_candidate() {
+  // Neither the term nor the vote changes: a pre-vote disturbs no one.
+  votes_.clear();
+  leader_ = kNobody;
+  role_ = Role::kPreCandidate;
+}
+
+void RaftMachine::become_candidate() {
+  reset(term_ + 1);
+  vote_ = config_.id;
+  role_ = Role::kCandidate;
+}
+
+void RaftMachine::become_leader() {
+  reset(term_);
+  leader_ = config_.id;
+  role_ = Role::kLeader;
+  for (NodeId v : config_.voters) {
+    Progress& p = progress_[v];
+    p.next = log_.last_index() + 1;
+    p.match = 0;
+  }
+  progress_[config_.id].match = durable_;
+  progress_[config_.id].recent_active = true;
+  // An entry of this term, so that what earlier leaders left commits (Figure 8).
+  append_as_leader({Entry{.type = EntryType::kNoOp}});
+}
+
+void RaftMachine::campaign() {
+  if (role_ == Role::kLeader) return;
+  start_election(config_.pre_vote);
+}
+
+void RaftMachine::start_election(bool pre_vote) {
+  Term vote_term;
+  if (pre_vote) {
+    become_pre_candidate();
+    vote_term = term_ + 1;
+  } else {
+    become_candidate();
+    vote_term = term_;
+  }
+  const MessageType type = pre_vote ? MessageType::kPreVote : MessageType::kVote;
+  if (poll(config_.id, true) > 0) {  // a group of one
+    if (pre_vote) {
+      start_election(false);
+    } else {
+      become_leader();
+    }
+    return;
+  }
+  for (NodeId v : config_.voters) {
+    if (v == config_.id) continue;
+    send(Message{.type = type,
+                 .to = v,
+                 .term = vote_term,
+                 .log_term = log_.last_term(),
+                 .index = log_.last_index()});
+  }
+}
+
+int RaftMachine::poll(NodeId from, bool granted) {
+  votes_.try_emplace(from, granted);
+  std::size_t yes = 0, no = 0;
+  for (const auto& [id, g] : votes_)
+    (g ? yes : no) += 1;
+  if (yes >= quorum()) return 1;
+  if (no > config_.voters.size() - quorum()) return -1;
+  return 0;
+}
+
+bool RaftMachine::in_lease() const {
+  return config_.check_quorum && leader_ != kNobody && election_elapsed_ < config_.election_tick;
+}
+
+void RaftMachine::tick() {
+  if (role_ == Role::kLeader) {
+    ++heartbeat_elapsed_;
+    ++election_elapsed_;
+    if (election_elapsed_ >= config_.election_tick) {
+      election_elapsed_ = 0;
+      if (config_.check_quorum) {
+        check_quorum_round();
+        if (role_ != Role::kLeader) return;
+      }
+    }
+    if (heartbeat_elapsed_ >= config_.heartbeat_tick) {
+      heartbeat_elapsed_ = 0;
+      broadcast_heartbeat();
+    }
+    return;
+  }
+  ++election_elapsed_;
+  if (election_elapsed_ >= randomized_timeout_) {
+    election_elapsed_ = 0;
+    start_election(config_.pre_vote);
+  }
+}
+
+void RaftMachine::check_quorum_round() {
+  std::size_t active = 0;
+  for (auto& [id, p] : progress_) {
+    if (id == config_.id || p.recent_active) ++active;
+    if (id != config_.id) p.recent_active = false;
+  }
+  if (active < quorum()) become_follower(term_, kNobody);
+}
+
+Status RaftMachine::validate_message(const Message& m) const {
+  if (m.to != config_.id)
+    return invalid_argument_error("raft: message for " + std::to_string(m.to) + " reached " +
+                                  std::to_string(config_.id));
+  if (m.from == config_.id || !is_voter(m.from))
+    return invalid_argument_error("raft: message from non-member " + std::to_string(m.from));
+  if (m.term == 0) return invalid_argument_error("raft: message with term 0");
+  if (m.type == MessageType::kAppend) {
+    Term previous = m.log_term;
+    for (std::size_t i = 0; i < m.entries.size(); ++i) {
+      const Entry& e = m.entries[i];
+      if (e.index != m.index + 1 + i || e.term < previous || e.term > m.term)
+        return invalid_argument_error("raft: append from " + std::to_string(m.from) +
+                                      " with malformed entry at position " + std::to_string(i));
+      previous = e.term;
+    }
+  }
+  return Status();
+}
+
+Status RaftMachine::step(const Message& m) {
+  DISTKIT_RETURN_IF_ERROR(validate_message(m));
+  const bool vote_request = m.type == MessageType::kVote || m.type == MessageType::kPreVote;
+  if (m.term > term_) {
+    if (vote_request && in_lease()) {
+      // A leader is alive (as far as this member knows): a member that was cut off
+      // must not depose it.
+      return Status();
+    }
+    if (m.type == MessageType::kPreVote) {
+      // Answered below without changing the term.
+    } else if (m.type == MessageType::kPreVoteResponse && !m.reject) {
+      // Granted for our future term: counted below.
+    } else {
+      const bool from_leader = m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat;
+      become_follower(m.term, from_leader ? m.from : kNobody);
+    }
+  } else if (m.term < term_) {
+    if ((config_.check_quorum || config_.pre_vote) &&
+        (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat)) {
+      // A deposed leader that cannot hear higher terms through votes (pre-vote and
+      // leases hold them back) learns of ours from this answer.
+      send(Message{.type = MessageType::kAppendResponse, .to = m.from, .term = term_});
+    } else if (m.type == MessageType::kPreVote) {
+      send(Message{
+          .type = MessageType::kPreVoteResponse, .to = m.from, .term = term_, .reject = true});
+    }
+    return Status();
+  }
+
+  if (vote_request) {
+    handle_vote_request(m);
+    return Status();
+  }
+  switch (role_) {
+    case Role::kLeader:
+      step_leader(m);
+      break;
+    case Role::kPreCandidate:
+    case Role::kCandidate:
+      step_candidate(m);
+      break;
+    case Role::kFollower:
+      step_follower(m);
+      break;
+  }
+  return Status();
+}
+
+void RaftMachine::handle_vote_request(const Message& m) {
+  const bool pre = m.type == MessageType::kPreVote;
+  const bool can_vote =
+      vote_ == m.from || (vote_ == kNobody && leader_ == kNobody) || (pre && m.term > term_);
+  const MessageType answer = pre ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
+  if (can_vote && log_.is_up_to_date(m.index, m.log_term)) {
+    // A granted pre-vote answers in the candidate's future term, so it counts it.
+    send(Message{.type = answer, .to = m.from, .term = m.term});
+    if (!pre) {
+      election_elapsed_ = 0;
+      vote_ = m.from;
+    }
+  } else {
+    send(Message{.type = answer, .to = m.from, .term = term_, .reject = true});
+  }
+}
+
+void RaftMachine::step_candidate(const Message& m) {
+  switch (m.type) {
+    case MessageType::kAppend:
+      become_follower(m.term, m.from);
+      handle_append(m);
+      return;
+    case MessageType::kHeartbeat:
+      become_follower(m.term, m.from);
+      handle_heartbeat(m);
+      return;
+    case MessageType::kPreVoteResponse:
+    case MessageType::kVoteResponse: {
+      const bool mine = (role_ == Role::kPreCandidate) == (m.type == MessageType::kPreVoteResponse);
+      if (!mine) return;  // an answer to an earlier phase
+      const int result = poll(m.from, !m.reject);
+      if (result > 0) {
+        if (role_ == Role::kPreCandidate) {
+          start_election(false);
+        } else {
+          become_leader();
+          broadcast_append();
+        }
+      } else if (result < 0) {
+        become_follower(term_, kNobody);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void RaftMachine::step_follower(const Message& m) {
+  switch (m.type) {
+    case MessageType::kAppend:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_append(m);
+      return;
+    case MessageType::kHeartbeat:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_heartbeat(m);
+      return;
+    default:
+      return;  // late answers to a campaign or to a leadership this member lost
+  }
+}
+
+void RaftMachine::truncated_at(Index first) {
+  if (first <= handed_) {
+    handed_ = first - 1;
+    if (outstanding_ && (outstanding_truncated_ == 0 || first < outstanding_truncated_))
+      outstanding_truncated_ = first;
+  }
+  // The durable copy of the replaced entries is superseded once the next Ready is
+  // durable; until then they do not count as this member's log.
+  durable_ = std::min(durable_, first - 1);
+}
+
+void RaftMachine::handle_append(const Message& m) {
+  if (m.index < commit_) {
+    // Already committed here: acknowledge what is known to match.
+    send(Message{
+        .type = MessageType::kAppendResponse, .to = m.from, .term = term_, .index = commit_});
+    return;
+  }
+  if (log_.matches(m.index, m.log_term)) {
+    const Index last_new = m.index + m.entries.size();
+    const Index conflict = log_.find_conflict(m.entries);
+    // conflict > m.index >= commit_: a committed entry is never replaced.
+    if (conflict != 0) {
+      const std::size_t skip = conflict - (m.index + 1);
+      const std::span<const Entry> fresh(m.entries.begin() + static_cast<std::ptrdiff_t>(skip),
+                                         m.entries.end());
+      if (conflict <= log_.last_index()) truncated_at(conflict);
+      log_.append(fresh);
+    }
+    commit_to(std::min(m.commit, last_new));
+    send(Message{
+        .type = MessageType::kAppendResponse, .to = m.from, .term = term_, .index = last_new});
+    return;
+  }
+  const auto [hint_index, hint_term] =
+      log_.find_conflict_by_term(std::min(m.index, log_.last_index()), m.log_term);
+  send(Message{.type = MessageType::kAppendResponse,
+               .to = m.from,
+               .term = term_,
+               .log_term = hint_term,
+               .index = m.index,
+               .reject = true,
+               .reject_hint = hint_index});
+}
+
+void RaftMachine::handle_heartbeat(const Message& m) {
+  // The leader sends min(match, commit): never past what this log is known to share.
+  if (m.commit <= log_.last_index()) commit_to(m.commit);
+  send(Message{.type = MessageType::kHeartbeatResponse, .to = m.from, .term = term_});
+}
+
+void RaftMachine::commit_to(Index index) {
+  if (index > commit_) commit_ = index;
+}
+
+void RaftMachine::step_leader(const Message& m) {
+  auto it = progress_.find(m.from);
+  if (it == progress_.end()) return;
+  Progress& p = it->second;
+  switch (m.type) {
+    case MessageType::kAppendResponse:
+      p.recent_active = true;
+      handle_append_response(m);
+      return;
+    case MessageType::kHeartbeatResponse:
+      p.recent_active = true;
+      p.probe_sent = false;
+      if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight)
+        p.inflight.pop_front();  // a lost append must not stall the window for ever
+      if (p.match < log_.last_index()) send_append(m.from);
+      return;
+    default:
+      return;
+  }
+}
+
+void RaftMachine::handle_append_response(const Message& m) {
+  Progress& p = progress_[m.from];
+  if (m.reject) {
+    Index probe = m.reject_hint;
+    if (m.log_term > 0) probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
+    bool moved = false;
+    if (p.state == Progress::State::kReplicate) {
+      if (m.index > p.match) {  // else a stale rejection
+        p.state = Progress::State::kProbe;
+        p.inflight.clear();
+        p.next = p.match + 1;
+        moved = true;
+      }
+    } else if (p.next - 1 == m.index) {  // else a stale rejection
+      p.next = std::max(std::min(m.index, probe + 1), p.match + 1);
+      p.probe_sent = false;
+      moved = true;
+    }
+    if (moved) send_append(m.from);
+    return;
+  }
+  if (m.index > log_.last_index()) return;  // acknowledges entries this leader never had
+  bool updated = false;
+  if (p.match < m.index) {
+    p.match = m.index;
+    updated = true;
+    p.probe_sent = false;
+  }
+  p.next = std::max(p.next, m.index + 1);
+  if (p.state == Progress::State::kProbe && updated) {
+    p.state = Progress::State::kReplicate;
+    p.next = p.match + 1;
+    p.inflight.clear();
+  } else if (p.state == Progress::State::kReplicate) {
+    while (!p.inflight.empty() && p.inflight.front() <= m.index)
+      p.inflight.pop_front();
+  }
+  if (updated && maybe_commit()) {
+    broadcast_append();
+  } else {
+    while (send_append(m.from, false)) {
+    }
+  }
+}
+
+bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
+  Progress& p = progress_[to];
+  const bool paused =
+      p.state == Progress::State::kProbe ? p.probe_sent : p.inflight.size() >= config_.max_inflight;
+  if (paused) return false;
+  const Index previous = p.next - 1;
+  std::vector<Entry> entries = log_.slice(p.next, log_.last_index(), config_.max_append_bytes);
+  if (entries.empty() && !send_if_empty) return false;
+  const Index last_sent = entries.empty() ? previous : entries.back().index;
+  if (p.state == Progress::State::kReplicate) {
+    if (!entries.empty()) {
+      p.next = last_sent + 1;
+      p.inflight.push_back(last_sent);
+    }
+  } else {
+    p.probe_sent = true;
+  }
+  send(Message{.type = MessageType::kAppend,
+               .to = to,
+               .term = term_,
+               .log_term = *log_.term(previous),
+               .index = previous,
+               .entries = std::move(entries),
+               .commit = commit_});
+  return true;
+}
+
+void RaftMachine::broadcast_append() {
+  for (NodeId v : config_.voters) {
+    if (v != config_.id) send_append(v);
+  }
+}
+
+void RaftMachine::broadcast_heartbeat() {
+  for (NodeId v : config_.voters) {
+    if (v == config_.id) continue;
+    send(Message{.type = MessageType::kHeartbeat,
+                 .to = v,
+                 .term = term_,
+                 .commit = std::min(progress_[v].match, commit_)});
+  }
+}
+
+bool RaftMachine::maybe_commit() {
+  std::vector<Index> matches;
+  for (const auto& [id, p] : progress_)
+    matches.push_back(p.match);
+  std::sort(matches.begin(), matches.end(), std::greater<>());
+  const Index candidate = matches[quorum() - 1];
+  // Only an entry of this term commits by counting (Figure 8).
+  if (candidate > commit_ && log_.term(candidate) == term_) {
+    for (Index i = commit_ + 1; i <= candidate; ++i) {
+      const std::size_t size = log_.at(i).data.size();
+      uncommitted_bytes_ -= std::min(uncommitted_bytes_, size);
+    }
+    commit_ = candidate;
+    return true;
+  }
+  return false;
+}
+
+void RaftMachine::append_as_leader(std::vector<Entry> entries) {
+  Index index = log_.last_index();
+  for (Entry& e : entries) {
+    e.term = term_;
+    e.index = ++index;
+    uncommitted_bytes_ += e.data.size();
+  }
+  log_.append(entries);
+  // The leader's own entries count once they are durable (advance()).
+}
+
+Result<Index> RaftMachine::propose(std::string data) {
+  if (role_ != Role::kLeader) {
+    return unavailable_error("raft: member " + std::to_string(config_.id) + " is not the leader" +
+                             (leader_ == kNobody ? std::string(" (no leader known)")
+                                                 : "; the leader is " + std::to_string(leader_)));
+  }
+  if (config_.max_uncommitted_bytes != 0 && uncommitted_bytes_ > 0 &&
+      uncommitted_bytes_ + data.size() > config_.max_uncommitted_bytes) {
+    return resource_exhausted_error("raft: " + std::to_string(uncommitted_bytes_) +
+                                    " bytes proposed and not yet committed");
+  }
+  std::vector<Entry> one;
+  one.push_back(Entry{.data = std::move(data)});
+  append_as_leader(std::move(one));
+  broadcast_append();
+  return log_.last_index();
+}
+
+void RaftMachine::send(Message m) {
+  m.from = config_.id;
+  if (needs_persistence(m, durable_hard_state_.term)) {
+    persisted_messages_.push_back(std::move(m));
+  } else {
+    messages_.push_back(std::move(m));
+  }
+}
+
+bool RaftMachine::has_ready() const {
+  if (outstanding_) return false;
+  return hard_state() != durable_hard_state_ || log_.last_index() > handed_ || !messages_.empty() ||
+         !persisted_messages_.empty() || std::min(commit_, durable_) > applied_;
+}
+
+Ready RaftMachine::ready() {
+  Ready rd;
+  if (outstanding_) return rd;  // the previous one is not advanced yet
+  if (hard_state() != durable_hard_state_) rd.hard_state = hard_state();
+  if (log_.last_index() > handed_)
+    rd.entries = log_.slice(handed_ + 1, log_.last_index(), static_cast<std::size_t>(-1));
+  rd.messages = std::move(messages_);
+  messages_.clear();
+  rd.persisted_messages = std::move(persisted_messages_);
+  persisted_messages_.clear();
+  const Index apply_to = std::min(commit_, durable_);
+  for (Index i = applied_ + 1; i <= apply_to; ++i)
+    rd.committed_entries.push_back(log_.at(i));
+
+  outstanding_ = true;
+  outstanding_last_ = log_.last_index();
+  outstanding_truncated_ = 0;
+  outstanding_hard_state_ = hard_state();
+  outstanding_applied_ = std::max(applied_, apply_to);
+  handed_ = log_.last_index();
+  return rd;
+}
+
+void RaftMachine::advance() {
+  if (!outstanding_) return;
+  outstanding_ = false;
+  Index now_durable = outstanding_last_;
+  if (outstanding_truncated_ != 0) now_durable = std::min(now_durable, outstanding_truncated_ - 1);
+  durable_ = std::max(durable_, std::min(now_durable, log_.last_index()));
+  durable_hard_state_ = outstanding_hard_state_;
+  applied_ = outstanding_applied_;
+  if (role_ == Role::kLeader) {
+    Progress& self = progress_[config_.id];
+    if (durable_ > self.match) {
+      self.match = durable_;
+      if (maybe_commit()) broadcast_append();
+    }
+  }
+}
+
+}  // namespace distkit::raft

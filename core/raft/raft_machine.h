@@ -1,0 +1,202 @@
+// RaftMachine: one member of a Raft group as a pure state machine (the etcd-raft /
+// raft-rs design). Inputs: tick(), step(message), propose(data), campaign(). Output:
+// a Ready (what to persist, what to send before and after persisting, what to apply),
+// acknowledged by advance(). No I/O, no clock, no threads; randomness from the seed in
+// its Config. A driver persists, sends and applies; tests drive it directly.
+//
+// The rules (each has a test in tests/unit/raft_machine_test.cc):
+// E1 Elections. A follower that hears no leader for its randomized timeout (drawn in
+//    [election_tick, 2 * election_tick) from the seed) campaigns. With pre_vote it
+//    first asks a quorum whether it would win, without raising anyone's term, so a
+//    member that was cut off does not depose a working leader when it comes back.
+// E2 Votes. A member grants one vote per term, to a candidate whose log is at least
+//    as up to date as its own (§5.4.1). While it has heard from a leader within the
+//    election timeout (check_quorum), it ignores requests for a higher term.
+// E3 Check quorum. A leader that has not heard from a quorum within an election
+//    timeout steps down, so a leader on the minority side of a partition stops
+//    acting as one.
+// R1 Replication. Per follower: probe (one append in flight until it answers) until
+//    the match is found, then replicate (up to max_inflight appends pipelined). A
+//    rejection carries a hint so the leader skips a whole term per round trip.
+// R2 Commit. A leader commits an index stored by a quorum only if the entry is of its
+//    own term (Figure 8); each new leader appends a no-op so that happens.
+// P1 Persistence. Vote requests, votes and append acknowledgements are in
+//    Ready::persisted_messages: they leave only after what they promise is durable.
+//    A leader counts its own log only as far as it is durable.
+// P2 Applying. Committed entries are handed out only up to the local durable index
+//    (etcd #14370: a single member must not apply what a crash would lose).
+// I1 Bad input. A message that names another member, an unknown sender, or entries
+//    that are not contiguous is refused with kInvalidArgument and changes nothing;
+//    a restart state that is not a valid log is refused by create().
+//
+// Not yet: snapshots and compaction, membership changes, ReadIndex, leadership
+// transfer (docs/raft.md says what is planned).
+//
+// Thread safety: none; one driver calls it from one thread.
+#ifndef DISTKIT_CORE_RAFT_RAFT_MACHINE_H_
+#define DISTKIT_CORE_RAFT_RAFT_MACHINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "distkit/core/base/random.h"
+#include "distkit/core/base/status.h"
+#include "distkit/core/raft/log.h"
+#include "distkit/core/raft/types.h"
+
+namespace distkit::raft {
+
+struct Config {
+  NodeId id = kNobody;
+  std::vector<NodeId> voters;  // every member, this one included
+  int election_tick = 10;      // ticks without a leader before a campaign (randomized up to 2x)
+  int heartbeat_tick = 1;      // ticks between a leader's heartbeats; < election_tick
+  bool pre_vote = true;
+  bool check_quorum = true;
+  std::size_t max_append_bytes = 1 << 20;  // data per append message (at least one entry)
+  std::size_t max_inflight = 256;          // appends in flight per follower
+  // Proposals are refused (kResourceExhausted) while the leader's uncommitted data
+  // exceeds this; 0 means no bound.
+  std::size_t max_uncommitted_bytes = 0;
+  std::uint64_t seed = 1;  // election timeouts
+
+  // kInvalidArgument naming the first problem: no id, id not a voter, duplicate or
+  // zero voters, ticks out of order.
+  [[nodiscard]] Status validate() const;
+};
+
+// What a member recovers from its durable storage after a restart.
+struct DurableState {
+  HardState hard_state;
+  std::vector<Entry> entries;  // the whole log, from index 1
+  Index applied = 0;           // what the state machine already holds (0: it replays)
+};
+
+enum class Role : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+[[nodiscard]] std::string_view to_string(Role role);
+
+// A leader's view of one member's log.
+struct Progress {
+  enum class State : std::uint8_t { kProbe, kReplicate };
+  Index match = 0;  // known to hold entries 1..match
+  Index next = 1;   // the next entry to send
+  State state = State::kProbe;
+  bool probe_sent = false;     // probe: an append is in flight, wait for its answer
+  bool recent_active = false;  // heard from since the last check_quorum round
+  std::deque<Index> inflight;  // replicate: the last index of each append in flight
+};
+
+class RaftMachine {
+ public:
+  // kInvalidArgument for a bad config or a durable state that is not a valid log
+  // (entries not contiguous from 1, terms decreasing or past the hard state's term,
+  // commit past the log, applied past commit, a vote for a non-member).
+  [[nodiscard]] static Result<RaftMachine> create(Config config, DurableState durable = {});
+
+  // One unit of logical time (the driver maps ticks to its clock).
+  void tick();
+  // A message from another member. kInvalidArgument (nothing changes) for a message
+  // not addressed to this member, from a non-member, or with malformed entries.
+  [[nodiscard]] Status step(const Message& message);
+  // Appends `data` to the log, if this member is the leader. Returns its index; it is
+  // committed when a committed entry at that index has this term() (a new leader may
+  // replace it). kUnavailable when not the leader (leader() names it, if known);
+  // kResourceExhausted past max_uncommitted_bytes.
+  [[nodiscard]] Result<Index> propose(std::string data);
+  // Starts an election now (pre-vote first if configured). No-op on a leader.
+  void campaign();
+
+  [[nodiscard]] bool has_ready() const;
+  // The next batch (see Ready in types.h). At most one is outstanding: call advance()
+  // when it has been processed, before the next ready(). Inputs may be stepped in
+  // between; what they produce goes into the next batch.
+  [[nodiscard]] Ready ready();
+  void advance();
+
+  [[nodiscard]] NodeId id() const { return config_.id; }
+  [[nodiscard]] Role role() const { return role_; }
+  [[nodiscard]] Term term() const { return term_; }
+  [[nodiscard]] NodeId vote() const { return vote_; }
+  [[nodiscard]] NodeId leader() const { return leader_; }
+  [[nodiscard]] Index commit_index() const { return commit_; }
+  [[nodiscard]] Index applied_index() const { return applied_; }
+  [[nodiscard]] Index durable_index() const { return durable_; }
+  [[nodiscard]] const RaftLog& log() const { return log_; }
+  [[nodiscard]] int randomized_election_timeout() const { return randomized_timeout_; }
+  // The leader's view of `member`; nullptr when not the leader or not a member.
+  [[nodiscard]] const Progress* progress(NodeId member) const;
+
+ private:
+  RaftMachine(Config config, DurableState durable);
+
+  [[nodiscard]] std::size_t quorum() const { return config_.voters.size() / 2 + 1; }
+  [[nodiscard]] bool is_voter(NodeId id) const;
+  [[nodiscard]] HardState hard_state() const { return {term_, vote_, commit_}; }
+  [[nodiscard]] bool in_lease() const;
+  [[nodiscard]] Status validate_message(const Message& m) const;
+
+  void become_follower(Term term, NodeId leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void reset(Term term);
+  void reset_randomized_timeout();
+  void start_election(bool pre_vote);
+  // Records a vote; returns +1 won, -1 lost, 0 pending.
+  int poll(NodeId from, bool granted);
+
+  void step_leader(const Message& m);
+  void step_candidate(const Message& m);
+  void step_follower(const Message& m);
+  void handle_vote_request(const Message& m);
+  void handle_append(const Message& m);
+  void handle_heartbeat(const Message& m);
+  void handle_append_response(const Message& m);
+
+  void append_as_leader(std::vector<Entry> entries);
+  bool send_append(NodeId to, bool send_if_empty = true);
+  void broadcast_append();
+  void broadcast_heartbeat();
+  bool maybe_commit();
+  void commit_to(Index index);
+  void check_quorum_round();
+  void send(Message m);
+  void truncated_at(Index first);
+
+  Config config_;
+  SplitMix64 rng_;
+  RaftLog log_;
+  Term term_ = 0;
+  NodeId vote_ = kNobody;
+  NodeId leader_ = kNobody;
+  Role role_ = Role::kFollower;
+  Index commit_ = 0;
+  Index applied_ = 0;
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_timeout_ = 0;
+  std::map<NodeId, bool> votes_;
+  std::map<NodeId, Progress> progress_;  // leader only
+  std::size_t uncommitted_bytes_ = 0;
+
+  // The pipeline to the driver.
+  Index durable_ = 0;  // entries 1..durable_ are durable
+  Index handed_ = 0;   // entries 1..handed_ were handed out in a Ready
+  HardState durable_hard_state_;
+  std::vector<Message> messages_;
+  std::vector<Message> persisted_messages_;
+  // The outstanding Ready, if any: what advance() makes durable and applied.
+  bool outstanding_ = false;
+  Index outstanding_last_ = 0;
+  Index outstanding_truncated_ = 0;  // a replaced suffix's first index meanwhile, 0 if none
+  HardState outstanding_hard_state_;
+  Index outstanding_applied_ = 0;
+};
+
+}  // namespace distkit::raft
+
+#endif  // DISTKIT_CORE_RAFT_RAFT_MACHINE_H_

@@ -1,0 +1,103 @@
+// The values the Raft machine takes and gives: log entries, the hard state that must
+// survive a crash, the messages between members, and the Ready batch a driver
+// processes. Plain values with no behaviour; the rules are in raft_machine.h.
+#ifndef DISTKIT_CORE_RAFT_TYPES_H_
+#define DISTKIT_CORE_RAFT_TYPES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace distkit::raft {
+
+// A member's id; 0 is "nobody" (no vote, no known leader).
+using NodeId = std::uint64_t;
+inline constexpr NodeId kNobody = 0;
+using Term = std::uint64_t;
+// Log positions start at 1; 0 is "before the log".
+using Index = std::uint64_t;
+
+enum class EntryType : std::uint8_t {
+  kNormal,  // a command for the replicated state machine
+  kNoOp,    // appended by each new leader so that an entry of its term commits
+};
+
+struct Entry {
+  Term term = 0;
+  Index index = 0;
+  EntryType type = EntryType::kNormal;
+  std::string data;
+
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+// What must be durable before a vote or an acknowledgement that depends on it leaves.
+struct HardState {
+  Term term = 0;
+  NodeId vote = kNobody;  // whom this member voted for in `term`
+  Index commit = 0;
+
+  friend bool operator==(const HardState&, const HardState&) = default;
+};
+
+enum class MessageType : std::uint8_t {
+  kPreVote,  // "would you vote for me in term+1?"; changes nobody's term
+  kPreVoteResponse,
+  kVote,
+  kVoteResponse,
+  kAppend,  // entries after (index, log_term), and the leader's commit
+  kAppendResponse,
+  kHeartbeat,
+  kHeartbeatResponse,
+};
+
+[[nodiscard]] std::string_view to_string(MessageType type);
+
+struct Message {
+  MessageType type = MessageType::kHeartbeat;
+  NodeId from = kNobody;
+  NodeId to = kNobody;
+  // The sender's term; in a kPreVote, the term it would campaign in.
+  Term term = 0;
+  // kAppend: the entry before `entries` is (index, log_term).
+  // kPreVote/kVote: the candidate's last entry is (index, log_term).
+  // kAppendResponse: accepted, `index` is the last index known to match; rejected,
+  //   `index` is the rejected kAppend's index and (reject_hint, log_term) the
+  //   follower's guess of the last index that can match (the leader skips a whole
+  //   term per round trip).
+  Term log_term = 0;
+  Index index = 0;
+  std::vector<Entry> entries;
+  Index commit = 0;  // kAppend, kHeartbeat: what the receiver may commit
+  bool reject = false;
+  Index reject_hint = 0;
+
+  friend bool operator==(const Message&, const Message&) = default;
+};
+
+// One batch of work for the driver, in this order:
+//   1. Write `entries` (an entry at index i replaces the log's suffix from i) and
+//      `hard_state`, and make them durable (one sync for the batch).
+//   2. Send `messages` at any time, even before step 1 finishes (a leader's own
+//      write runs in parallel with replication); send `persisted_messages` only after
+//      step 1 is durable: votes and acknowledgements promise what it wrote.
+//   3. Apply `committed_entries` in order (each is durable here and on a quorum).
+//   4. Call advance().
+struct Ready {
+  std::optional<HardState> hard_state;  // set when it changed
+  std::vector<Entry> entries;
+  std::vector<Message> messages;
+  std::vector<Message> persisted_messages;
+  std::vector<Entry> committed_entries;
+
+  [[nodiscard]] bool empty() const {
+    return !hard_state && entries.empty() && messages.empty() && persisted_messages.empty() &&
+           committed_entries.empty();
+  }
+};
+
+}  // namespace distkit::raft
+
+#endif  // DISTKIT_CORE_RAFT_TYPES_H_

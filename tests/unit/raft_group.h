@@ -1,0 +1,211 @@
+// A test driver for RaftMachine: members with a durable image each, a network of
+// in-flight messages the test delivers, drops, reorders or duplicates, and crashes
+// that lose whatever a member had not made durable. Everything is explicit and
+// deterministic; the simulator's driver comes later (docs/raft.md).
+#ifndef DISTKIT_TESTS_UNIT_RAFT_GROUP_H_
+#define DISTKIT_TESTS_UNIT_RAFT_GROUP_H_
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "distkit/core/raft/raft_machine.h"
+
+namespace distkit::raft::testing {
+
+struct Member {
+  std::optional<RaftMachine> machine;
+  DurableState disk;               // what survives a crash
+  std::optional<Ready> in_flight;  // taken, not yet durable
+  std::vector<Entry> applied;      // what its state machine applied, in order
+};
+
+class Group {
+ public:
+  // Members 1..n with `base` (id and voters filled in) and the given durable states.
+  explicit Group(int n, Config base = {}, std::map<NodeId, DurableState> disks = {}) : base_(base) {
+    for (int i = 1; i <= n; ++i)
+      base_.voters.push_back(static_cast<NodeId>(i));
+    for (int i = 1; i <= n; ++i) {
+      const NodeId id = static_cast<NodeId>(i);
+      Member& m = members_[id];
+      if (auto it = disks.find(id); it != disks.end()) m.disk = it->second;
+      start(id);
+    }
+  }
+
+  RaftMachine& operator[](NodeId id) { return *members_.at(id).machine; }
+  Member& member(NodeId id) { return members_.at(id); }
+  const std::map<NodeId, Member>& members() const { return members_; }
+  std::deque<Message>& network() { return network_; }
+
+  // Takes the member's Ready: sends what may leave before persisting, keeps the rest.
+  void take_ready(NodeId id) {
+    Member& m = members_.at(id);
+    if (m.in_flight || !m.machine->has_ready()) return;
+    m.in_flight = m.machine->ready();
+    for (Message& msg : m.in_flight->messages)
+      post(std::move(msg));
+  }
+  // Makes the taken Ready durable, sends its persisted messages, applies, advances.
+  void persist(NodeId id) {
+    Member& m = members_.at(id);
+    if (!m.in_flight) return;
+    Ready& rd = *m.in_flight;
+    if (!rd.entries.empty()) {
+      m.disk.entries.resize(rd.entries.front().index - 1);
+      for (const Entry& e : rd.entries)
+        m.disk.entries.push_back(e);
+    }
+    if (rd.hard_state) m.disk.hard_state = *rd.hard_state;
+    for (Message& msg : rd.persisted_messages)
+      post(std::move(msg));
+    for (const Entry& e : rd.committed_entries) {
+      if (e.index != m.applied.size() + 1) applied_out_of_order_ = true;
+      m.applied.push_back(e);
+    }
+    m.in_flight.reset();
+    m.machine->advance();
+  }
+  void process(NodeId id) {
+    while (members_.at(id).machine->has_ready() || members_.at(id).in_flight) {
+      take_ready(id);
+      persist(id);
+    }
+  }
+  void process_all() {
+    for (auto& [id, m] : members_) {
+      if (m.machine) process(id);
+    }
+  }
+
+  // Delivers messages (and processes every member) until nothing is left.
+  void stabilize() {
+    process_all();
+    while (!network_.empty()) {
+      Message msg = std::move(network_.front());
+      network_.pop_front();
+      deliver(msg);
+      process_all();
+    }
+  }
+  void deliver(const Message& msg) {
+    Member& to = members_.at(msg.to);
+    if (!to.machine) return;
+    if (Status s = to.machine->step(msg); !s.ok()) step_errors_.push_back(s.to_string());
+  }
+
+  void tick(NodeId id, int times = 1) {
+    for (int i = 0; i < times; ++i)
+      members_.at(id).machine->tick();
+  }
+  void tick_all(int times = 1) {
+    for (int i = 0; i < times; ++i) {
+      for (auto& [id, m] : members_) {
+        if (m.machine) m.machine->tick();
+      }
+    }
+  }
+  // Campaigns on `id` and lets the network settle.
+  void elect(NodeId id) {
+    members_.at(id).machine->campaign();
+    stabilize();
+  }
+  Result<Index> propose(NodeId id, std::string data) {
+    Result<Index> r = members_.at(id).machine->propose(std::move(data));
+    stabilize();
+    return r;
+  }
+
+  // Cuts both directions between a and b.
+  void cut(NodeId a, NodeId b) {
+    cut_.insert({a, b});
+    cut_.insert({b, a});
+  }
+  void isolate(NodeId a) {
+    for (auto& [id, m] : members_) {
+      if (id != a) cut(a, id);
+    }
+  }
+  void heal() { cut_.clear(); }
+
+  // The member stops; what it had not made durable is lost. Its state machine is
+  // rebuilt from the log on restart (applied 0), as an in-memory one would be.
+  void crash(NodeId id) {
+    Member& m = members_.at(id);
+    m.machine.reset();
+    m.in_flight.reset();
+  }
+  void restart(NodeId id) {
+    Member& m = members_.at(id);
+    m.applied.clear();
+    m.disk.applied = 0;
+    start(id);
+  }
+
+  const std::vector<std::string>& step_errors() const { return step_errors_; }
+  bool applied_out_of_order() const { return applied_out_of_order_; }
+  // Messages the group has posted, by type (dropped ones included).
+  int sent(MessageType type) const {
+    auto it = sent_.find(type);
+    return it == sent_.end() ? 0 : it->second;
+  }
+
+  // The one leader with the highest term, or kNobody.
+  NodeId leader() const {
+    NodeId best = kNobody;
+    Term term = 0;
+    for (const auto& [id, m] : members_) {
+      if (m.machine && m.machine->role() == Role::kLeader && m.machine->term() >= term) {
+        best = id;
+        term = m.machine->term();
+      }
+    }
+    return best;
+  }
+
+ private:
+  void start(NodeId id) {
+    Config c = base_;
+    c.id = id;
+    c.seed = base_.seed * 1000 + id;
+    Result<RaftMachine> r = RaftMachine::create(c, members_.at(id).disk);
+    if (!r.ok()) {
+      step_errors_.push_back(r.status().to_string());
+      return;
+    }
+    members_.at(id).machine.emplace(std::move(*r));
+  }
+  void post(Message msg) {
+    ++sent_[msg.type];
+    if (cut_.contains({msg.from, msg.to})) return;
+    network_.push_back(std::move(msg));
+  }
+
+  Config base_;
+  std::map<NodeId, Member> members_;
+  std::deque<Message> network_;
+  std::set<std::pair<NodeId, NodeId>> cut_;
+  std::vector<std::string> step_errors_;
+  std::map<MessageType, int> sent_;
+  bool applied_out_of_order_ = false;
+};
+
+// Durable state with the given entry terms (index 1.. in order) and hard-state term.
+inline DurableState log_of_terms(std::initializer_list<Term> terms, Term hard_term) {
+  DurableState d;
+  Index i = 0;
+  for (Term t : terms)
+    d.entries.push_back(Entry{.term = t, .index = ++i});
+  d.hard_state.term = hard_term;
+  return d;
+}
+
+}  // namespace distkit::raft::testing
+
+#endif  // DISTKIT_TESTS_UNIT_RAFT_GROUP_H_
