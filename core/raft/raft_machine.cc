@@ -96,7 +96,11 @@ Status validate_durable(const Config& config, const DurableState& d) {
 }
 
 // Whether a message of this type must wait until the state it follows is durable.
-bool needs_persistence(const Message& m, Term durable_term) {
+bool needs_persistence(const Message& m, Term durable_term, Mutation mutation) {
+  if (mutation == Mutation::kAcknowledgeBeforePersisting && m.type == MessageType::kAppendResponse)
+    return false;
+  if (mutation == Mutation::kVoteBeforePersisting && m.type == MessageType::kVoteResponse)
+    return false;
   switch (m.type) {
     case MessageType::kVote:            // the candidate's own term and vote
     case MessageType::kVoteResponse:    // the vote given
@@ -584,7 +588,9 @@ bool RaftMachine::maybe_commit() {
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const Index candidate = matches[quorum() - 1];
   // Only an entry of this term commits by counting (Figure 8).
-  if (candidate > commit_ && log_.term(candidate) == term_) {
+  const bool own_term =
+      log_.term(candidate) == term_ || config_.mutation == Mutation::kCommitEarlierTermsByCounting;
+  if (candidate > commit_ && own_term) {
     for (Index i = commit_ + 1; i <= candidate; ++i) {
       const std::size_t size = log_.at(i).data.size();
       uncommitted_bytes_ -= std::min(uncommitted_bytes_, size);
@@ -626,7 +632,7 @@ Result<Index> RaftMachine::propose(std::string data) {
 
 void RaftMachine::send(Message m) {
   m.from = config_.id;
-  if (needs_persistence(m, durable_hard_state_.term)) {
+  if (needs_persistence(m, durable_hard_state_.term, config_.mutation)) {
     persisted_messages_.push_back(std::move(m));
   } else {
     messages_.push_back(std::move(m));

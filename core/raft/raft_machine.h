@@ -50,6 +50,15 @@
 
 namespace distkit::raft {
 
+// Deliberately broken machines, for proving that the tests catch what they claim to.
+// Never set outside tests.
+enum class Mutation : std::uint8_t {
+  kNone,
+  kCommitEarlierTermsByCounting,  // no Figure 8 rule
+  kAcknowledgeBeforePersisting,   // append acks leave with the entries unsynced
+  kVoteBeforePersisting,          // votes leave with the vote unsynced
+};
+
 struct Config {
   NodeId id = kNobody;
   std::vector<NodeId> voters;  // every member, this one included
@@ -63,6 +72,7 @@ struct Config {
   // exceeds this; 0 means no bound.
   std::size_t max_uncommitted_bytes = 0;
   std::uint64_t seed = 1;  // election timeouts
+  Mutation mutation = Mutation::kNone;
 
   // kInvalidArgument naming the first problem: no id, id not a voter, duplicate or
   // zero voters, ticks out of order.

@@ -87,7 +87,15 @@ class Group {
   // Delivers messages (and processes every member) until nothing is left.
   void stabilize() {
     process_all();
-    while (!network_.empty()) {
+    for (int delivered = 0; !network_.empty(); ++delivered) {
+      if (delivered == 100'000) {  // a livelock: report it rather than hang
+        step_errors_.push_back("stabilize: still delivering after 100000 messages, e.g. " +
+                               std::string(to_string(network_.front().type)) + " " +
+                               std::to_string(network_.front().from) + "->" +
+                               std::to_string(network_.front().to));
+        network_.clear();
+        return;
+      }
       Message msg = std::move(network_.front());
       network_.pop_front();
       deliver(msg);
@@ -133,6 +141,8 @@ class Group {
     }
   }
   void heal() { cut_.clear(); }
+  // Drops every message for which `drop` is true when it is sent (nullptr: none).
+  void set_filter(std::function<bool(const Message&)> drop) { filter_ = std::move(drop); }
 
   // The member stops; what it had not made durable is lost. Its state machine is
   // rebuilt from the log on restart (applied 0), as an in-memory one would be.
@@ -149,6 +159,8 @@ class Group {
   }
 
   const std::vector<std::string>& step_errors() const { return step_errors_; }
+  // Messages that promised what their sender had not made durable (P1).
+  const std::vector<std::string>& broken_promises() const { return broken_promises_; }
   bool applied_out_of_order() const { return applied_out_of_order_; }
   // Messages the group has posted, by type (dropped ones included).
   int sent(MessageType type) const {
@@ -183,15 +195,42 @@ class Group {
   }
   void post(Message msg) {
     ++sent_[msg.type];
+    check_promise(msg);
     if (cut_.contains({msg.from, msg.to})) return;
+    if (filter_ && filter_(msg)) return;
     network_.push_back(std::move(msg));
+  }
+
+  // A vote, a vote request or an acknowledgement leaves only when what it promises is
+  // in the sender's durable image.
+  void check_promise(const Message& m) {
+    const DurableState& disk = members_.at(m.from).disk;
+    const HardState& hs = disk.hard_state;
+    std::string broken;
+    if (m.type == MessageType::kVoteResponse && !m.reject &&
+        !(hs.term > m.term || (hs.term == m.term && hs.vote == m.to)))
+      broken = "a vote for " + std::to_string(m.to) + " in term " + std::to_string(m.term);
+    if (m.type == MessageType::kVote &&
+        !(hs.term > m.term || (hs.term == m.term && hs.vote == m.from)))
+      broken = "a vote request in term " + std::to_string(m.term);
+    if (m.type == MessageType::kAppendResponse && !m.reject && disk.entries.size() < m.index)
+      broken = "an acknowledgement of index " + std::to_string(m.index);
+    const bool hypothetical_term =
+        m.type == MessageType::kPreVote || (m.type == MessageType::kPreVoteResponse && !m.reject);
+    if (broken.empty() && !hypothetical_term && m.term > hs.term)
+      broken = "a " + std::string(to_string(m.type)) + " in term " + std::to_string(m.term);
+    if (!broken.empty())
+      broken_promises_.push_back("member " + std::to_string(m.from) + " sent " + broken +
+                                 " before it was durable");
   }
 
   Config base_;
   std::map<NodeId, Member> members_;
   std::deque<Message> network_;
   std::set<std::pair<NodeId, NodeId>> cut_;
+  std::function<bool(const Message&)> filter_;
   std::vector<std::string> step_errors_;
+  std::vector<std::string> broken_promises_;
   std::map<MessageType, int> sent_;
   bool applied_out_of_order_ = false;
 };

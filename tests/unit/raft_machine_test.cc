@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -465,6 +466,67 @@ TEST(RaftReplication, OnlyAnEntryOfTheLeadersTermCommitsByCounting) {
       m.step({.type = MessageType::kAppendResponse, .from = 2, .to = 1, .term = 3, .index = 3})
           .ok());
   EXPECT_EQ(m.commit_index(), 3u);
+}
+
+// Figure 8 of the Raft paper, scripted. Term 2's leader S1 left entry 2 on S1 and S2;
+// S5 led term 3 and left its own entry 2. S1 leads term 4 and replicates entry 2 to
+// S3 (a quorum holds it) but its no-op reaches only S2; then S1 crashes and S5,
+// whose last term 3 beats the others' 2, is elected and replaces entry 2. Entry 2
+// must not have committed: with the rule nobody applies the term 2 entry; without it
+// (the mutation) S1 applies it and S5's group applies another entry at index 2.
+std::map<NodeId, std::map<Index, Term>> figure_8(Mutation mutation) {
+  const auto with_data = [](DurableState d, NodeId vote) {
+    for (Entry& e : d.entries)
+      e.data = "x";
+    d.hard_state.vote = vote;
+    return d;
+  };
+  Group g(5,
+          {.pre_vote = false, .check_quorum = false, .max_append_bytes = 0, .mutation = mutation},
+          {{1, with_data(log_of_terms({1, 2}, 3), kNobody)},
+           {2, with_data(log_of_terms({1, 2}, 3), kNobody)},
+           {3, with_data(log_of_terms({1}, 3), 5)},
+           {4, with_data(log_of_terms({1}, 3), 5)},
+           {5, with_data(log_of_terms({1, 3}, 3), 5)}});
+  g.isolate(5);
+  // S4 hears nothing from S1; S3 gets entry 2 but not what follows it.
+  g.set_filter([&g](const Message& m) {
+    return m.from == 1 && (m.to == 4 || (m.to == 3 && m.type == MessageType::kAppend &&
+                                         m.index >= 2 && g[3].log().last_index() >= 2));
+  });
+  g.elect(1);
+  EXPECT_EQ(g[1].role(), Role::kLeader);
+  EXPECT_EQ(g[1].term(), 4u);
+  EXPECT_EQ(g[3].log().last_index(), 2u);
+  g.crash(1);
+  g.set_filter(nullptr);
+  g.heal();
+  for (int i = 0; i < 3 && g.leader() != 5; ++i)
+    g.elect(5);
+  EXPECT_EQ(g.leader(), 5u);
+  // The broken run leaves S2 holding a "committed" entry its leader contradicts, and
+  // the two argue for ever (the group reports the livelock).
+  if (mutation == Mutation::kNone) {
+    EXPECT_TRUE(g.step_errors().empty()) << g.step_errors().front();
+  }
+  std::map<NodeId, std::map<Index, Term>> applied;
+  for (const auto& [id, m] : g.members()) {
+    for (const Entry& e : m.applied)
+      applied[id][e.index] = e.term;
+  }
+  return applied;
+}
+
+TEST(RaftReplication, Figure8AnEarlierTermsEntryOnAQuorumIsNotCommittedByCounting) {
+  std::map<NodeId, std::map<Index, Term>> applied = figure_8(Mutation::kNone);
+  EXPECT_TRUE(applied[1].empty()) << "S1 committed nothing";
+  EXPECT_EQ(applied[5][2], 3u) << "S5's entry 2 commits in term 5";
+  EXPECT_EQ(applied[3][2], 3u);
+
+  std::map<NodeId, std::map<Index, Term>> broken =
+      figure_8(Mutation::kCommitEarlierTermsByCounting);
+  EXPECT_EQ(broken[1][2], 2u) << "the broken S1 applied the term 2 entry";
+  EXPECT_EQ(broken[5][2], 3u) << "and S5's group applied another entry at index 2";
 }
 
 // Figure 7's followers: whatever a follower holds (missing entries, extra uncommitted
