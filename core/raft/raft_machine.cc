@@ -618,6 +618,9 @@ Result<Index> RaftMachine::propose(std::string data) {
                              (leader_ == kNobody ? std::string(" (no leader known)")
                                                  : "; the leader is " + std::to_string(leader_)));
   }
+  if (data.size() > kMaxEntryBytes)
+    return invalid_argument_error("raft: a proposal of " + std::to_string(data.size()) +
+                                  " bytes is past the limit of " + std::to_string(kMaxEntryBytes));
   if (config_.max_uncommitted_bytes != 0 && uncommitted_bytes_ > 0 &&
       uncommitted_bytes_ + data.size() > config_.max_uncommitted_bytes) {
     return resource_exhausted_error("raft: " + std::to_string(uncommitted_bytes_) +

@@ -115,7 +115,8 @@ class RaftMachine {
   // Appends `data` to the log, if this member is the leader. Returns its index; it is
   // committed when a committed entry at that index has this term() (a new leader may
   // replace it). kUnavailable when not the leader (leader() names it, if known);
-  // kResourceExhausted past max_uncommitted_bytes.
+  // kResourceExhausted past max_uncommitted_bytes; kInvalidArgument past
+  // kMaxEntryBytes.
   [[nodiscard]] Result<Index> propose(std::string data);
   // Starts an election now (pre-vote first if configured). No-op on a leader.
   void campaign();

@@ -4,6 +4,7 @@
 #ifndef DISTKIT_CORE_RAFT_TYPES_H_
 #define DISTKIT_CORE_RAFT_TYPES_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ inline constexpr NodeId kNobody = 0;
 using Term = std::uint64_t;
 // Log positions start at 1; 0 is "before the log".
 using Index = std::uint64_t;
+
+// The largest entry data a proposal may carry (an append message carries at least one
+// entry, and stays under the codec's 16 MiB frame).
+inline constexpr std::size_t kMaxEntryBytes = 8 << 20;
 
 enum class EntryType : std::uint8_t {
   kNormal,  // a command for the replicated state machine

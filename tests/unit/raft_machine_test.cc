@@ -433,6 +433,15 @@ TEST(RaftReplication, AProposalOnAFollowerIsRefusedNamingTheLeader) {
   EXPECT_NE(r.status().message().find("the leader is 1"), std::string::npos) << r.status();
 }
 
+TEST(RaftReplication, AProposalPastTheEntryLimitIsRefused) {
+  Group g(1);
+  g.elect(1);
+  Result<Index> r = g[1].propose(std::string(kMaxEntryBytes + 1, 'x'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(g[1].propose(std::string(kMaxEntryBytes, 'x')).ok());
+}
+
 TEST(RaftReplication, ProposalsPastTheUncommittedBoundAreRefused) {
   Group g(3, {.max_uncommitted_bytes = 10});
   g.elect(1);

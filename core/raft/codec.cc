@@ -1,0 +1,171 @@
+#include "distkit/core/raft/codec.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace distkit::raft {
+namespace {
+
+// Fixed widths, little-endian whatever the host (a log written on one machine is read
+// on another).
+void put_u8(std::string& out, std::uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  [[nodiscard]] std::size_t left() const { return bytes_.size() - at_; }
+  bool u8(std::uint8_t& v) {
+    if (left() < 1) return false;
+    v = static_cast<std::uint8_t>(bytes_[at_++]);
+    return true;
+  }
+  bool u32(std::uint32_t& v) {
+    if (left() < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i)
+      v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes_[at_++])) << (8 * i);
+    return true;
+  }
+  bool u64(std::uint64_t& v) {
+    if (left() < 8) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i)
+      v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes_[at_++])) << (8 * i);
+    return true;
+  }
+  bool bytes(std::size_t n, std::string& out) {
+    if (left() < n) return false;
+    out.assign(bytes_.substr(at_, n));
+    at_ += n;
+    return true;
+  }
+
+ private:
+  std::string_view bytes_;
+  std::size_t at_ = 0;
+};
+
+constexpr std::size_t kEntryHeaderBytes = 8 + 8 + 1 + 4;
+
+Status truncated(std::string_view what) {
+  return protocol_error("raft codec: " + std::string(what) + " is truncated");
+}
+
+std::optional<Status> read_entry(Reader& r, Entry& e) {
+  std::uint8_t type = 0;
+  std::uint32_t length = 0;
+  if (!r.u64(e.term) || !r.u64(e.index) || !r.u8(type) || !r.u32(length))
+    return truncated("an entry's header");
+  if (type > static_cast<std::uint8_t>(EntryType::kNoOp))
+    return protocol_error("raft codec: unknown entry type " + std::to_string(type));
+  e.type = static_cast<EntryType>(type);
+  if (length > r.left())
+    return protocol_error("raft codec: an entry claims " + std::to_string(length) +
+                          " bytes of data, " + std::to_string(r.left()) + " are left");
+  if (!r.bytes(length, e.data)) return truncated("an entry's data");
+  return std::nullopt;
+}
+
+}  // namespace
+
+void encode_entry(const Entry& e, std::string& out) {
+  put_u64(out, e.term);
+  put_u64(out, e.index);
+  put_u8(out, static_cast<std::uint8_t>(e.type));
+  put_u32(out, static_cast<std::uint32_t>(e.data.size()));
+  out += e.data;
+}
+
+void encode_hard_state(const HardState& s, std::string& out) {
+  put_u64(out, s.term);
+  put_u64(out, s.vote);
+  put_u64(out, s.commit);
+}
+
+void encode_message(const Message& m, std::string& out) {
+  put_u8(out, kCodecVersion);
+  put_u8(out, static_cast<std::uint8_t>(m.type));
+  put_u64(out, m.from);
+  put_u64(out, m.to);
+  put_u64(out, m.term);
+  put_u64(out, m.log_term);
+  put_u64(out, m.index);
+  put_u64(out, m.commit);
+  put_u64(out, m.reject_hint);
+  put_u8(out, m.reject ? 1 : 0);
+  put_u32(out, static_cast<std::uint32_t>(m.entries.size()));
+  for (const Entry& e : m.entries)
+    encode_entry(e, out);
+}
+
+std::string encode_message(const Message& m) {
+  std::string out;
+  encode_message(m, out);
+  return out;
+}
+
+Result<Message> decode_message(std::string_view bytes, std::size_t max_bytes) {
+  if (bytes.size() > max_bytes)
+    return protocol_error("raft codec: a message of " + std::to_string(bytes.size()) +
+                          " bytes is past the limit of " + std::to_string(max_bytes));
+  Reader r(bytes);
+  std::uint8_t version = 0, type = 0, flags = 0;
+  if (!r.u8(version)) return truncated("a message");
+  if (version != kCodecVersion)
+    return protocol_error("raft codec: message version " + std::to_string(version) +
+                          " is not supported (this build reads version " +
+                          std::to_string(kCodecVersion) + ")");
+  Message m;
+  std::uint32_t count = 0;
+  if (!r.u8(type) || !r.u64(m.from) || !r.u64(m.to) || !r.u64(m.term) || !r.u64(m.log_term) ||
+      !r.u64(m.index) || !r.u64(m.commit) || !r.u64(m.reject_hint) || !r.u8(flags) || !r.u32(count))
+    return truncated("a message's header");
+  if (type > static_cast<std::uint8_t>(MessageType::kHeartbeatResponse))
+    return protocol_error("raft codec: unknown message type " + std::to_string(type));
+  if (flags > 1) return protocol_error("raft codec: unknown flags " + std::to_string(flags));
+  m.type = static_cast<MessageType>(type);
+  m.reject = flags == 1;
+  // Each entry takes at least its header: a count that cannot fit is refused before
+  // anything is allocated for it.
+  if (count > r.left() / kEntryHeaderBytes)
+    return protocol_error("raft codec: a message claims " + std::to_string(count) + " entries in " +
+                          std::to_string(r.left()) + " bytes");
+  m.entries.resize(count);
+  for (Entry& e : m.entries) {
+    if (std::optional<Status> error = read_entry(r, e)) return *error;
+  }
+  if (r.left() != 0)
+    return protocol_error("raft codec: " + std::to_string(r.left()) + " bytes after the message");
+  return m;
+}
+
+Result<Entry> decode_entry(std::string_view bytes) {
+  Reader r(bytes);
+  Entry e;
+  if (std::optional<Status> error = read_entry(r, e)) return *error;
+  if (r.left() != 0)
+    return protocol_error("raft codec: " + std::to_string(r.left()) + " bytes after the entry");
+  return e;
+}
+
+Result<HardState> decode_hard_state(std::string_view bytes) {
+  Reader r(bytes);
+  HardState s;
+  if (!r.u64(s.term) || !r.u64(s.vote) || !r.u64(s.commit)) return truncated("a hard state");
+  if (r.left() != 0)
+    return protocol_error("raft codec: " + std::to_string(r.left()) +
+                          " bytes after the hard state");
+  return s;
+}
+
+}  // namespace distkit::raft
