@@ -30,6 +30,8 @@ std::string_view status_code_name(StatusCode code) {
       return "FAILED_PRECONDITION";
     case StatusCode::kInternal:
       return "INTERNAL";
+    case StatusCode::kDataLoss:
+      return "DATA_LOSS";
   }
   return "INVALID_STATUS_CODE";
 }
@@ -82,6 +84,9 @@ Status failed_precondition_error(std::string message) {
 }
 Status internal_error(std::string message) {
   return Status(StatusCode::kInternal, std::move(message));
+}
+Status data_loss_error(std::string message) {
+  return Status(StatusCode::kDataLoss, std::move(message));
 }
 
 std::ostream& operator<<(std::ostream& os, const Status& status) {

@@ -48,6 +48,9 @@ enum class StatusCode : std::uint8_t {
   kFailedPrecondition,
   // A bug in distkit: an invariant was broken.
   kInternal,
+  // Stored data is damaged or missing (a checksum mismatch in the middle of a log):
+  // nothing was changed, and starting anyway could lose acknowledged writes.
+  kDataLoss,
 };
 
 // "OK", "INVALID_ARGUMENT", ...: stable names for logs and test output.
@@ -94,6 +97,7 @@ std::ostream& operator<<(std::ostream& os, const Status& status);
 [[nodiscard]] Status cancelled_error(std::string message);
 [[nodiscard]] Status failed_precondition_error(std::string message);
 [[nodiscard]] Status internal_error(std::string message);
+[[nodiscard]] Status data_loss_error(std::string message);
 
 namespace detail {
 // Prints `what` and the status to stderr and aborts: the caller broke a precondition.

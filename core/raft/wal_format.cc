@@ -1,0 +1,258 @@
+#include "distkit/core/raft/wal_format.h"
+
+#include <boost/crc.hpp>
+#include <cstdio>
+#include <optional>
+
+#include "distkit/core/raft/codec.h"
+
+namespace distkit::raft {
+namespace {
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint32_t get_u32(std::string_view b, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(b[at + i])) << (8 * i);
+  return v;
+}
+std::uint64_t get_u64(std::string_view b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(b[at + i])) << (8 * i);
+  return v;
+}
+
+std::size_t padded(std::size_t n) {
+  return (n + 7) / 8 * 8;
+}
+
+using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
+
+// The chain: each record's crc covers the previous record's crc, then its type and
+// payload.
+std::uint32_t record_crc(std::uint32_t chain, std::uint8_t type, std::string_view payload) {
+  Crc32c c;
+  unsigned char previous[4];
+  for (int i = 0; i < 4; ++i) previous[i] = static_cast<unsigned char>((chain >> (8 * i)) & 0xff);
+  c.process_bytes(previous, 4);
+  c.process_byte(type);
+  c.process_bytes(payload.data(), payload.size());
+  return c.checksum();
+}
+
+bool all_zero(std::string_view b) {
+  for (char c : b) {
+    if (c != 0) return false;
+  }
+  return true;
+}
+
+// Whether some 512-byte sector overlapping [from, to) is all zeros: the mark of a
+// write that a crash tore.
+bool spans_a_zero_sector(std::string_view file, std::size_t from, std::size_t to) {
+  to = std::min(to, file.size());
+  for (std::size_t s = from / kSectorBytes * kSectorBytes; s < to; s += kSectorBytes) {
+    if (all_zero(file.substr(s, std::min(kSectorBytes, file.size() - s)))) return true;
+  }
+  return false;
+}
+
+constexpr std::size_t kSegmentHeaderPayload = 8 + 8 + 4;
+
+}  // namespace
+
+std::uint32_t crc32c(std::string_view bytes) {
+  // CRC-32C (Castagnoli), reflected, as in iSCSI, ext4 and etcd's WAL.
+  Crc32c c;
+  c.process_bytes(bytes.data(), bytes.size());
+  return c.checksum();
+}
+
+void WalEncoder::append(RecordType type, std::string_view payload, std::string& out) {
+  const auto t = static_cast<std::uint8_t>(type);
+  crc_ = record_crc(crc_, t, payload);
+  const std::size_t start = out.size();
+  put_u32(out, static_cast<std::uint32_t>(payload.size()));
+  out.push_back(static_cast<char>(t));
+  out.append(3, '\0');
+  put_u32(out, crc_);
+  out += payload;
+  out.append(padded(out.size() - start) - (out.size() - start), '\0');
+}
+
+void WalEncoder::append_entry(const Entry& entry, std::string& out) {
+  std::string payload;
+  encode_entry(entry, payload);
+  append(RecordType::kEntry, payload, out);
+}
+
+void WalEncoder::append_hard_state(const HardState& state, std::string& out) {
+  std::string payload;
+  encode_hard_state(state, payload);
+  append(RecordType::kHardState, payload, out);
+}
+
+void WalEncoder::append_segment_header(std::uint64_t seq, Index first_index, std::string& out) {
+  std::string payload;
+  put_u64(payload, seq);
+  put_u64(payload, first_index);
+  put_u32(payload, crc_);
+  append(RecordType::kSegmentHeader, payload, out);
+}
+
+std::string segment_file_name(std::uint64_t seq, Index first_index) {
+  char name[64];
+  std::snprintf(name, sizeof name, "wal-%016llx-%016llx.log", static_cast<unsigned long long>(seq),
+                static_cast<unsigned long long>(first_index));
+  return name;
+}
+
+Result<SegmentName> parse_segment_file_name(std::string_view name) {
+  const auto hex = [](std::string_view s, std::uint64_t& v) {
+    if (s.size() != 16) return false;
+    v = 0;
+    for (char c : s) {
+      int d;
+      if (c >= '0' && c <= '9') {
+        d = c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        d = c - 'a' + 10;
+      } else {
+        return false;
+      }
+      v = v << 4 | static_cast<std::uint64_t>(d);
+    }
+    return true;
+  };
+  SegmentName out;
+  if (name.size() != 4 + 16 + 1 + 16 + 4 || name.substr(0, 4) != "wal-" || name[20] != '-' ||
+      name.substr(37) != ".log" || !hex(name.substr(4, 16), out.seq) ||
+      !hex(name.substr(21, 16), out.first_index))
+    return invalid_argument_error("not a WAL segment's name: '" + std::string(name) + "'");
+  return out;
+}
+
+Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
+  RecoveredWal out;
+  std::uint32_t crc = 0;
+  for (std::size_t k = 0; k < segments.size(); ++k) {
+    const SegmentImage& seg = segments[k];
+    const std::string_view file = seg.bytes;
+    const bool last = k + 1 == segments.size();
+    const std::string where = "WAL segment " + std::to_string(seg.seq);
+    if (k > 0 && seg.seq != segments[k - 1].seq + 1)
+      return data_loss_error(where + " follows segment " + std::to_string(segments[k - 1].seq) +
+                             ": the segments between are missing");
+    std::size_t pos = 0;
+    // Returns the error to report, or nullopt when the rest of the last segment is a
+    // torn write (then recovery stops here).
+    const auto bad = [&](const std::string& what, bool torn) -> std::optional<Status> {
+      if (last && torn) {
+        std::size_t end = file.size();
+        while (end > pos && file[end - 1] == 0)
+          --end;
+        out.torn_bytes = end - pos;
+        return std::nullopt;
+      }
+      return data_loss_error(where + " at offset " + std::to_string(pos) + ": " + what);
+    };
+    bool stop = false;
+    bool first = true;
+    while (!stop) {
+      if (file.size() - pos < kRecordHeaderBytes) {
+        if (all_zero(file.substr(pos))) break;
+        if (auto e = bad("a record header cut short", true)) return *e;
+        stop = true;
+        break;
+      }
+      const std::uint32_t length = get_u32(file, pos);
+      const auto type = static_cast<std::uint8_t>(file[pos + 4]);
+      const std::uint32_t stored_crc = get_u32(file, pos + 8);
+      if (length == 0 && type == 0 && stored_crc == 0 && all_zero(file.substr(pos + 5, 3))) {
+        // The end of the data. A closed segment was synced whole before the next one
+        // began, so anything after its end is damage; in the last it is a torn write.
+        if (!all_zero(file.substr(pos))) {
+          if (auto e = bad("bytes after the end of the data", true)) return *e;
+        }
+        break;
+      }
+      const std::size_t frame = padded(kRecordHeaderBytes + static_cast<std::size_t>(length));
+      if (length > kMaxMessageBytes || frame > file.size() - pos) {
+        if (auto e =
+                bad("a record of " + std::to_string(length) + " bytes runs past the end", true))
+          return *e;
+        break;
+      }
+      const std::string_view payload = file.substr(pos + kRecordHeaderBytes, length);
+      const bool torn = spans_a_zero_sector(file, pos, pos + frame);
+      if (first) {
+        if (type != static_cast<std::uint8_t>(RecordType::kSegmentHeader) ||
+            length != kSegmentHeaderPayload) {
+          if (auto e = bad("the segment does not begin with its header", torn)) return *e;
+          break;
+        }
+        // The header carries the chain's crc before it: the first segment starts the
+        // chain there; each later one must continue it (checked below).
+        if (k == 0) crc = get_u32(payload, 16);
+      }
+      if (record_crc(crc, type, payload) != stored_crc || !all_zero(file.substr(pos + 5, 3)) ||
+          !all_zero(file.substr(pos + kRecordHeaderBytes + length,
+                                frame - kRecordHeaderBytes - length))) {
+        if (auto e = bad("a record's checksum does not match", torn)) return *e;
+        break;
+      }
+      if (first) {
+        if (get_u32(payload, 16) != crc || get_u64(payload, 0) != seg.seq)
+          return data_loss_error(where + " does not continue the log: its header names segment " +
+                                 std::to_string(get_u64(payload, 0)) + " of another chain");
+        if (get_u64(payload, 8) > out.entries.size() + 1)
+          return data_loss_error(where + " begins at index " + std::to_string(get_u64(payload, 8)) +
+                                 ", but the log before it ends at " +
+                                 std::to_string(out.entries.size()));
+      } else {
+        switch (static_cast<RecordType>(type)) {
+          case RecordType::kEntry: {
+            Result<Entry> e = decode_entry(payload);
+            if (!e.ok())
+              return data_loss_error(where + " at offset " + std::to_string(pos) + ": " +
+                                     e.status().message());
+            if (e->index == 0 || e->index > out.entries.size() + 1)
+              return data_loss_error(where + " at offset " + std::to_string(pos) + ": entry " +
+                                     std::to_string(e->index) + " after entry " +
+                                     std::to_string(out.entries.size()));
+            out.entries.resize(e->index - 1);  // replaces the suffix from its index
+            out.entries.push_back(std::move(*e));
+            break;
+          }
+          case RecordType::kHardState: {
+            Result<HardState> h = decode_hard_state(payload);
+            if (!h.ok())
+              return data_loss_error(where + " at offset " + std::to_string(pos) + ": " +
+                                     h.status().message());
+            out.hard_state = *h;
+            break;
+          }
+          default:
+            return data_loss_error(where + " at offset " + std::to_string(pos) +
+                                   ": unexpected record type " + std::to_string(type));
+        }
+      }
+      crc = stored_crc;
+      pos += frame;
+      first = false;
+    }
+    if (last) out.last_segment_end = pos;
+  }
+  out.chain_crc = crc;
+  return out;
+}
+
+}  // namespace distkit::raft
