@@ -1,0 +1,76 @@
+// WalStorage: the Raft log on the storage seam (core/seam/disk.h), in the format of
+// wal_format.h. open() recovers the durable state (cutting a torn tail, refusing any
+// other damage with kDataLoss); persist() appends one Ready's entries and hard state
+// and makes them durable with one sync (group commit), rolling over to a new segment
+// when the current one is full. The same code runs on the simulated disk and, later,
+// on files.
+//
+// Failure: a sync that fails is fail-stop. persist() returns kDataLoss, and every
+// later call fails too. The process must restart and recover from what is durable,
+// because after a failed fsync the kernel may already have dropped the data and then
+// report a retry as a success.
+//
+// Not yet: snapshots and dropping old segments (compaction).
+#ifndef DISTKIT_CORE_RAFT_WAL_STORAGE_H_
+#define DISTKIT_CORE_RAFT_WAL_STORAGE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "distkit/core/async/task.h"
+#include "distkit/core/base/status.h"
+#include "distkit/core/raft/raft_machine.h"
+#include "distkit/core/raft/wal_format.h"
+#include "distkit/core/seam/disk.h"
+
+namespace distkit::raft {
+
+struct WalOptions {
+  // A segment rolls over once it would pass this size; each is preallocated to it
+  // with zeros (the simulator uses small segments so that rollover is exercised).
+  std::size_t segment_bytes = 64 << 20;
+};
+
+class WalStorage {
+ public:
+  // Opens the log in `disk`, creating an empty one if there is none. kDataLoss for a
+  // damaged log (nothing is changed); the disk's own errors as they come.
+  [[nodiscard]] static Task<Result<std::unique_ptr<WalStorage>>> open(Disk& disk,
+                                                                      WalOptions options = {});
+
+  // What was durable at open().
+  [[nodiscard]] const DurableState& recovered() const { return recovered_; }
+  // Bytes a torn write had left in the last segment, discarded at open().
+  [[nodiscard]] std::size_t torn_bytes_discarded() const { return torn_bytes_; }
+
+  // Appends `entries` (the first may replace a suffix) and `hard_state`, then syncs.
+  // OK means durable.
+  [[nodiscard]] Task<Status> persist(std::span<const Entry> entries,
+                                     std::optional<HardState> hard_state);
+
+  [[nodiscard]] std::uint64_t segments_created() const { return segments_created_; }
+
+ private:
+  WalStorage(Disk& disk, WalOptions options) : disk_(disk), options_(options) {}
+  Task<Status> start_segment(std::uint64_t seq, Index first_index);
+
+  Disk& disk_;
+  WalOptions options_;
+  DurableState recovered_;
+  std::size_t torn_bytes_ = 0;
+  std::unique_ptr<File> segment_;
+  std::uint64_t seq_ = 0;
+  std::size_t end_ = 0;  // where the next record goes in segment_
+  WalEncoder encoder_;
+  Index last_index_ = 0;
+  std::uint64_t segments_created_ = 0;
+  Status failed_;  // set once a sync failed: fail-stop
+};
+
+}  // namespace distkit::raft
+
+#endif  // DISTKIT_CORE_RAFT_WAL_STORAGE_H_
