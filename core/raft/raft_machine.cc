@@ -289,11 +289,20 @@ Status RaftMachine::validate_message(const Message& m) const {
   if (m.from == config_.id || !is_voter(m.from))
     return invalid_argument_error("raft: message from non-member " + std::to_string(m.from));
   if (m.term == 0) return invalid_argument_error("raft: message with term 0");
+  const bool names_an_entry = m.type == MessageType::kAppend || m.type == MessageType::kVote ||
+                              m.type == MessageType::kPreVote;
+  // (index, log_term) names an entry: index 0 has term 0, every other a term >= 1, and
+  // none is past the sender's term.
+  if (names_an_entry && ((m.index == 0) != (m.log_term == 0) || m.log_term > m.term))
+    return invalid_argument_error(
+        "raft: " + std::string(to_string(m.type)) + " from " + std::to_string(m.from) +
+        " names entry (" + std::to_string(m.index) + ", term " + std::to_string(m.log_term) + ")");
   if (m.type == MessageType::kAppend) {
     Term previous = m.log_term;
     for (std::size_t i = 0; i < m.entries.size(); ++i) {
       const Entry& e = m.entries[i];
-      if (e.index != m.index + 1 + i || e.term < previous || e.term > m.term)
+      if (e.index != m.index + 1 + i || e.term == 0 || e.term < previous || e.term > m.term ||
+          e.type > EntryType::kNoOp)
         return invalid_argument_error("raft: append from " + std::to_string(m.from) +
                                       " with malformed entry at position " + std::to_string(i));
       previous = e.term;
@@ -382,6 +391,9 @@ void RaftMachine::step_candidate(const Message& m) {
     case MessageType::kVoteResponse: {
       const bool mine = (role_ == Role::kPreCandidate) == (m.type == MessageType::kPreVoteResponse);
       if (!mine) return;  // an answer to an earlier phase
+      // A grant for an earlier pre-vote (delayed or duplicated) is not a grant for this
+      // one: the hypothetical term must be ours + 1.
+      if (role_ == Role::kPreCandidate && !m.reject && m.term != term_ + 1) return;
       const int result = poll(m.from, !m.reject);
       if (result > 0) {
         if (role_ == Role::kPreCandidate) {
@@ -484,9 +496,20 @@ void RaftMachine::step_leader(const Message& m) {
     case MessageType::kHeartbeatResponse:
       p.recent_active = true;
       p.probe_sent = false;
-      if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight)
-        p.inflight.pop_front();  // a lost append must not stall the window for ever
-      if (p.match < log_.last_index()) send_append(m.from);
+      if (p.match >= log_.last_index()) return;
+      if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight) {
+        // The window is full and perhaps its appends were lost: an empty append at the
+        // window's end is acknowledged (freeing it) or rejected (back to probe). The
+        // window itself is left alone, so a slow follower is never sent more than it.
+        send(Message{.type = MessageType::kAppend,
+                     .to = m.from,
+                     .term = term_,
+                     .log_term = *log_.term(p.next - 1),
+                     .index = p.next - 1,
+                     .commit = commit_});
+        return;
+      }
+      send_append(m.from);
       return;
     default:
       return;
@@ -530,11 +553,9 @@ void RaftMachine::handle_append_response(const Message& m) {
     while (!p.inflight.empty() && p.inflight.front() <= m.index)
       p.inflight.pop_front();
   }
-  if (updated && maybe_commit()) {
-    broadcast_append();
-  } else {
-    while (send_append(m.from, false)) {
-    }
+  if (updated && maybe_commit()) broadcast_append();
+  // Fill the window (the broadcast sent at most one append to this follower).
+  while (send_append(m.from, false)) {
   }
 }
 
@@ -592,6 +613,8 @@ bool RaftMachine::maybe_commit() {
       log_.term(candidate) == term_ || config_.mutation == Mutation::kCommitEarlierTermsByCounting;
   if (candidate > commit_ && own_term) {
     for (Index i = commit_ + 1; i <= candidate; ++i) {
+      // Only this leader's own entries were counted in.
+      if (log_.at(i).term != term_) continue;
       const std::size_t size = log_.at(i).data.size();
       uncommitted_bytes_ -= std::min(uncommitted_bytes_, size);
     }

@@ -58,6 +58,10 @@ class Group {
     if (!m.in_flight) return;
     Ready& rd = *m.in_flight;
     if (!rd.entries.empty()) {
+      if (rd.entries.front().index > m.disk.entries.size() + 1)
+        step_errors_.push_back("member " + std::to_string(id) + " was handed entry " +
+                               std::to_string(rd.entries.front().index) + " after entry " +
+                               std::to_string(m.disk.entries.size()) + ": a gap");
       m.disk.entries.resize(rd.entries.front().index - 1);
       for (const Entry& e : rd.entries)
         m.disk.entries.push_back(e);
@@ -213,8 +217,16 @@ class Group {
     if (m.type == MessageType::kVote &&
         !(hs.term > m.term || (hs.term == m.term && hs.vote == m.from)))
       broken = "a vote request in term " + std::to_string(m.term);
-    if (m.type == MessageType::kAppendResponse && !m.reject && disk.entries.size() < m.index)
-      broken = "an acknowledgement of index " + std::to_string(m.index);
+    if (m.type == MessageType::kAppendResponse && !m.reject) {
+      // The acknowledged entries are the ones on disk: the same last term.
+      const Member& sender = members_.at(m.from);
+      const bool same_term =
+          m.index == 0 || !sender.machine ||
+          (disk.entries.size() >= m.index &&
+           sender.machine->log().term(m.index) == disk.entries[m.index - 1].term);
+      if (disk.entries.size() < m.index || !same_term)
+        broken = "an acknowledgement of index " + std::to_string(m.index);
+    }
     const bool hypothetical_term =
         m.type == MessageType::kPreVote || (m.type == MessageType::kPreVoteResponse && !m.reject);
     if (broken.empty() && !hypothetical_term && m.term > hs.term)

@@ -110,6 +110,19 @@ TEST(RaftMessages, MalformedMessagesAreRefusedAndChangeNothing) {
        .to = 1,
        .term = 5,
        .entries = {Entry{.term = 5, .index = 1}, Entry{.term = 4, .index = 2}}},  // decreasing
+      {.type = MessageType::kAppend,
+       .from = 2,
+       .to = 1,
+       .term = 5,
+       .entries = {Entry{.term = 0, .index = 1}}},  // an entry of term 0
+      {.type = MessageType::kAppend,
+       .from = 2,
+       .to = 1,
+       .term = 5,
+       .entries = {Entry{.term = 5, .index = 1, .type = static_cast<EntryType>(7)}}},
+      {.type = MessageType::kAppend, .from = 2, .to = 1, .term = 5, .log_term = 0, .index = 2},
+      {.type = MessageType::kVote, .from = 2, .to = 1, .term = 5, .log_term = 3, .index = 0},
+      {.type = MessageType::kVote, .from = 2, .to = 1, .term = 5, .log_term = 6, .index = 4},
   };
   for (const Message& msg : bad) {
     const Status s = m.step(msg);
@@ -208,6 +221,7 @@ TEST(RaftElection, ElectionsHappenByTicksAlone) {
     g.tick_all();
     g.stabilize();
   }
+  ASSERT_NE(g.leader(), kNobody);
   EXPECT_EQ(g[g.leader()].term(), term) << "heartbeats keep a healthy leader";
 }
 
@@ -248,7 +262,7 @@ TEST(RaftElection, AVoteIsGrantedOncePerTermAndOnlyToAnUpToDateLog) {
                           .from = 3,
                           .to = 1,
                           .term = 3,
-                          .log_term = 9,
+                          .log_term = 3,
                           .index = 9})
                       .ok());
       Ready again = m.ready();
@@ -318,10 +332,14 @@ TEST(RaftElection, ALeaderCutOffFromAQuorumStepsDownWithinAnElectionTimeout) {
   Group g(3);
   g.elect(1);
   g.isolate(1);
-  for (int i = 0; i < 2 * 10 + 1; ++i) {
+  // The first check-quorum round (tick 10) still counts the followers heard before the
+  // cut; the second (tick 20) finds none.
+  for (int i = 0; i < 2 * 10 - 1; ++i) {
     g.tick(1);
     g.stabilize();
   }
+  EXPECT_EQ(g[1].role(), Role::kLeader);
+  g.tick(1);
   EXPECT_EQ(g[1].role(), Role::kFollower);
 }
 
@@ -392,12 +410,35 @@ TEST(RaftElection, AMemberInALeadersLeaseIgnoresHigherTermVoteRequests) {
                          .from = 3,
                          .to = 2,
                          .term = 9,
-                         .log_term = 9,
+                         .log_term = 3,
                          .index = 9})
                   .ok());
   EXPECT_EQ(g[2].term(), 1u);
   EXPECT_EQ(g[2].vote(), 1u);
   EXPECT_FALSE(g[2].has_ready());
+}
+
+// A grant delayed from an earlier pre-vote must not count for a later one (else a
+// member could campaign without a quorum's consent, the disruption pre-vote prevents).
+TEST(RaftElection, AStalePreVoteGrantDoesNotCount) {
+  RaftMachine m = make(three(1));
+  m.campaign();
+  ASSERT_TRUE(m.step({.type = MessageType::kPreVoteResponse, .from = 2, .to = 1, .term = 1}).ok());
+  ASSERT_EQ(m.role(), Role::kCandidate);
+  ASSERT_TRUE(
+      m.step({.type = MessageType::kVoteResponse, .from = 2, .to = 1, .term = 1, .reject = true})
+          .ok());
+  ASSERT_TRUE(
+      m.step({.type = MessageType::kVoteResponse, .from = 3, .to = 1, .term = 1, .reject = true})
+          .ok());
+  ASSERT_EQ(m.role(), Role::kFollower);
+  m.campaign();  // pre-vote for term 2
+  ASSERT_EQ(m.role(), Role::kPreCandidate);
+  // Member 3's grant for the first pre-vote (term 1) arrives late.
+  ASSERT_TRUE(m.step({.type = MessageType::kPreVoteResponse, .from = 3, .to = 1, .term = 1}).ok());
+  EXPECT_EQ(m.role(), Role::kPreCandidate);
+  ASSERT_TRUE(m.step({.type = MessageType::kPreVoteResponse, .from = 3, .to = 1, .term = 2}).ok());
+  EXPECT_EQ(m.role(), Role::kCandidate);
 }
 
 // ---- R1, R2: replication and commit ---------------------------------------------------
@@ -454,6 +495,69 @@ TEST(RaftReplication, ProposalsPastTheUncommittedBoundAreRefused) {
   g.tick(1, 2);
   g.stabilize();
   EXPECT_TRUE(g[1].propose("abcdef").ok()) << "committed data frees the bound";
+}
+
+// The bound counts this leader's own proposals: committing an earlier leader's entry
+// does not free room.
+TEST(RaftReplication, TheUncommittedBoundCountsOnlyTheLeadersOwnEntries) {
+  DurableState disk = log_of_terms({1, 1}, 1);
+  disk.entries[1].data = "12345678";
+  Config c = three(1, false);
+  c.max_uncommitted_bytes = 10;
+  RaftMachine m = make(c, disk);
+  m.campaign();
+  (void)m.ready();
+  m.advance();
+  ASSERT_TRUE(m.step({.type = MessageType::kVoteResponse, .from = 2, .to = 1, .term = 2}).ok());
+  ASSERT_EQ(m.role(), Role::kLeader);
+  ASSERT_TRUE(m.propose("abcdefgh").ok());  // index 4
+  (void)m.ready();
+  m.advance();
+  ASSERT_TRUE(
+      m.step({.type = MessageType::kAppendResponse, .from = 2, .to = 1, .term = 2, .index = 3})
+          .ok());
+  ASSERT_EQ(m.commit_index(), 3u);
+  EXPECT_EQ(m.propose("xyz").status().code(), StatusCode::kResourceExhausted)
+      << "8 bytes of index 4 are still uncommitted";
+}
+
+// A follower whose window is full (its appends lost): a heartbeat answer brings an
+// empty append, never more entries, and the follower catches up.
+TEST(RaftReplication, AFullWindowIsProbedWithAnEmptyAppendAndNeverOverfilled) {
+  Group g(3, {.max_append_bytes = 1, .max_inflight = 2});
+  g.elect(1);
+  g.set_filter([](const Message& m) { return m.to == 2 && m.type == MessageType::kAppend; });
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(g[1].propose("v" + std::to_string(i)).ok());
+  g.stabilize();
+  ASSERT_EQ(g[1].progress(2)->inflight.size(), 2u);
+  const int appends_before = g.sent(MessageType::kAppend);
+  g.set_filter(nullptr);
+  g.tick(1);  // heartbeat
+  // Deliver the heartbeat and its answer only.
+  g.process(1);
+  while (!g.network().empty()) {
+    Message msg = g.network().front();
+    g.network().pop_front();
+    g.deliver(msg);
+    g.process(msg.to);
+    if (msg.type == MessageType::kHeartbeatResponse && msg.from == 2) break;
+  }
+  g.process(1);
+  EXPECT_LE(g[1].progress(2)->inflight.size(), 2u);
+  bool empty_append = false;
+  for (const Message& msg : g.network()) {
+    if (msg.to == 2 && msg.type == MessageType::kAppend) {
+      EXPECT_TRUE(msg.entries.empty());
+      empty_append = true;
+    }
+  }
+  EXPECT_TRUE(empty_append);
+  EXPECT_GT(g.sent(MessageType::kAppend), appends_before);
+  g.stabilize();
+  g.tick(1);
+  g.stabilize();
+  EXPECT_EQ(terms_of(g[2].log()), terms_of(g[1].log()));
 }
 
 // Figure 8: an entry of an earlier term stored on a quorum does not commit by counting;

@@ -303,7 +303,7 @@ TEST(RaftProperties, AnAcknowledgementBeforePersistingIsCaught) {
   const int caught = seeds_catching(Mutation::kAcknowledgeBeforePersisting, 300, &example);
   std::cout << caught << " of 300 seeds caught it\n";
   EXPECT_GT(caught, 0);
-  EXPECT_NE(example.find("acknowledgement"), std::string::npos) << example;
+  EXPECT_NE(example.find("before it was durable"), std::string::npos) << example;
 }
 
 TEST(RaftProperties, AVoteBeforePersistingIsCaught) {
@@ -311,7 +311,7 @@ TEST(RaftProperties, AVoteBeforePersistingIsCaught) {
   const int caught = seeds_catching(Mutation::kVoteBeforePersisting, 300, &example);
   std::cout << caught << " of 300 seeds caught it\n";
   EXPECT_GT(caught, 0);
-  EXPECT_NE(example.find("a vote for"), std::string::npos) << example;
+  EXPECT_NE(example.find("before it was durable"), std::string::npos) << example;
 }
 
 // Committing an earlier term's entry by counting (no Figure 8 rule) needs a sequence

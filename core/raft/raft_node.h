@@ -1,0 +1,119 @@
+// RaftNode: the driver of one Raft member on the seam. It runs RaftMachine with ticks
+// from the executor's timers, messages from a PeerEndpoint (encoded by codec.h), the
+// log in a WalStorage on a Disk, and a StateMachine that applies committed commands.
+// The simulator runs it on simulated time, network and disks; production will run the
+// same code over Asio and files (issue 19).
+//
+// Each Ready is processed in the order its contract sets (types.h): messages sent,
+// entries and hard state persisted with one sync, persisted messages sent, committed
+// entries applied, advance. While one Ready is being persisted, new messages are stepped,
+// and what they produce waits for the next Ready.
+//
+// propose() returns the state machine's answer once the command is applied. It returns
+// kUnavailable (not run, safe to retry) when this member is not the leader or another
+// entry took the command's place, and kUnknownOutcome when the answer did not come
+// within the proposal timeout: the command may still commit.
+//
+// A failed sync is fail-stop: the member stops taking part (failed() says why) and must
+// be restarted, recovering from what is durable.
+//
+// Lifetime: destroying a RaftNode destroys its loops. The executor must not resume them
+// afterwards (the simulator drops a crashed node's events; production stops its
+// executor first).
+#ifndef DISTKIT_CORE_RAFT_RAFT_NODE_H_
+#define DISTKIT_CORE_RAFT_RAFT_NODE_H_
+
+#include <coroutine>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "distkit/core/async/executor.h"
+#include "distkit/core/async/task.h"
+#include "distkit/core/base/status.h"
+#include "distkit/core/raft/raft_machine.h"
+#include "distkit/core/raft/wal_storage.h"
+#include "distkit/core/seam/disk.h"
+#include "distkit/core/seam/peer.h"
+
+namespace distkit::raft {
+
+// The replicated state: deterministic (no clock, no randomness), fed every committed
+// normal entry in log order, once per incarnation (an in-memory machine is rebuilt
+// from the log after a restart).
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // The answer to the command's proposer.
+  virtual std::string apply(const Entry& entry) = 0;
+};
+
+struct RaftNodeOptions {
+  Config raft;
+  Duration tick = std::chrono::milliseconds(10);
+  Duration proposal_timeout = std::chrono::seconds(2);
+  WalOptions wal;
+};
+
+[[nodiscard]] inline raft::NodeId raft_id(distkit::NodeId peer) {
+  return raft::NodeId{peer} + 1;
+}
+[[nodiscard]] inline distkit::NodeId peer_id(raft::NodeId id) {
+  return static_cast<distkit::NodeId>(id - 1);
+}
+
+class RaftNode {
+ public:
+  // Recovers the log from `disk` and starts the loops. A member's Raft id is its
+  // PeerEndpoint id + 1 (Raft's 0 means "nobody"): raft_id(peer) and peer_id(raft).
+  [[nodiscard]] static Task<Result<std::unique_ptr<RaftNode>>> start(Executor& executor,
+                                                                     PeerEndpoint& peers,
+                                                                     Disk& disk,
+                                                                     StateMachine& state,
+                                                                     RaftNodeOptions options);
+  ~RaftNode();
+  RaftNode(const RaftNode&) = delete;
+  RaftNode& operator=(const RaftNode&) = delete;
+
+  [[nodiscard]] Task<Result<std::string>> propose(std::string command);
+
+  [[nodiscard]] const RaftMachine& machine() const { return machine_; }
+  [[nodiscard]] const Status& failed() const { return failed_; }
+  // Messages that could not be decoded or stepped (and were dropped).
+  [[nodiscard]] std::uint64_t bad_messages() const { return bad_messages_; }
+
+ private:
+  struct Waiter {
+    Term term = 0;
+    std::optional<Result<std::string>> outcome;
+    std::coroutine_handle<> handle;
+    Executor::TimerId timer = 0;
+  };
+  struct WaitFor;
+
+  RaftNode(Executor& executor, PeerEndpoint& peers, StateMachine& state, RaftNodeOptions options,
+           RaftMachine machine, std::unique_ptr<WalStorage> wal);
+  Task<void> tick_loop();
+  Task<void> receive_loop();
+  Task<void> process_readies();
+  void pump();
+  void send(const Message& m);
+  void resolve(Index index, Result<std::string> outcome);
+
+  Executor& executor_;
+  PeerEndpoint& peers_;
+  StateMachine& state_;
+  RaftNodeOptions options_;
+  RaftMachine machine_;
+  std::unique_ptr<WalStorage> wal_;
+  std::map<Index, Waiter*> waiters_;
+  bool processing_ = false;
+  Status failed_;
+  std::uint64_t bad_messages_ = 0;
+  TaskScope scope_;  // last: the loops die before what they use
+};
+
+}  // namespace distkit::raft
+
+#endif  // DISTKIT_CORE_RAFT_RAFT_NODE_H_
