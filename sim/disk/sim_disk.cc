@@ -90,7 +90,22 @@ Status SimDisk::rename(const std::string& from, const std::string& to) {
   return Status();
 }
 
+void SimDisk::set_sync_latency(Executor& executor, Duration min, Duration max) {
+  executor_ = &executor;
+  latency_min_ = min;
+  latency_max_ = std::max(min, max);
+}
+
+Task<void> SimDisk::sync_delay() {
+  if (executor_ == nullptr) co_return;
+  const auto span = static_cast<std::uint64_t>((latency_max_ - latency_min_).count()) + 1;
+  co_await sleep_for(*executor_, latency_min_ + Duration(rng_.next_u64() % span));
+}
+
 Task<Status> SimDisk::sync_file(FileId id, std::uint64_t generation) {
+  if (!state(id, generation).ok()) co_return state(id, generation).status();
+  co_await sync_delay();
+  // Re-checked: a crash while it waited means it never happened.
   Result<FileState*> f = state(id, generation);
   if (!f.ok()) co_return f.status();
   ++syncs_;
@@ -103,6 +118,10 @@ Task<Status> SimDisk::sync_file(FileId id, std::uint64_t generation) {
 }
 
 Task<Status> SimDisk::sync_directory() {
+  const std::uint64_t generation = generation_;
+  co_await sync_delay();
+  if (generation != generation_)
+    co_return failed_precondition_error("sim disk: crashed during a directory sync");
   ++syncs_;
   if (sync_fails_) co_return data_loss_error("sim disk: directory sync failed (injected)");
   if (!lying_sync_) durable_names_ = names_;
@@ -111,6 +130,7 @@ Task<Status> SimDisk::sync_directory() {
 
 void SimDisk::crash(CrashLoss loss) {
   ++generation_;
+  executor_ = nullptr;
   for (auto& [id, f] : files_) {
     std::string image = f.durable;
     if (loss == CrashLoss::kTornSectors) {

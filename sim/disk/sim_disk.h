@@ -6,8 +6,10 @@
 // failing sync, a lying sync (test-only: reports success, makes nothing durable), and
 // bit rot in a durable image (which the WAL's checksums must catch).
 //
-// Syncs complete at once (no latency yet). Thread safety: none (the simulator is one
-// thread).
+// A sync takes a latency drawn in [min, max] on the executor of the incarnation that
+// attached itself (set_sync_latency); none attached, it completes at once. A crash
+// detaches it, and a sync still waiting then makes nothing durable. Thread safety: none
+// (the simulator is one thread).
 #ifndef DISTKIT_SIM_DISK_SIM_DISK_H_
 #define DISTKIT_SIM_DISK_SIM_DISK_H_
 
@@ -18,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "distkit/core/async/executor.h"
 #include "distkit/core/base/random.h"
 #include "distkit/core/seam/disk.h"
 
@@ -41,6 +44,9 @@ class SimDisk final : public Disk {
   // The node crashed: unsynced state is lost as `loss` says, and every open handle
   // becomes invalid (kFailedPrecondition).
   void crash(CrashLoss loss);
+
+  // Syncs wait [min, max] on `executor` (the current incarnation's).
+  void set_sync_latency(Executor& executor, Duration min, Duration max);
 
   // Faults.
   void set_sync_fails(bool fails) { sync_fails_ = fails; }
@@ -69,7 +75,12 @@ class SimDisk final : public Disk {
   Result<FileState*> state(FileId id, std::uint64_t generation);
   Task<Status> sync_file(FileId id, std::uint64_t generation);
 
+  Task<void> sync_delay();
+
   SplitMix64 rng_;
+  Executor* executor_ = nullptr;
+  Duration latency_min_{0};
+  Duration latency_max_{0};
   std::map<FileId, FileState> files_;
   std::map<std::string, FileId> names_;          // visible
   std::map<std::string, FileId> durable_names_;  // as of the last sync_directory
