@@ -134,6 +134,18 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
   resolve(*index, unavailable_error("raft: another entry took the proposal's place"));
   Waiter waiter{.term = machine_.term()};
   waiters_[*index] = &waiter;
+  // If this frame is destroyed while waiting (its caller is gone, or the node crashed),
+  // the waiter must leave the map and its timer must not fire.
+  struct Unregister {
+    RaftNode& node;
+    Index index;
+    Waiter* waiter;
+    ~Unregister() {
+      auto it = node.waiters_.find(index);
+      if (it != node.waiters_.end() && it->second == waiter) node.waiters_.erase(it);
+      if (waiter->timer != 0) node.executor_.cancel(waiter->timer);
+    }
+  } unregister{*this, *index, &waiter};
   waiter.timer =
       executor_.schedule_after(options_.proposal_timeout, [this, i = *index, w = &waiter] {
         auto it = waiters_.find(i);
