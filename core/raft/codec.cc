@@ -6,18 +6,8 @@
 namespace distkit::raft {
 namespace {
 
-// Fixed widths, little-endian whatever the host (a log written on one machine is read
-// on another).
 void put_u8(std::string& out, std::uint8_t v) {
   out.push_back(static_cast<char>(v));
-}
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
 class Reader {
@@ -31,16 +21,14 @@ class Reader {
   }
   bool u32(std::uint32_t& v) {
     if (left() < 4) return false;
-    v = 0;
-    for (int i = 0; i < 4; ++i)
-      v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes_[at_++])) << (8 * i);
+    v = get_u32(bytes_, at_);
+    at_ += 4;
     return true;
   }
   bool u64(std::uint64_t& v) {
     if (left() < 8) return false;
-    v = 0;
-    for (int i = 0; i < 8; ++i)
-      v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes_[at_++])) << (8 * i);
+    v = get_u64(bytes_, at_);
+    at_ += 8;
     return true;
   }
   bool bytes(std::size_t n, std::string& out) {
@@ -77,6 +65,28 @@ std::optional<Status> read_entry(Reader& r, Entry& e) {
 }
 
 }  // namespace
+
+// Little-endian whatever the host: a log written on one machine is read on another.
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint32_t get_u32(std::string_view b, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(b[at + i])) << (8 * i);
+  return v;
+}
+std::uint64_t get_u64(std::string_view b, std::size_t at) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(b[at + i])) << (8 * i);
+  return v;
+}
 
 void encode_entry(const Entry& e, std::string& out) {
   put_u64(out, e.term);

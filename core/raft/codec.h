@@ -12,6 +12,7 @@
 #define DISTKIT_CORE_RAFT_CODEC_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,13 @@ inline constexpr std::uint8_t kCodecVersion = 1;
 // The largest encoded message decode_message accepts by default (and a single entry's
 // data can never be larger).
 inline constexpr std::size_t kMaxMessageBytes = 16 << 20;
+
+// Fixed-width little-endian integers, shared with the WAL's framing. The getters
+// REQUIRE `at + width <= bytes.size()` (the callers check lengths first).
+void put_u32(std::string& out, std::uint32_t v);
+void put_u64(std::string& out, std::uint64_t v);
+[[nodiscard]] std::uint32_t get_u32(std::string_view bytes, std::size_t at);
+[[nodiscard]] std::uint64_t get_u64(std::string_view bytes, std::size_t at);
 
 // Appends the encoding to `out`.
 void encode_message(const Message& message, std::string& out);

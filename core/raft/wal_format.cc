@@ -9,27 +9,6 @@
 namespace distkit::raft {
 namespace {
 
-void put_u32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::uint32_t get_u32(std::string_view b, std::size_t at) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(b[at + i])) << (8 * i);
-  return v;
-}
-std::uint64_t get_u64(std::string_view b, std::size_t at) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(b[at + i])) << (8 * i);
-  return v;
-}
-
 std::size_t padded(std::size_t n) {
   return (n + 7) / 8 * 8;
 }
@@ -41,7 +20,8 @@ using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, 
 std::uint32_t record_crc(std::uint32_t chain, std::uint8_t type, std::string_view payload) {
   Crc32c c;
   unsigned char previous[4];
-  for (int i = 0; i < 4; ++i) previous[i] = static_cast<unsigned char>((chain >> (8 * i)) & 0xff);
+  for (int i = 0; i < 4; ++i)
+    previous[i] = static_cast<unsigned char>((chain >> (8 * i)) & 0xff);
   c.process_bytes(previous, 4);
   c.process_byte(type);
   c.process_bytes(payload.data(), payload.size());
@@ -55,12 +35,15 @@ bool all_zero(std::string_view b) {
   return true;
 }
 
-// Whether some 512-byte sector overlapping [from, to) is all zeros: the mark of a
-// write that a crash tore.
-bool spans_a_zero_sector(std::string_view file, std::size_t from, std::size_t to) {
+// Whether the record's bytes [from, to) within some 512-byte sector are all zeros: the
+// mark of a write a crash tore (the disk writes sectors whole, and the file was zeros
+// where the record went). As etcd's WAL decides it (isTornEntry).
+bool torn_in_a_sector(std::string_view file, std::size_t from, std::size_t to) {
   to = std::min(to, file.size());
-  for (std::size_t s = from / kSectorBytes * kSectorBytes; s < to; s += kSectorBytes) {
-    if (all_zero(file.substr(s, std::min(kSectorBytes, file.size() - s)))) return true;
+  for (std::size_t at = from; at < to;) {
+    const std::size_t end = std::min(to, (at / kSectorBytes + 1) * kSectorBytes);
+    if (all_zero(file.substr(at, end - at))) return true;
+    at = end;
   }
   return false;
 }
@@ -192,7 +175,7 @@ Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
         break;
       }
       const std::string_view payload = file.substr(pos + kRecordHeaderBytes, length);
-      const bool torn = spans_a_zero_sector(file, pos, pos + frame);
+      const bool torn = torn_in_a_sector(file, pos, pos + kRecordHeaderBytes + length);
       if (first) {
         if (type != static_cast<std::uint8_t>(RecordType::kSegmentHeader) ||
             length != kSegmentHeaderPayload) {

@@ -15,8 +15,8 @@
 //
 // Recovery:
 // - Valid data ends at a zero header. In the last segment, a record that is cut short,
-//   or whose checksum fails where a 512-byte sector it spans is all zeros, is a torn
-//   write the crash interrupted: it and everything after it are discarded (the driver
+//   or whose checksum fails where its bytes within some 512-byte sector are all zeros,
+//   is a torn write the crash interrupted: it and everything after it are discarded (the driver
 //   truncates the file there) and were never acknowledged (acknowledgements wait for
 //   sync).
 // - Any other bad record (a checksum failure in a closed segment, or with every sector
