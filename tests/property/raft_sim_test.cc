@@ -9,7 +9,8 @@
 // one leader within 30 simulated seconds, every member applies the same log, and every
 // proposal acknowledged OK is in it (durability). Same seed, same trace hash.
 //
-// A failure prints its seed; DISTKIT_RAFT_SEED=<seed> replays just that run:
+// A failure prints its seed; DISTKIT_RAFT_SEED=<seed> replays just that run
+// (DISTKIT_RAFT_SEEDS=<n> searches seeds 1..n):
 //   bazel test //tests/property:raft_sim_test --test_env=DISTKIT_RAFT_SEED=<seed>
 #include <gtest/gtest.h>
 
@@ -263,7 +264,10 @@ TEST(RaftSim, SafeUnderFaultsAndLiveAfterHealing) {
   if (const char* env = std::getenv("DISTKIT_RAFT_SEED")) {
     seeds.push_back(std::strtoull(env, nullptr, 10));
   } else {
-    for (std::uint64_t s = 1; s <= 12; ++s)
+    // DISTKIT_RAFT_SEEDS=<n> runs seeds 1..n (a longer search than CI's 12).
+    const char* many = std::getenv("DISTKIT_RAFT_SEEDS");
+    const std::uint64_t n = many != nullptr ? std::strtoull(many, nullptr, 10) : 12;
+    for (std::uint64_t s = 1; s <= n; ++s)
       seeds.push_back(s);
   }
   for (std::uint64_t seed : seeds) {
