@@ -112,6 +112,7 @@ void encode_message(const Message& m, std::string& out) {
   put_u64(out, m.index);
   put_u64(out, m.commit);
   put_u64(out, m.reject_hint);
+  put_u64(out, m.context);
   put_u8(out, m.reject ? 1 : 0);
   put_u32(out, static_cast<std::uint32_t>(m.entries.size()));
   for (const Entry& e : m.entries)
@@ -138,7 +139,8 @@ Result<Message> decode_message(std::string_view bytes, std::size_t max_bytes) {
   Message m;
   std::uint32_t count = 0;
   if (!r.u8(type) || !r.u64(m.from) || !r.u64(m.to) || !r.u64(m.term) || !r.u64(m.log_term) ||
-      !r.u64(m.index) || !r.u64(m.commit) || !r.u64(m.reject_hint) || !r.u8(flags) || !r.u32(count))
+      !r.u64(m.index) || !r.u64(m.commit) || !r.u64(m.reject_hint) || !r.u64(m.context) ||
+      !r.u8(flags) || !r.u32(count))
     return truncated("a message's header");
   if (type > static_cast<std::uint8_t>(MessageType::kHeartbeatResponse))
     return protocol_error("raft codec: unknown message type " + std::to_string(type));

@@ -3,9 +3,10 @@
 // decoding checks every length against what is left, so truncated, oversized or
 // garbled input is a kProtocolError, never a crash or a huge allocation.
 //
-// Message layout (version 1):
+// Message layout (version 2; version 1 had no context):
 //   u8 version | u8 type | u64 from | u64 to | u64 term | u64 log_term | u64 index
-//   | u64 commit | u64 reject_hint | u8 flags (bit 0: reject) | u32 entry count | entries
+//   | u64 commit | u64 reject_hint | u64 context | u8 flags (bit 0: reject)
+//   | u32 entry count | entries
 // Entry: u64 term | u64 index | u8 type | u32 data length | data
 // Hard state: u64 term | u64 vote | u64 commit
 #ifndef DISTKIT_CORE_RAFT_CODEC_H_
@@ -21,7 +22,7 @@
 
 namespace distkit::raft {
 
-inline constexpr std::uint8_t kCodecVersion = 1;
+inline constexpr std::uint8_t kCodecVersion = 2;
 // The largest encoded message decode_message accepts by default (and a single entry's
 // data can never be larger).
 inline constexpr std::size_t kMaxMessageBytes = 16 << 20;

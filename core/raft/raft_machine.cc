@@ -166,6 +166,8 @@ void RaftMachine::reset(Term term) {
   votes_.clear();
   progress_.clear();
   uncommitted_bytes_ = 0;
+  pending_reads_.clear();
+  reads_before_first_commit_.clear();
 }
 
 void RaftMachine::become_follower(Term term, NodeId leader) {
@@ -477,7 +479,8 @@ void RaftMachine::handle_append(const Message& m) {
 void RaftMachine::handle_heartbeat(const Message& m) {
   // The leader sends min(match, commit): never past what this log is known to share.
   if (m.commit <= log_.last_index()) commit_to(m.commit);
-  send(Message{.type = MessageType::kHeartbeatResponse, .to = m.from, .term = term_});
+  send(Message{
+      .type = MessageType::kHeartbeatResponse, .to = m.from, .term = term_, .context = m.context});
 }
 
 void RaftMachine::commit_to(Index index) {
@@ -496,6 +499,7 @@ void RaftMachine::step_leader(const Message& m) {
     case MessageType::kHeartbeatResponse:
       p.recent_active = true;
       p.probe_sent = false;
+      if (m.context != 0) release_reads_confirmed_by(m.from, m.context);
       if (p.match >= log_.last_index()) return;
       if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight) {
         // The window is full and perhaps its appends were lost: an empty append at the
@@ -592,14 +596,62 @@ void RaftMachine::broadcast_append() {
   }
 }
 
-void RaftMachine::broadcast_heartbeat() {
+void RaftMachine::broadcast_heartbeat(std::uint64_t context) {
   for (NodeId v : config_.voters) {
     if (v == config_.id) continue;
     send(Message{.type = MessageType::kHeartbeat,
                  .to = v,
                  .term = term_,
-                 .commit = std::min(progress_[v].match, commit_)});
+                 .commit = std::min(progress_[v].match, commit_),
+                 .context = context});
   }
+}
+
+Status RaftMachine::read_index(std::uint64_t request) {
+  if (role_ != Role::kLeader) {
+    return unavailable_error("raft: member " + std::to_string(config_.id) + " is not the leader" +
+                             (leader_ == kNobody ? std::string(" (no leader known)")
+                                                 : "; the leader is " + std::to_string(leader_)));
+  }
+  if (!committed_in_term()) {
+    // Until an entry of its term commits, a new leader's commit index may be behind
+    // what an earlier leader committed.
+    reads_before_first_commit_.push_back(request);
+    return Status();
+  }
+  confirm_read(request);
+  return Status();
+}
+
+void RaftMachine::confirm_read(std::uint64_t request) {
+  if (quorum() == 1 || config_.mutation == Mutation::kReadWithoutQuorum) {
+    read_states_.push_back({request, commit_});
+    return;
+  }
+  pending_reads_.push_back({.request = request, .index = commit_, .acks = {config_.id}});
+  broadcast_heartbeat(request);
+}
+
+void RaftMachine::release_reads_confirmed_by(NodeId from, std::uint64_t request) {
+  auto it = std::find_if(pending_reads_.begin(), pending_reads_.end(),
+                         [request](const PendingRead& r) { return r.request == request; });
+  if (it == pending_reads_.end()) return;
+  if (std::find(it->acks.begin(), it->acks.end(), from) == it->acks.end()) it->acks.push_back(from);
+  if (it->acks.size() < quorum()) return;
+  // A quorum still followed this leader after the read was asked: this read, and every
+  // one asked before it, is confirmed.
+  const auto end = std::next(it);
+  for (auto r = pending_reads_.begin(); r != end; ++r)
+    read_states_.push_back({r->request, r->index});
+  pending_reads_.erase(pending_reads_.begin(), end);
+}
+
+void RaftMachine::start_waiting_reads() {
+  if (reads_before_first_commit_.empty() || !committed_in_term()) return;
+  std::vector<std::uint64_t> waiting;
+  waiting.swap(reads_before_first_commit_);
+  for (std::uint64_t request : waiting)
+    confirm_read(request);
 }
 
 bool RaftMachine::maybe_commit() {
@@ -619,6 +671,7 @@ bool RaftMachine::maybe_commit() {
       uncommitted_bytes_ -= std::min(uncommitted_bytes_, size);
     }
     commit_ = candidate;
+    start_waiting_reads();
     return true;
   }
   return false;
@@ -668,7 +721,8 @@ void RaftMachine::send(Message m) {
 bool RaftMachine::has_ready() const {
   if (outstanding_) return false;
   return hard_state() != durable_hard_state_ || log_.last_index() > handed_ || !messages_.empty() ||
-         !persisted_messages_.empty() || std::min(commit_, durable_) > applied_;
+         !persisted_messages_.empty() || !read_states_.empty() ||
+         std::min(commit_, durable_) > applied_;
 }
 
 Ready RaftMachine::ready() {
@@ -681,6 +735,8 @@ Ready RaftMachine::ready() {
   messages_.clear();
   rd.persisted_messages = std::move(persisted_messages_);
   persisted_messages_.clear();
+  rd.read_states = std::move(read_states_);
+  read_states_.clear();
   const Index apply_to = std::min(commit_, durable_);
   for (Index i = applied_ + 1; i <= apply_to; ++i)
     rd.committed_entries.push_back(log_.at(i));

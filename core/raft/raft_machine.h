@@ -25,11 +25,15 @@
 //    A leader counts its own log only as far as it is durable.
 // P2 Applying. Committed entries are handed out only up to the local durable index
 //    (etcd #14370: a single member must not apply what a crash would lose).
+// L1 Reads (ReadIndex, Raft thesis §6.4). A read is answered with the commit index
+//    once a quorum has answered a heartbeat sent after the read was asked, so a
+//    deposed leader that does not know it yet cannot answer with stale data; a new
+//    leader first commits an entry of its term (its commit index is then current).
 // I1 Bad input. A message that names another member, an unknown sender, or entries
 //    that are not contiguous is refused with kInvalidArgument and changes nothing;
 //    a restart state that is not a valid log is refused by create().
 //
-// Not yet: snapshots and compaction, membership changes, ReadIndex, leadership
+// Not yet: snapshots and compaction, membership changes, lease reads, leadership
 // transfer (docs/raft.md says what is planned).
 //
 // Thread safety: none; one driver calls it from one thread.
@@ -57,6 +61,7 @@ enum class Mutation : std::uint8_t {
   kCommitEarlierTermsByCounting,  // no Figure 8 rule
   kAcknowledgeBeforePersisting,   // append acks leave with the entries unsynced
   kVoteBeforePersisting,          // votes leave with the vote unsynced
+  kReadWithoutQuorum,             // a leader answers reads without confirming it leads
 };
 
 struct Config {
@@ -120,6 +125,11 @@ class RaftMachine {
   [[nodiscard]] Result<Index> propose(std::string data);
   // Starts an election now (pre-vote first if configured). No-op on a leader.
   void campaign();
+  // Asks for a linearizable read (L1). Ready::read_states later carries {request,
+  // index}: once the state machine has applied `index`, its state reflects every write
+  // committed before this call. kUnavailable when not the leader (leader() names it).
+  // A request pending when leadership is lost is never answered (drivers time out).
+  [[nodiscard]] Status read_index(std::uint64_t request);
 
   [[nodiscard]] bool has_ready() const;
   // The next batch (see Ready in types.h). At most one is outstanding: call advance()
@@ -171,10 +181,14 @@ class RaftMachine {
   void append_as_leader(std::vector<Entry> entries);
   bool send_append(NodeId to, bool send_if_empty = true);
   void broadcast_append();
-  void broadcast_heartbeat();
+  void broadcast_heartbeat(std::uint64_t context = 0);
   bool maybe_commit();
   void commit_to(Index index);
   void check_quorum_round();
+  [[nodiscard]] bool committed_in_term() const { return log_.term(commit_) == term_; }
+  void confirm_read(std::uint64_t request);
+  void release_reads_confirmed_by(NodeId from, std::uint64_t request);
+  void start_waiting_reads();
   void send(Message m);
   void truncated_at(Index first);
 
@@ -193,6 +207,16 @@ class RaftMachine {
   std::map<NodeId, bool> votes_;
   std::map<NodeId, Progress> progress_;  // leader only
   std::size_t uncommitted_bytes_ = 0;
+  // Reads being confirmed, in request order, with who has answered their heartbeat;
+  // reads waiting for the first commit of the term; reads confirmed, for the Ready.
+  struct PendingRead {
+    std::uint64_t request = 0;
+    Index index = 0;
+    std::vector<NodeId> acks;
+  };
+  std::deque<PendingRead> pending_reads_;
+  std::vector<std::uint64_t> reads_before_first_commit_;
+  std::vector<ReadState> read_states_;
 
   // The pipeline to the driver.
   Index durable_ = 0;  // entries 1..durable_ are durable

@@ -78,8 +78,19 @@ struct Message {
   Index commit = 0;  // kAppend, kHeartbeat: what the receiver may commit
   bool reject = false;
   Index reject_hint = 0;
+  // kHeartbeat, kHeartbeatResponse: the read request a leader is confirming (0: none).
+  std::uint64_t context = 0;
 
   friend bool operator==(const Message&, const Message&) = default;
+};
+
+// A read the leader has confirmed (ReadIndex): once the state machine has applied
+// `index`, reading it is linearizable for `request`.
+struct ReadState {
+  std::uint64_t request = 0;
+  Index index = 0;
+
+  friend bool operator==(const ReadState&, const ReadState&) = default;
 };
 
 // One batch of work for the driver, in this order:
@@ -90,16 +101,18 @@ struct Message {
 //      step 1 is durable: votes and acknowledgements promise what it wrote.
 //   3. Apply `committed_entries` in order (each is durable here and on a quorum).
 //   4. Call advance().
+// `read_states` may be answered once the state machine has applied their index.
 struct Ready {
   std::optional<HardState> hard_state;  // set when it changed
   std::vector<Entry> entries;
   std::vector<Message> messages;
   std::vector<Message> persisted_messages;
   std::vector<Entry> committed_entries;
+  std::vector<ReadState> read_states;
 
   [[nodiscard]] bool empty() const {
     return !hard_state && entries.empty() && messages.empty() && persisted_messages.empty() &&
-           committed_entries.empty();
+           committed_entries.empty() && read_states.empty();
   }
 };
 

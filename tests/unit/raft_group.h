@@ -23,6 +23,7 @@ struct Member {
   DurableState disk;               // what survives a crash
   std::optional<Ready> in_flight;  // taken, not yet durable
   std::vector<Entry> applied;      // what its state machine applied, in order
+  std::vector<ReadState> reads;    // reads confirmed to it, in order
 };
 
 class Group {
@@ -73,6 +74,8 @@ class Group {
       if (e.index != m.applied.size() + 1) applied_out_of_order_ = true;
       m.applied.push_back(e);
     }
+    for (const ReadState& r : rd.read_states)
+      m.reads.push_back(r);
     m.in_flight.reset();
     m.machine->advance();
   }

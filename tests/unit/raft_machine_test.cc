@@ -736,6 +736,90 @@ TEST(RaftReplication, AFollowerReplacesAConflictingSuffixButNeverACommittedEntry
   EXPECT_EQ(terms_of(m.log()), (std::vector<Term>{1, 1, 3}));
 }
 
+// ---- L1: reads ------------------------------------------------------------------------
+
+TEST(RaftReads, AReadIsAnsweredAfterAQuorumConfirmsTheLeader) {
+  Group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.propose(1, "a").ok());
+  ASSERT_TRUE(g[1].read_index(7).ok());
+  g.process(1);
+  EXPECT_TRUE(g.member(1).reads.empty()) << "not before the heartbeat round";
+  g.stabilize();
+  ASSERT_EQ(g.member(1).reads.size(), 1u);
+  EXPECT_EQ(g.member(1).reads[0], (ReadState{.request = 7, .index = 2}));
+}
+
+TEST(RaftReads, AFollowerRefusesAReadNamingTheLeader) {
+  Group g(3);
+  g.elect(1);
+  const Status s = g[2].read_index(1);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("the leader is 1"), std::string::npos) << s;
+}
+
+// A leader cut off from the others does not know it is deposed, while the others
+// elect a new leader and commit "b". A read at the old leader must not be answered
+// from its stale state; the broken machine answers it at an index before "b".
+TEST(RaftReads, ADeposedLeaderCannotAnswerAStaleReadTheBrokenOneDoes) {
+  for (Mutation mutation : {Mutation::kNone, Mutation::kReadWithoutQuorum}) {
+    Group g(3, {.mutation = mutation});
+    g.elect(1);
+    ASSERT_TRUE(g.propose(1, "a").ok());
+    g.isolate(1);
+    g.tick(2, 10);  // out of the old leader's lease
+    g.tick(3, 10);
+    g.elect(2);
+    ASSERT_EQ(g[2].role(), Role::kLeader);
+    ASSERT_TRUE(g.propose(2, "b").ok());
+    const Index b = g[2].commit_index();
+    ASSERT_EQ(g[1].role(), Role::kLeader) << "it has not noticed yet";
+    ASSERT_TRUE(g[1].read_index(5).ok());
+    g.stabilize();
+    if (mutation == Mutation::kNone) {
+      EXPECT_TRUE(g.member(1).reads.empty());
+    } else {
+      ASSERT_EQ(g.member(1).reads.size(), 1u);
+      EXPECT_LT(g.member(1).reads[0].index, b) << "a stale read: it misses \"b\"";
+    }
+  }
+}
+
+// A new leader's commit index may lag what its predecessor committed until an entry
+// of its own term commits: reads wait for that.
+TEST(RaftReads, ANewLeaderAnswersReadsOnlyAfterItsFirstCommit) {
+  RaftMachine m = make(three(1, false), log_of_terms({1, 1}, 1));
+  m.campaign();
+  (void)m.ready();
+  m.advance();
+  ASSERT_TRUE(m.step({.type = MessageType::kVoteResponse, .from = 2, .to = 1, .term = 2}).ok());
+  ASSERT_EQ(m.role(), Role::kLeader);
+  ASSERT_TRUE(m.read_index(3).ok());
+  Ready rd = m.ready();
+  m.advance();
+  for (const Message& msg : rd.messages)
+    EXPECT_EQ(msg.context, 0u) << "no read heartbeat yet";
+  ASSERT_TRUE(
+      m.step({.type = MessageType::kAppendResponse, .from = 2, .to = 1, .term = 2, .index = 3})
+          .ok());
+  ASSERT_EQ(m.commit_index(), 3u);
+  ASSERT_TRUE(
+      m.step({.type = MessageType::kHeartbeatResponse, .from = 2, .to = 1, .term = 2, .context = 3})
+          .ok());
+  Ready answered = m.ready();
+  ASSERT_EQ(answered.read_states.size(), 1u);
+  EXPECT_EQ(answered.read_states[0], (ReadState{.request = 3, .index = 3}));
+}
+
+TEST(RaftReads, AGroupOfOneAnswersAtOnce) {
+  Group g(1);
+  g.elect(1);
+  ASSERT_TRUE(g[1].read_index(4).ok());
+  g.process(1);
+  ASSERT_EQ(g.member(1).reads.size(), 1u);
+  EXPECT_EQ(g.member(1).reads[0].index, 1u);
+}
+
 // ---- P1, P2: persistence -------------------------------------------------------------
 
 TEST(RaftPersistence, AnAppendIsAcknowledgedOnlyAfterItIsDurable) {
