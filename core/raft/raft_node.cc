@@ -41,8 +41,18 @@ RaftNode::RaftNode(Executor& executor, PeerEndpoint& peers, StateMachine& state,
       wal_(std::move(wal)) {}
 
 RaftNode::~RaftNode() {
-  for (auto& [index, waiter] : waiters_) {
+  // Waiting callers outlive us in a crash (their frames go later): detach them.
+  for (auto* map : {&waiters_}) {
+    for (auto& [key, waiter] : *map) {
+      if (waiter->timer != 0) executor_.cancel(waiter->timer);
+      waiter->timer = 0;
+      waiter->owner = nullptr;
+    }
+  }
+  for (auto& [key, waiter] : reads_) {
     if (waiter->timer != 0) executor_.cancel(waiter->timer);
+    waiter->timer = 0;
+    waiter->owner = nullptr;
   }
 }
 
@@ -88,6 +98,8 @@ Task<void> RaftNode::process_readies() {
         failed_ = s;  // fail-stop: nothing more leaves this member
         for (auto& [index, waiter] : std::map<Index, Waiter*>(waiters_))
           resolve(index, unknown_outcome_error("raft: the member stopped: " + s.to_string()));
+        for (auto& [request, waiter] : std::map<std::uint64_t, Waiter*>(reads_))
+          resolve_read(request, unavailable_error("raft: the member stopped: " + s.to_string()));
         break;
       }
     }
@@ -96,6 +108,7 @@ Task<void> RaftNode::process_readies() {
     for (const Entry& e : rd.committed_entries) {
       std::string answer;
       if (e.type == EntryType::kNormal) answer = state_.apply(e);
+      applied_ = e.index;
       auto it = waiters_.find(e.index);
       if (it == waiters_.end()) continue;
       if (it->second->term == e.term) {
@@ -105,23 +118,77 @@ Task<void> RaftNode::process_readies() {
                 unavailable_error("raft: another entry committed in the proposal's place"));
       }
     }
+    for (const ReadState& r : rd.read_states)
+      confirmed_.emplace(r.index, r.request);
+    // Confirmed reads whose index is applied may read now.
+    while (!confirmed_.empty() && confirmed_.begin()->first <= applied_) {
+      resolve_read(confirmed_.begin()->second, Status());
+      confirmed_.erase(confirmed_.begin());
+    }
     machine_.advance();
   }
   processing_ = false;
 }
 
-void RaftNode::resolve(Index index, Result<std::string> outcome) {
-  auto it = waiters_.find(index);
-  if (it == waiters_.end()) return;
+namespace {
+
+// Completes the waiter at `key` in `map` (if any) with `outcome` and wakes its
+// coroutine through the executor.
+template <typename Map, typename Waiter>
+void complete(Executor& executor, Map& map, typename Map::key_type key,
+              Result<std::string> outcome) {
+  auto it = map.find(key);
+  if (it == map.end()) return;
   Waiter* waiter = it->second;
-  waiters_.erase(it);
-  if (waiter->timer != 0) executor_.cancel(waiter->timer);
+  map.erase(it);
+  if (waiter->timer != 0) executor.cancel(waiter->timer);
   waiter->timer = 0;
   waiter->outcome = std::move(outcome);
   if (waiter->handle) {
     std::coroutine_handle<> handle = std::exchange(waiter->handle, {});
-    executor_.post([handle] { handle.resume(); });
+    executor.post([handle] { handle.resume(); });
   }
+}
+
+}  // namespace
+
+void RaftNode::resolve(Index index, Result<std::string> outcome) {
+  complete<std::map<Index, Waiter*>, Waiter>(executor_, waiters_, index, std::move(outcome));
+}
+
+void RaftNode::resolve_read(std::uint64_t request, Status outcome) {
+  Result<std::string> r = outcome.ok() ? Result<std::string>(std::string()) : outcome;
+  complete<std::map<std::uint64_t, Waiter*>, Waiter>(executor_, reads_, request, std::move(r));
+}
+
+Task<Status> RaftNode::read_barrier() {
+  if (!failed_.ok())
+    co_return unavailable_error("raft: the member stopped: " + failed_.to_string());
+  const std::uint64_t request = ++next_read_;
+  if (Status s = machine_.read_index(request); !s.ok()) co_return s;
+  Waiter waiter{.owner = this, .term = machine_.term()};
+  reads_[request] = &waiter;
+  struct Unregister {
+    RaftNode& node;
+    std::uint64_t request;
+    Waiter* waiter;
+    ~Unregister() {
+      if (waiter->owner == nullptr) return;  // the node is gone
+      auto it = node.reads_.find(request);
+      if (it != node.reads_.end() && it->second == waiter) node.reads_.erase(it);
+      if (waiter->timer != 0) node.executor_.cancel(waiter->timer);
+    }
+  } unregister{*this, request, &waiter};
+  waiter.timer = executor_.schedule_after(options_.proposal_timeout, [this, request, w = &waiter] {
+    auto it = reads_.find(request);
+    if (it == reads_.end() || it->second != w) return;
+    w->timer = 0;
+    // Nothing was changed by a read: safe to ask again.
+    resolve_read(request, unavailable_error("raft: the read was not confirmed in time"));
+  });
+  pump();
+  co_await WaitFor{*this, waiter};
+  co_return waiter.outcome->status();
 }
 
 Task<Result<std::string>> RaftNode::propose(std::string command) {
@@ -132,7 +199,7 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
   // An earlier proposal at this index was replaced in this member's own log: it can
   // no longer commit.
   resolve(*index, unavailable_error("raft: another entry took the proposal's place"));
-  Waiter waiter{.term = machine_.term()};
+  Waiter waiter{.owner = this, .term = machine_.term()};
   waiters_[*index] = &waiter;
   // If this frame is destroyed while waiting (its caller is gone, or the node crashed),
   // the waiter must leave the map and its timer must not fire.
@@ -141,6 +208,7 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
     Index index;
     Waiter* waiter;
     ~Unregister() {
+      if (waiter->owner == nullptr) return;  // the node is gone
       auto it = node.waiters_.find(index);
       if (it != node.waiters_.end() && it->second == waiter) node.waiters_.erase(it);
       if (waiter->timer != 0) node.executor_.cancel(waiter->timer);

@@ -19,7 +19,8 @@
 //
 // Lifetime: destroying a RaftNode destroys its loops. The executor must not resume them
 // afterwards (the simulator drops a crashed node's events; production stops its
-// executor first).
+// executor first). Callers still waiting in propose() or read_barrier() are never
+// resumed, and their frames may be destroyed after the node.
 #ifndef DISTKIT_CORE_RAFT_RAFT_NODE_H_
 #define DISTKIT_CORE_RAFT_RAFT_NODE_H_
 
@@ -77,6 +78,13 @@ class RaftNode {
   RaftNode& operator=(const RaftNode&) = delete;
 
   [[nodiscard]] Task<Result<std::string>> propose(std::string command);
+  // Completes once reading the state machine here is linearizable (ReadIndex): the
+  // leader confirmed its leadership after this call, and this member has applied the
+  // commit index of that moment. kUnavailable (nothing happened; retry) when this
+  // member is not the leader, or no confirmation came within the proposal timeout.
+  [[nodiscard]] Task<Status> read_barrier();
+  // The last entry the state machine applied (this incarnation).
+  [[nodiscard]] Index applied_index() const { return applied_; }
 
   [[nodiscard]] const RaftMachine& machine() const { return machine_; }
   [[nodiscard]] const Status& failed() const { return failed_; }
@@ -85,6 +93,7 @@ class RaftNode {
 
  private:
   struct Waiter {
+    RaftNode* owner = nullptr;  // cleared when the node is destroyed first
     Term term = 0;
     std::optional<Result<std::string>> outcome;
     std::coroutine_handle<> handle;
@@ -100,6 +109,7 @@ class RaftNode {
   void pump();
   void send(const Message& m);
   void resolve(Index index, Result<std::string> outcome);
+  void resolve_read(std::uint64_t request, Status outcome);
 
   Executor& executor_;
   PeerEndpoint& peers_;
@@ -107,7 +117,11 @@ class RaftNode {
   RaftNodeOptions options_;
   RaftMachine machine_;
   std::unique_ptr<WalStorage> wal_;
-  std::map<Index, Waiter*> waiters_;
+  std::map<Index, Waiter*> waiters_;               // proposals, by index
+  std::map<std::uint64_t, Waiter*> reads_;         // reads, by request
+  std::multimap<Index, std::uint64_t> confirmed_;  // confirmed reads waiting for apply
+  std::uint64_t next_read_ = 0;
+  Index applied_ = 0;
   bool processing_ = false;
   Status failed_;
   std::uint64_t bad_messages_ = 0;
