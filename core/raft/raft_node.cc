@@ -41,15 +41,9 @@ RaftNode::RaftNode(Executor& executor, PeerEndpoint& peers, StateMachine& state,
       wal_(std::move(wal)) {}
 
 RaftNode::~RaftNode() {
-  // Waiting callers outlive us in a crash (their frames go later): detach them.
-  for (auto* map : {&waiters_}) {
-    for (auto& [key, waiter] : *map) {
-      if (waiter->timer != 0) executor_.cancel(waiter->timer);
-      waiter->timer = 0;
-      waiter->owner = nullptr;
-    }
-  }
-  for (auto& [key, waiter] : reads_) {
+  // Waiting callers may outlive us (in a crash their frames go later), completed or
+  // not: detach every one.
+  for (Waiter* waiter : live_waiters_) {
     if (waiter->timer != 0) executor_.cancel(waiter->timer);
     waiter->timer = 0;
     waiter->owner = nullptr;
@@ -146,7 +140,9 @@ void complete(Executor& executor, Map& map, typename Map::key_type key,
   waiter->outcome = std::move(outcome);
   if (waiter->handle) {
     std::coroutine_handle<> handle = std::exchange(waiter->handle, {});
-    executor.post([handle] { handle.resume(); });
+    executor.post([handle, alive = waiter->alive] {
+      if (*alive) handle.resume();
+    });
   }
 }
 
@@ -168,12 +164,15 @@ Task<Status> RaftNode::read_barrier() {
   if (Status s = machine_.read_index(request); !s.ok()) co_return s;
   Waiter waiter{.owner = this, .term = machine_.term()};
   reads_[request] = &waiter;
+  live_waiters_.insert(&waiter);
   struct Unregister {
     RaftNode& node;
     std::uint64_t request;
     Waiter* waiter;
     ~Unregister() {
+      *waiter->alive = false;
       if (waiter->owner == nullptr) return;  // the node is gone
+      node.live_waiters_.erase(waiter);
       auto it = node.reads_.find(request);
       if (it != node.reads_.end() && it->second == waiter) node.reads_.erase(it);
       if (waiter->timer != 0) node.executor_.cancel(waiter->timer);
@@ -201,6 +200,7 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
   resolve(*index, unavailable_error("raft: another entry took the proposal's place"));
   Waiter waiter{.owner = this, .term = machine_.term()};
   waiters_[*index] = &waiter;
+  live_waiters_.insert(&waiter);
   // If this frame is destroyed while waiting (its caller is gone, or the node crashed),
   // the waiter must leave the map and its timer must not fire.
   struct Unregister {
@@ -208,7 +208,9 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
     Index index;
     Waiter* waiter;
     ~Unregister() {
+      *waiter->alive = false;
       if (waiter->owner == nullptr) return;  // the node is gone
+      node.live_waiters_.erase(waiter);
       auto it = node.waiters_.find(index);
       if (it != node.waiters_.end() && it->second == waiter) node.waiters_.erase(it);
       if (waiter->timer != 0) node.executor_.cancel(waiter->timer);

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "distkit/core/async/executor.h"
@@ -94,6 +95,8 @@ class RaftNode {
  private:
   struct Waiter {
     RaftNode* owner = nullptr;  // cleared when the node is destroyed first
+    // False once the waiting frame is gone: a resume posted before that is dropped.
+    std::shared_ptr<bool> alive = std::make_shared<bool>(true);
     Term term = 0;
     std::optional<Result<std::string>> outcome;
     std::coroutine_handle<> handle;
@@ -119,6 +122,7 @@ class RaftNode {
   std::unique_ptr<WalStorage> wal_;
   std::map<Index, Waiter*> waiters_;               // proposals, by index
   std::map<std::uint64_t, Waiter*> reads_;         // reads, by request
+  std::set<Waiter*> live_waiters_;                 // every waiting frame, completed or not
   std::multimap<Index, std::uint64_t> confirmed_;  // confirmed reads waiting for apply
   std::uint64_t next_read_ = 0;
   Index applied_ = 0;

@@ -35,15 +35,18 @@ bool all_zero(std::string_view b) {
   return true;
 }
 
-// Whether the record's bytes [from, to) within some 512-byte sector are all zeros: the
-// mark of a write a crash tore (the disk writes sectors whole, and the file was zeros
-// where the record went). As etcd's WAL decides it (isTornEntry).
+// Whether a crash tore the record at [from, to): some 512-byte sector it reaches is
+// zero from the record's first byte in it to the sector's end. The disk writes sectors
+// whole and the file was zeros past the synced data, so a lost sector leaves that whole
+// stretch zero; a bit flip does not (the record's own trailing zeros, such as the high
+// bytes of a little-endian field, are followed by the next record's bytes in the same
+// sector). Stricter than etcd's isTornEntry, which looks at the record's bytes only.
 bool torn_in_a_sector(std::string_view file, std::size_t from, std::size_t to) {
   to = std::min(to, file.size());
   for (std::size_t at = from; at < to;) {
-    const std::size_t end = std::min(to, (at / kSectorBytes + 1) * kSectorBytes);
-    if (all_zero(file.substr(at, end - at))) return true;
-    at = end;
+    const std::size_t sector_end = std::min(file.size(), (at / kSectorBytes + 1) * kSectorBytes);
+    if (all_zero(file.substr(at, sector_end - at))) return true;
+    at = sector_end;
   }
   return false;
 }
@@ -168,7 +171,13 @@ Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
         break;
       }
       const std::size_t frame = padded(kRecordHeaderBytes + static_cast<std::size_t>(length));
-      if (length > kMaxMessageBytes || frame > file.size() - pos) {
+      if (length > kMaxMessageBytes) {
+        // The length sits in the first 8 bytes of an aligned record, inside one sector:
+        // a crash cannot tear it, so an impossible one is damage.
+        if (auto e = bad("a record claims " + std::to_string(length) + " bytes", false)) return *e;
+        break;
+      }
+      if (frame > file.size() - pos) {
         if (auto e =
                 bad("a record of " + std::to_string(length) + " bytes runs past the end", true))
           return *e;

@@ -15,13 +15,16 @@
 //
 // Recovery:
 // - Valid data ends at a zero header. In the last segment, a record that is cut short,
-//   or whose checksum fails where its bytes within some 512-byte sector are all zeros,
-//   is a torn write the crash interrupted: it and everything after it are discarded (the driver
+//   or whose checksum fails where a 512-byte sector it reaches is zero from the
+//   record's first byte in it to the sector's end, is a torn write the crash
+//   interrupted: it and everything after it are discarded (the driver
 //   truncates the file there) and were never acknowledged (acknowledgements wait for
 //   sync).
 // - Any other bad record (a checksum failure in a closed segment, or with every sector
-//   written), a missing or misnumbered segment, or a broken chain is kDataLoss: the
-//   log refuses to start rather than drop what may have been acknowledged.
+//   written; an impossible length), a missing or misnumbered segment, or a broken chain
+//   is kDataLoss: the log refuses to start rather than drop what may have been
+//   acknowledged. One case stays ambiguous, as in etcd: damage to the log's last record
+//   when nothing follows it in its last sector reads as a torn write.
 #ifndef DISTKIT_CORE_RAFT_WAL_FORMAT_H_
 #define DISTKIT_CORE_RAFT_WAL_FORMAT_H_
 

@@ -55,6 +55,13 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
         !s.ok())
       co_return s;
   }
+  if (wal->end_ > 0) {
+    // Write the valid data again before syncing: if the last run stopped on a failed
+    // sync, the kernel may show bytes it will never write (fsyncgate), and a sync would
+    // report them durable. (Closed segments were synced before the next one began.)
+    if (Status s = wal->segment_->write(0, std::string_view(image).substr(0, wal->end_)); !s.ok())
+      co_return s;
+  }
   if (wal->end_ == 0) {
     // Not even the header survived: write it again.
     std::string header;

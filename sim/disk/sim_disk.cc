@@ -103,16 +103,33 @@ Task<void> SimDisk::sync_delay() {
 }
 
 Task<Status> SimDisk::sync_file(FileId id, std::uint64_t generation) {
-  if (!state(id, generation).ok()) co_return state(id, generation).status();
+  Result<FileState*> before = state(id, generation);
+  if (!before.ok()) co_return before.status();
+  // What this sync covers: the writes made before it started. Writes made while it
+  // waits stay pending (a later sync covers them).
+  const std::size_t covered = (*before)->pending.size();
   co_await sync_delay();
   // Re-checked: a crash while it waited means it never happened.
   Result<FileState*> f = state(id, generation);
   if (!f.ok()) co_return f.status();
   ++syncs_;
-  if (sync_fails_) co_return data_loss_error("sim disk: sync failed (injected)");
+  std::vector<Pending>& pending = (*f)->pending;
+  const auto end = pending.begin() + static_cast<std::ptrdiff_t>(std::min(covered, pending.size()));
+  if (sync_fails_) {
+    // As Linux after a failed writeback: the pages are marked clean, the data stays
+    // readable but never reaches the disk, and a later sync reports success for it.
+    pending.erase(pending.begin(), end);
+    co_return data_loss_error("sim disk: sync failed (injected)");
+  }
   if (!lying_sync_) {
-    (*f)->durable = (*f)->visible;
-    (*f)->pending.clear();
+    for (auto it = pending.begin(); it != end; ++it) {
+      if (it->truncate) {
+        (*f)->durable.resize(it->offset, '\0');
+      } else {
+        apply_write((*f)->durable, it->offset, it->bytes);
+      }
+    }
+    pending.erase(pending.begin(), end);
   }
   co_return Status();
 }

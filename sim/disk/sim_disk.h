@@ -4,7 +4,9 @@
 // keeps the durable state and, of the rest, what the CrashLoss mode says: nothing, or
 // each pending write's sectors independently (torn and reordered writes). Faults: a
 // failing sync, a lying sync (test-only: reports success, makes nothing durable), and
-// bit rot in a durable image (which the WAL's checksums must catch).
+// bit rot in a durable image (which the WAL's checksums must catch). A sync covers the
+// writes made before it started; a failed sync loses them for good while they stay
+// readable, as Linux's page cache does after a failed writeback.
 //
 // A sync takes a latency drawn in [min, max] on the executor of the incarnation that
 // attached itself (set_sync_latency); none attached, it completes at once. A crash

@@ -199,6 +199,22 @@ TEST(RaftWal, AZeroSectorInTheLastSegmentIsATornWriteAndItIsCutThere) {
   EXPECT_EQ(r->entries, w.entries_after[before - 1]);
 }
 
+// A crash cannot tear a record's length (it lies in one sector), so an impossible one
+// in the last segment is damage, not a torn write that would silently cut the log.
+TEST(RaftWal, AnImpossibleLengthIsDamageEvenInTheLastSegment) {
+  std::vector<Op> ops;
+  for (int i = 0; i < 4; ++i)
+    ops.push_back({.index = static_cast<Index>(i + 1), .data = "v"});
+  Written w = write_log(ops, 100, 2048);
+  std::string& file = w.files[0];
+  const std::size_t second = w.record_at[0].second;  // where the second entry's record starts
+  file[second + 3] = '\x7f';                         // its length's high byte
+  Result<RecoveredWal> r = recover(w.files);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("claims"), std::string::npos) << r.status();
+}
+
 TEST(RaftWal, DamageInAClosedSegmentRefusesToStart) {
   std::vector<Op> ops;
   for (int i = 0; i < 10; ++i)

@@ -133,6 +133,28 @@ TEST(RaftWalStorage, AFailedSyncStopsTheLog) {
       << "fail-stop: no retry may report success";
 }
 
+// After a failed sync the data is readable but will never reach the disk (the kernel
+// marked it clean). A restart that trusted it would acknowledge it, then lose it in a
+// power cut; open() writes the recovered data again so its sync is real.
+TEST(RaftWalStorage, AfterAFailedSyncTheReopenedLogMakesWhatItShowsDurable) {
+  SimDisk disk;
+  auto wal = open_wal(disk);
+  const Entry a = entry(1, 1, "a");
+  ASSERT_TRUE(run_now(wal->persist(std::span(&a, 1), std::nullopt)).ok());
+  disk.set_sync_fails(true);
+  const Entry b = entry(2, 1, "b");
+  EXPECT_EQ(run_now(wal->persist(std::span(&b, 1), std::nullopt)).code(), StatusCode::kDataLoss);
+  disk.set_sync_fails(false);
+  wal.reset();
+  auto reopened = open_wal(disk);  // a process restart: the page cache still shows "b"
+  const std::vector<Entry> shown = reopened->recovered().entries;
+  ASSERT_EQ(shown.size(), 2u);
+  reopened.reset();
+  disk.crash(CrashLoss::kEverythingUnsynced);  // then the machine loses power
+  auto after = open_wal(disk);
+  EXPECT_EQ(after->recovered().entries, shown) << "what the reopened log showed was durable";
+}
+
 TEST(RaftWalStorage, AGapIsRefused) {
   SimDisk disk;
   auto wal = open_wal(disk);
