@@ -607,12 +607,14 @@ void RaftMachine::broadcast_heartbeat(std::uint64_t context) {
   }
 }
 
+Status RaftMachine::not_leader_error() const {
+  return unavailable_error("raft: member " + std::to_string(config_.id) + " is not the leader" +
+                           (leader_ == kNobody ? std::string(" (no leader known)")
+                                               : "; the leader is " + std::to_string(leader_)));
+}
+
 Status RaftMachine::read_index(std::uint64_t request) {
-  if (role_ != Role::kLeader) {
-    return unavailable_error("raft: member " + std::to_string(config_.id) + " is not the leader" +
-                             (leader_ == kNobody ? std::string(" (no leader known)")
-                                                 : "; the leader is " + std::to_string(leader_)));
-  }
+  if (role_ != Role::kLeader) return not_leader_error();
   if (!committed_in_term()) {
     // Until an entry of its term commits, a new leader's commit index may be behind
     // what an earlier leader committed.
@@ -689,11 +691,7 @@ void RaftMachine::append_as_leader(std::vector<Entry> entries) {
 }
 
 Result<Index> RaftMachine::propose(std::string data) {
-  if (role_ != Role::kLeader) {
-    return unavailable_error("raft: member " + std::to_string(config_.id) + " is not the leader" +
-                             (leader_ == kNobody ? std::string(" (no leader known)")
-                                                 : "; the leader is " + std::to_string(leader_)));
-  }
+  if (role_ != Role::kLeader) return not_leader_error();
   if (data.size() > kMaxEntryBytes)
     return invalid_argument_error("raft: a proposal of " + std::to_string(data.size()) +
                                   " bytes is past the limit of " + std::to_string(kMaxEntryBytes));

@@ -158,6 +158,8 @@ class RaftMachine {
   [[nodiscard]] bool is_voter(NodeId id) const;
   [[nodiscard]] HardState hard_state() const { return {term_, vote_, commit_}; }
   [[nodiscard]] bool in_lease() const;
+  // kUnavailable naming the leader, if known.
+  [[nodiscard]] Status not_leader_error() const;
   [[nodiscard]] Status validate_message(const Message& m) const;
 
   void become_follower(Term term, NodeId leader);

@@ -7,7 +7,6 @@
 namespace distkit::raft {
 
 struct RaftNode::WaitFor {
-  RaftNode& node;
   Waiter& waiter;
   bool await_ready() const noexcept { return waiter.outcome.has_value(); }
   void await_suspend(std::coroutine_handle<> handle) { waiter.handle = handle; }
@@ -39,6 +38,30 @@ RaftNode::RaftNode(Executor& executor, PeerEndpoint& peers, StateMachine& state,
       options_(std::move(options)),
       machine_(std::move(machine)),
       wal_(std::move(wal)) {}
+
+// Registers `waiter` under `key` for as long as the waiting frame lives. If the frame
+// is destroyed while waiting (its caller is gone, or the node crashed), the waiter
+// leaves the maps, its timer is cancelled and a resume already posted is dropped.
+template <typename Key>
+struct RaftNode::Registration {
+  Registration(RaftNode& node, std::map<Key, Waiter*>& map, Key key, Waiter& waiter)
+      : node(node), map(map), key(key), waiter(waiter) {
+    map[key] = &waiter;
+    node.live_waiters_.insert(&waiter);
+  }
+  ~Registration() {
+    *waiter.alive = false;
+    if (waiter.owner == nullptr) return;  // the node is gone
+    node.live_waiters_.erase(&waiter);
+    auto it = map.find(key);
+    if (it != map.end() && it->second == &waiter) map.erase(it);
+    if (waiter.timer != 0) node.executor_.cancel(waiter.timer);
+  }
+  RaftNode& node;
+  std::map<Key, Waiter*>& map;
+  Key key;
+  Waiter& waiter;
+};
 
 RaftNode::~RaftNode() {
   // Waiting callers may outlive us (in a crash their frames go later), completed or
@@ -163,21 +186,7 @@ Task<Status> RaftNode::read_barrier() {
   const std::uint64_t request = ++next_read_;
   if (Status s = machine_.read_index(request); !s.ok()) co_return s;
   Waiter waiter{.owner = this, .term = machine_.term()};
-  reads_[request] = &waiter;
-  live_waiters_.insert(&waiter);
-  struct Unregister {
-    RaftNode& node;
-    std::uint64_t request;
-    Waiter* waiter;
-    ~Unregister() {
-      *waiter->alive = false;
-      if (waiter->owner == nullptr) return;  // the node is gone
-      node.live_waiters_.erase(waiter);
-      auto it = node.reads_.find(request);
-      if (it != node.reads_.end() && it->second == waiter) node.reads_.erase(it);
-      if (waiter->timer != 0) node.executor_.cancel(waiter->timer);
-    }
-  } unregister{*this, request, &waiter};
+  const Registration<std::uint64_t> registration(*this, reads_, request, waiter);
   waiter.timer = executor_.schedule_after(options_.proposal_timeout, [this, request, w = &waiter] {
     auto it = reads_.find(request);
     if (it == reads_.end() || it->second != w) return;
@@ -186,7 +195,7 @@ Task<Status> RaftNode::read_barrier() {
     resolve_read(request, unavailable_error("raft: the read was not confirmed in time"));
   });
   pump();
-  co_await WaitFor{*this, waiter};
+  co_await WaitFor{waiter};
   co_return waiter.outcome->status();
 }
 
@@ -199,23 +208,7 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
   // no longer commit.
   resolve(*index, unavailable_error("raft: another entry took the proposal's place"));
   Waiter waiter{.owner = this, .term = machine_.term()};
-  waiters_[*index] = &waiter;
-  live_waiters_.insert(&waiter);
-  // If this frame is destroyed while waiting (its caller is gone, or the node crashed),
-  // the waiter must leave the map and its timer must not fire.
-  struct Unregister {
-    RaftNode& node;
-    Index index;
-    Waiter* waiter;
-    ~Unregister() {
-      *waiter->alive = false;
-      if (waiter->owner == nullptr) return;  // the node is gone
-      node.live_waiters_.erase(waiter);
-      auto it = node.waiters_.find(index);
-      if (it != node.waiters_.end() && it->second == waiter) node.waiters_.erase(it);
-      if (waiter->timer != 0) node.executor_.cancel(waiter->timer);
-    }
-  } unregister{*this, *index, &waiter};
+  const Registration<Index> registration(*this, waiters_, *index, waiter);
   waiter.timer =
       executor_.schedule_after(options_.proposal_timeout, [this, i = *index, w = &waiter] {
         auto it = waiters_.find(i);
@@ -224,7 +217,7 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
         resolve(i, unknown_outcome_error("raft: no answer within the proposal timeout"));
       });
   pump();
-  co_await WaitFor{*this, waiter};
+  co_await WaitFor{waiter};
   co_return std::move(*waiter.outcome);
 }
 

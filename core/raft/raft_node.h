@@ -103,6 +103,8 @@ class RaftNode {
     Executor::TimerId timer = 0;
   };
   struct WaitFor;
+  template <typename Key>
+  struct Registration;
 
   RaftNode(Executor& executor, PeerEndpoint& peers, StateMachine& state, RaftNodeOptions options,
            RaftMachine machine, std::unique_ptr<WalStorage> wal);

@@ -112,7 +112,6 @@ Task<Status> SimDisk::sync_file(FileId id, std::uint64_t generation) {
   // Re-checked: a crash while it waited means it never happened.
   Result<FileState*> f = state(id, generation);
   if (!f.ok()) co_return f.status();
-  ++syncs_;
   std::vector<Pending>& pending = (*f)->pending;
   const auto end = pending.begin() + static_cast<std::ptrdiff_t>(std::min(covered, pending.size()));
   if (sync_fails_) {
@@ -139,7 +138,6 @@ Task<Status> SimDisk::sync_directory() {
   co_await sync_delay();
   if (generation != generation_)
     co_return failed_precondition_error("sim disk: crashed during a directory sync");
-  ++syncs_;
   if (sync_fails_) co_return data_loss_error("sim disk: directory sync failed (injected)");
   if (!lying_sync_) durable_names_ = names_;
   co_return Status();
@@ -194,12 +192,6 @@ Status SimDisk::flip_durable_bit(const std::string& name, std::uint64_t bit) {
   if (bit / 8 < f.visible.size())
     f.visible[bit / 8] = static_cast<char>(f.visible[bit / 8] ^ (1 << (bit % 8)));
   return Status();
-}
-
-std::optional<std::string> SimDisk::durable_image(const std::string& name) const {
-  auto it = durable_names_.find(name);
-  if (it == durable_names_.end()) return std::nullopt;
-  return files_.at(it->second).durable;
 }
 
 }  // namespace distkit::sim

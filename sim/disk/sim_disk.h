@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,10 +55,6 @@ class SimDisk final : public Disk {
   // Flips one bit of `name`'s durable image (and its visible one).
   Status flip_durable_bit(const std::string& name, std::uint64_t bit);
 
-  // The durable image of `name` (what a crash would keep for sure), for checkers.
-  [[nodiscard]] std::optional<std::string> durable_image(const std::string& name) const;
-  [[nodiscard]] std::uint64_t syncs() const { return syncs_; }
-
  private:
   friend class SimFile;
   struct Pending {
@@ -90,7 +85,6 @@ class SimDisk final : public Disk {
   std::uint64_t generation_ = 1;  // bumped by crash(): older handles are dead
   bool sync_fails_ = false;
   bool lying_sync_ = false;
-  std::uint64_t syncs_ = 0;
 };
 
 }  // namespace distkit::sim
