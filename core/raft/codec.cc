@@ -6,50 +6,13 @@
 namespace distkit::raft {
 namespace {
 
-void put_u8(std::string& out, std::uint8_t v) {
-  out.push_back(static_cast<char>(v));
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  [[nodiscard]] std::size_t left() const { return bytes_.size() - at_; }
-  bool u8(std::uint8_t& v) {
-    if (left() < 1) return false;
-    v = static_cast<std::uint8_t>(bytes_[at_++]);
-    return true;
-  }
-  bool u32(std::uint32_t& v) {
-    if (left() < 4) return false;
-    v = get_u32(bytes_, at_);
-    at_ += 4;
-    return true;
-  }
-  bool u64(std::uint64_t& v) {
-    if (left() < 8) return false;
-    v = get_u64(bytes_, at_);
-    at_ += 8;
-    return true;
-  }
-  bool bytes(std::size_t n, std::string& out) {
-    if (left() < n) return false;
-    out.assign(bytes_.substr(at_, n));
-    at_ += n;
-    return true;
-  }
-
- private:
-  std::string_view bytes_;
-  std::size_t at_ = 0;
-};
-
 constexpr std::size_t kEntryHeaderBytes = 8 + 8 + 1 + 4;
 
 Status truncated(std::string_view what) {
   return protocol_error("raft codec: " + std::string(what) + " is truncated");
 }
 
-std::optional<Status> read_entry(Reader& r, Entry& e) {
+std::optional<Status> read_entry(ByteReader& r, Entry& e) {
   std::uint8_t type = 0;
   std::uint32_t length = 0;
   if (!r.u64(e.term) || !r.u64(e.index) || !r.u8(type) || !r.u32(length))
@@ -65,6 +28,14 @@ std::optional<Status> read_entry(Reader& r, Entry& e) {
 }
 
 }  // namespace
+
+void put_u8(std::string& out, std::uint8_t v) {
+  out.push_back(static_cast<char>(v));
+}
+void put_sized(std::string& out, std::string_view bytes) {
+  put_u32(out, static_cast<std::uint32_t>(bytes.size()));
+  out.append(bytes);
+}
 
 // Little-endian whatever the host: a log written on one machine is read on another.
 void put_u32(std::string& out, std::uint32_t v) {
@@ -129,7 +100,7 @@ Result<Message> decode_message(std::string_view bytes, std::size_t max_bytes) {
   if (bytes.size() > max_bytes)
     return protocol_error("raft codec: a message of " + std::to_string(bytes.size()) +
                           " bytes is past the limit of " + std::to_string(max_bytes));
-  Reader r(bytes);
+  ByteReader r(bytes);
   std::uint8_t version = 0, type = 0, flags = 0;
   if (!r.u8(version)) return truncated("a message");
   if (version != kCodecVersion)
@@ -162,7 +133,7 @@ Result<Message> decode_message(std::string_view bytes, std::size_t max_bytes) {
 }
 
 Result<Entry> decode_entry(std::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   Entry e;
   if (std::optional<Status> error = read_entry(r, e)) return *error;
   if (r.left() != 0)
@@ -171,7 +142,7 @@ Result<Entry> decode_entry(std::string_view bytes) {
 }
 
 Result<HardState> decode_hard_state(std::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   HardState s;
   if (!r.u64(s.term) || !r.u64(s.vote) || !r.u64(s.commit)) return truncated("a hard state");
   if (r.left() != 0)

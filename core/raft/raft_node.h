@@ -35,21 +35,12 @@
 #include "distkit/core/async/task.h"
 #include "distkit/core/base/status.h"
 #include "distkit/core/raft/raft_machine.h"
+#include "distkit/core/raft/state_machine.h"
 #include "distkit/core/raft/wal_storage.h"
 #include "distkit/core/seam/disk.h"
 #include "distkit/core/seam/peer.h"
 
 namespace distkit::raft {
-
-// The replicated state: deterministic (no clock, no randomness), fed every committed
-// normal entry in log order, once per incarnation (an in-memory machine is rebuilt
-// from the log after a restart).
-class StateMachine {
- public:
-  virtual ~StateMachine() = default;
-  // The answer to the command's proposer.
-  virtual std::string apply(const Entry& entry) = 0;
-};
 
 struct RaftNodeOptions {
   Config raft;

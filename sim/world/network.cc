@@ -66,16 +66,22 @@ void World::send_datagram(NodeId from, NodeId to, std::string payload) {
     trace_event(from, "message-lost", digest, name(to));
     return;
   }
-  const SimTime arrival = now() + sample_latency(config, network_rng_);
-  arrival_event(to, arrival, [this, from, to, digest, payload = std::move(payload)]() mutable {
-    Node& n = node(to);
-    if (link_blocked(from, to) || n.context == nullptr) {
-      trace_event(to, "message-lost", digest, name(from));
-      return;
-    }
-    trace_event(to, "message", digest, name(from));
-    n.context->peers_->deliver(PeerMessage{from, std::move(payload)});
-  });
+  // (No draw when duplication is off: runs without it keep their traces.)
+  const int copies = config.duplicate > 0 && network_rng_.chance(config.duplicate) ? 2 : 1;
+  for (int copy = 0; copy < copies; ++copy) {
+    if (copy == 1) trace_event(from, "message-duplicated", digest, name(to));
+    const SimTime arrival = now() + sample_latency(config, network_rng_);
+    std::string body = copy + 1 == copies ? std::move(payload) : payload;
+    arrival_event(to, arrival, [this, from, to, digest, payload = std::move(body)]() mutable {
+      Node& n = node(to);
+      if (link_blocked(from, to) || n.context == nullptr) {
+        trace_event(to, "message-lost", digest, name(from));
+        return;
+      }
+      trace_event(to, "message", digest, name(from));
+      n.context->peers_->deliver(PeerMessage{from, std::move(payload)});
+    });
+  }
 }
 
 void World::send_to_client(NodeId server, NodeId client, std::uint64_t conn,

@@ -63,6 +63,9 @@ struct LinkConfig {
   Latency latency;
   // Probability that a message on this link is lost.
   double loss = 0;
+  // Probability that a peer message is delivered twice (each copy with its own
+  // latency). Redis connections are streams and never duplicate.
+  double duplicate = 0;
   // A Redis connection's bytes travel in segments: each write (and each reply) is cut
   // at random points into 1..max_segments of them, so parsers meet any split.
   std::size_t max_segments = 2;

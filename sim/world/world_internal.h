@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "distkit/core/async/mailbox.h"
 #include "distkit/core/conn/byte_link.h"
 #include "distkit/core/resp/resp.h"
 #include "distkit/sim/world/world.h"
@@ -203,41 +204,21 @@ class NodeExecutor final : public Executor {
 class SimPeerEndpoint final : public PeerEndpoint {
  public:
   SimPeerEndpoint(World& world, NodeId id, Executor& executor)
-      : world_(world), id_(id), executor_(executor) {}
+      : world_(world), id_(id), inbox_(executor) {}
 
   NodeId self() const override { return id_; }
   void send(NodeId to, std::string payload) override {
     world_.send_datagram(id_, to, std::move(payload));
   }
 
-  Task<PeerMessage> receive() override {
-    if (inbox_.empty()) co_await Wait{this};
-    PeerMessage message = std::move(inbox_.front());
-    inbox_.pop_front();
-    co_return message;
-  }
+  Task<PeerMessage> receive() override { co_return co_await inbox_.pop(); }
 
-  void deliver(PeerMessage message) {
-    inbox_.push_back(std::move(message));
-    if (waiter_) {
-      std::coroutine_handle<> waiter = std::exchange(waiter_, {});
-      executor_.post([waiter] { waiter.resume(); });
-    }
-  }
+  void deliver(PeerMessage message) { (void)inbox_.push(std::move(message)); }
 
  private:
-  struct Wait {
-    SimPeerEndpoint* endpoint;
-    bool await_ready() const noexcept { return !endpoint->inbox_.empty(); }
-    void await_suspend(std::coroutine_handle<> handle) { endpoint->waiter_ = handle; }
-    void await_resume() const noexcept {}
-  };
-
   World& world_;
   NodeId id_;
-  Executor& executor_;
-  std::deque<PeerMessage> inbox_;
-  std::coroutine_handle<> waiter_;
+  Mailbox<PeerMessage> inbox_;
 };
 
 // ---- Redis connections (client side) ---------------------------------------------

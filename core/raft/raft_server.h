@@ -1,0 +1,79 @@
+// RaftServer: one member of a replicated service. It runs a RaftNode whose state
+// machine is the application's, wrapped in client sessions (sessions.h), and answers
+// clients (RaftClient) on the client channel of the same peer endpoint that carries
+// Raft's messages (PeerChannels: kRaftChannel, kClientChannel).
+//
+// Requests (client_protocol.h):
+// - kRegister: proposes a session registration; answers the new client id.
+// - kWrite: proposes the command in the client's session; a retry of a command that
+//   already committed is answered from the session, not applied again.
+// - kRead: passes a read barrier (ReadIndex), then answers the application's query().
+// Not the leader: kUnavailable with the leader, when known, in the reply. A proposal
+// that timed out: kUnknownOutcome (the client retries the same command number, which
+// is safe). More than `max_in_flight` requests at once: kResourceExhausted. Requests
+// that do not decode are dropped and counted.
+//
+// Lifetime as RaftNode's (raft_node.h).
+#ifndef DISTKIT_CORE_RAFT_RAFT_SERVER_H_
+#define DISTKIT_CORE_RAFT_RAFT_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "distkit/core/async/executor.h"
+#include "distkit/core/async/task.h"
+#include "distkit/core/raft/client_protocol.h"
+#include "distkit/core/raft/raft_node.h"
+#include "distkit/core/raft/sessions.h"
+#include "distkit/core/seam/disk.h"
+#include "distkit/core/seam/peer_channels.h"
+
+namespace distkit::raft {
+
+struct RaftServerOptions {
+  RaftNodeOptions node;
+  SessionOptions sessions;
+  std::size_t max_in_flight = 1024;
+};
+
+class RaftServer {
+ public:
+  // Recovers the member from `disk` (RaftNode::start) and starts serving. `peers` is
+  // the node's whole endpoint (this server splits it into channels); `application`
+  // must outlive the server.
+  [[nodiscard]] static Task<Result<std::unique_ptr<RaftServer>>> start(Executor& executor,
+                                                                       PeerEndpoint& peers,
+                                                                       Disk& disk,
+                                                                       StateMachine& application,
+                                                                       RaftServerOptions options);
+  ~RaftServer();
+  RaftServer(const RaftServer&) = delete;
+  RaftServer& operator=(const RaftServer&) = delete;
+
+  [[nodiscard]] RaftNode& node() { return *node_; }
+  [[nodiscard]] const RaftNode& node() const { return *node_; }
+  [[nodiscard]] const SessionStateMachine& sessions() const { return sessions_; }
+  // Client requests that did not decode, and peer messages of no known channel.
+  [[nodiscard]] std::uint64_t bad_requests() const { return bad_requests_ + channels_.dropped(); }
+
+ private:
+  RaftServer(Executor& executor, PeerEndpoint& peers, StateMachine& application,
+             RaftServerOptions options);
+  Task<void> serve_loop();
+  Task<void> handle(NodeId from, ClientRequest request);
+  void reply(NodeId to, ClientReply reply);
+
+  Executor& executor_;
+  PeerChannels channels_;
+  PeerEndpoint& clients_;
+  SessionStateMachine sessions_;
+  RaftServerOptions options_;
+  std::unique_ptr<RaftNode> node_;
+  std::size_t in_flight_ = 0;
+  std::uint64_t bad_requests_ = 0;
+  TaskScope scope_;  // last: the handlers die before what they use
+};
+
+}  // namespace distkit::raft
+
+#endif  // DISTKIT_CORE_RAFT_RAFT_SERVER_H_
