@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <type_traits>
@@ -169,7 +170,10 @@ class TaskScope {
   TaskScope() = default;
   TaskScope(const TaskScope&) = delete;
   TaskScope& operator=(const TaskScope&) = delete;
-  ~TaskScope() { destroy_all(); }
+  ~TaskScope() {
+    *token_ = nullptr;
+    destroy_all();
+  }
 
   [[nodiscard]] std::size_t live_tasks() const { return live_.size(); }
 
@@ -199,7 +203,12 @@ class TaskScope {
   }
   void remove(std::uint64_t id) { live_.erase(id); }
 
+  [[nodiscard]] bool holds(std::uint64_t id) const { return live_.contains(id); }
+
   std::uint64_t next_id_ = 1;
+  // Points at the scope while it lives: a start posted by spawn() checks it, so a
+  // task whose scope died before it started is never resumed.
+  std::shared_ptr<TaskScope*> token_ = std::make_shared<TaskScope*>(this);
   // Ordered by spawn order, so destruction order is deterministic.
   std::map<std::uint64_t, std::coroutine_handle<detail::DetachedTask::promise_type>> live_;
 };
@@ -211,15 +220,22 @@ inline auto detail::DetachedTask::promise_type::final_suspend() noexcept {
 
 // Starts `task` on `executor` (through post(), never inline) and calls
 // `on_done(value)` (or `on_done()` for Task<void>) on the executor when it finishes.
-// With a scope, the task dies with the scope if it has not finished by then.
+// With a scope, the task dies with the scope if it has not finished by then (also
+// before it started: the posted start then does nothing).
 template <typename T, typename OnDone>
 void spawn(Executor& executor, TaskScope* scope, Task<T> task, OnDone on_done) {
   detail::DetachedTask detached = detail::run_detached(std::move(task), std::move(on_done));
-  if (scope != nullptr) {
-    detached.handle.promise().scope = scope;
-    detached.handle.promise().id = scope->add(detached.handle);
+  if (scope == nullptr) {
+    executor.post([handle = detached.handle] { handle.resume(); });
+    return;
   }
-  executor.post([handle = detached.handle] { handle.resume(); });
+  const std::uint64_t id = scope->add(detached.handle);
+  detached.handle.promise().scope = scope;
+  detached.handle.promise().id = id;
+  // The scope may be destroyed (or destroy_all()) before the start runs.
+  executor.post([handle = detached.handle, token = scope->token_, id] {
+    if (*token != nullptr && (*token)->holds(id)) handle.resume();
+  });
 }
 
 template <typename T>

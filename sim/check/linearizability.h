@@ -36,6 +36,9 @@ struct CounterOperation {
   std::int64_t previous = 0;
   bool applied = true;
   std::string process;  // who issued it, for reports
+  // Certainly did not run (kUnavailable): recorders mark it, and leave it out of the
+  // history they check.
+  bool dropped = false;
 
   [[nodiscard]] std::string to_string() const;
 };

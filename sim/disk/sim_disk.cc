@@ -99,7 +99,7 @@ void SimDisk::set_sync_latency(Executor& executor, Duration min, Duration max) {
 Task<void> SimDisk::sync_delay() {
   if (executor_ == nullptr) co_return;
   const auto span = static_cast<std::uint64_t>((latency_max_ - latency_min_).count()) + 1;
-  co_await sleep_for(*executor_, latency_min_ + Duration(rng_.next_u64() % span));
+  co_await sleep_for(*executor_, latency_min_ + latency_extra_ + Duration(rng_.next_u64() % span));
 }
 
 Task<Status> SimDisk::sync_file(FileId id, std::uint64_t generation) {

@@ -50,6 +50,8 @@ class SimDisk final : public Disk {
   void set_sync_latency(Executor& executor, Duration min, Duration max);
 
   // Faults.
+  // Every sync takes `extra` more (a slow or overloaded device); zero lifts it.
+  void set_extra_sync_latency(Duration extra) { latency_extra_ = extra; }
   void set_sync_fails(bool fails) { sync_fails_ = fails; }
   void set_lying_sync(bool lies) { lying_sync_ = lies; }  // tests only
   // Flips one bit of `name`'s durable image (and its visible one).
@@ -78,6 +80,7 @@ class SimDisk final : public Disk {
   Executor* executor_ = nullptr;
   Duration latency_min_{0};
   Duration latency_max_{0};
+  Duration latency_extra_{0};
   std::map<FileId, FileState> files_;
   std::map<std::string, FileId> names_;          // visible
   std::map<std::string, FileId> durable_names_;  // as of the last sync_directory

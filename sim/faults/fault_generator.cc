@@ -17,6 +17,7 @@ constexpr std::pair<FaultProfile, std::string_view> kProfiles[] = {
     {FaultProfile::kRedisRestarts, "redis-restarts"},
     {FaultProfile::kRedisErrors, "redis-errors"},
     {FaultProfile::kClusterChanges, "cluster-changes"},
+    {FaultProfile::kDisk, "disk"},
     {FaultProfile::kAll, "all"},
 };
 
@@ -204,6 +205,65 @@ FaultSchedule generate_fault_schedule(const FaultPlan& plan, FaultChoices& choos
             choose.between(0, static_cast<std::int64_t>(plan.shards.size()) - 1))];
         add(choose.between(0, total_ms - 1), FaultKind::kClusterFailover, pick(failing), 0,
             choose.between(0, 1));
+      }
+    }
+    // Raft members, drawn after everything else, and only with members, so that other
+    // schedules are what they were before Raft.
+    if (!plan.members.empty()) {
+      const auto other_member = [&](NodeId a) {
+        NodeId b = a;
+        while (b == a)
+          b = pick(plan.members);
+        return b;
+      };
+      const bool peers = plan.members.size() > 1;
+      if (want(FaultProfile::kPartitions) && peers) {
+        const NodeId a = pick(plan.members);
+        const NodeId b = other_member(a);
+        const bool one_way = choose.chance(0.3);
+        episode(
+            [&](std::int64_t t) {
+              add(t, one_way ? FaultKind::kPartitionOneWay : FaultKind::kPartition, a, b, 0);
+            },
+            [&](std::int64_t t) { add(t, FaultKind::kHeal, a, b, 0); });
+      }
+      if (want(FaultProfile::kLossyNetwork) && peers) {
+        const NodeId a = pick(plan.members);
+        const NodeId b = other_member(a);
+        if (choose.chance(0.5)) {
+          const std::int64_t loss = choose.between(20, 400);
+          episode([&](std::int64_t t) { add(t, FaultKind::kLoss, a, b, loss); },
+                  [&](std::int64_t t) { add(t, FaultKind::kLoss, a, b, 0); });
+        } else {
+          const std::int64_t duplicate = choose.between(50, 300);
+          episode([&](std::int64_t t) { add(t, FaultKind::kDuplicate, a, b, duplicate); },
+                  [&](std::int64_t t) { add(t, FaultKind::kDuplicate, a, b, 0); });
+        }
+      }
+      if (want(FaultProfile::kDeadInstances)) {
+        const NodeId a = pick(plan.members);
+        const bool torn = want(FaultProfile::kDisk) && choose.chance(0.5);
+        episode(
+            [&](std::int64_t t) {
+              add(t, torn ? FaultKind::kCrashTorn : FaultKind::kCrash, a, 0, 0);
+            },
+            [&](std::int64_t t) { add(t, FaultKind::kRestart, a, 0, 0); });
+      }
+      if (want(FaultProfile::kClockSkew)) {
+        // A member's clock drives its ticks: drift changes its election timing.
+        add(choose.between(0, total_ms - 1), FaultKind::kClockDrift, pick(plan.members), 0,
+            choose.between(-500, 500));
+      }
+      if (want(FaultProfile::kDisk)) {
+        const NodeId a = pick(plan.members);
+        if (choose.chance(0.6)) {
+          const std::int64_t extra_ms = choose.between(5, 200);
+          episode([&](std::int64_t t) { add(t, FaultKind::kDiskSlow, a, 0, extra_ms); },
+                  [&](std::int64_t t) { add(t, FaultKind::kDiskSlow, a, 0, 0); });
+        } else {
+          add(choose.between(0, total_ms - 1), FaultKind::kDiskFail, a, 0,
+              choose.between(shortest, longest));
+        }
       }
     }
   }

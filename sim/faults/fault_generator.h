@@ -29,7 +29,8 @@ enum class FaultProfile : std::uint8_t {
   kRedisRestarts = 16,   // servers restart (keeping their data), forget scripts, slow down
   kRedisErrors = 32,     // servers answer LOADING, BUSY, OOM, READONLY or MASTERDOWN a while
   kClusterChanges = 64,  // a Redis Cluster moves slots and fails masters over (needs shards)
-  kAll = 127,
+  kDisk = 128,           // Raft members' disks: slow and failing syncs, torn writes at crashes
+  kAll = 255,
 };
 [[nodiscard]] constexpr FaultProfile operator|(FaultProfile a, FaultProfile b) {
   return static_cast<FaultProfile>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
@@ -52,6 +53,10 @@ struct FaultPlan {
   // A simulated Redis Cluster's shards (master first), for kClusterChanges; empty
   // without a cluster, and then nothing is drawn for them.
   std::vector<std::vector<NodeId>> shards;
+  // Raft members (peers of each other, each with a disk): the network, dead-instance,
+  // clock and disk kinds also fall on them and between them. Empty: nothing is drawn
+  // for them.
+  std::vector<NodeId> members;
   Duration chaos{std::chrono::seconds(10)};  // events fall in [0, chaos)
   FaultProfile profile = FaultProfile::kAll;
   int rounds = 3;  // each round adds an episode of every kind in the profile

@@ -44,6 +44,10 @@ constexpr KindInfo kKinds[] = {
     {FaultKind::kRedisMasterDown, "redis-masterdown", 1, true, true},
     {FaultKind::kClusterMigrate, "cluster-migrate", 1, true, true},
     {FaultKind::kClusterFailover, "cluster-failover", 1, true, true},
+    {FaultKind::kCrashTorn, "crash-torn", 1, false, false},
+    {FaultKind::kDuplicate, "duplicate", 2, true, false},
+    {FaultKind::kDiskSlow, "disk-slow", 1, true, false},
+    {FaultKind::kDiskFail, "disk-fail", 1, true, false},
 };
 
 }  // namespace
@@ -199,6 +203,11 @@ Status validate(const FaultSchedule& schedule, const World& world) {
       return invalid_argument_error(where + "no such node");
     }
     if (k.nodes >= 2 && e.a == e.b) return invalid_argument_error(where + "a node and itself");
+    const bool disk_kind = e.kind == FaultKind::kCrashTorn || e.kind == FaultKind::kDiskSlow ||
+                           e.kind == FaultKind::kDiskFail;
+    if (disk_kind && world.is_server(e.a)) {
+      return invalid_argument_error(where + world.name(e.a) + " is a Redis server (no disk)");
+    }
     if (k.server_only && !world.is_server(e.a)) {
       return invalid_argument_error(where + world.name(e.a) + " is not a Redis server");
     }
@@ -228,6 +237,17 @@ Status validate(const FaultSchedule& schedule, const World& world) {
         break;
       case FaultKind::kRedisRestart:
         if (e.value < 0 || e.value > 2) return invalid_argument_error(where + "data loss in 0..2");
+        break;
+      case FaultKind::kDuplicate:
+        if (e.value < 0 || e.value > 1000)
+          return invalid_argument_error(where + "duplication in 0..1000");
+        break;
+      case FaultKind::kDiskSlow:
+        if (e.value < 0 || e.value > 60'000) return invalid_argument_error(where + "0..60000 ms");
+        break;
+      case FaultKind::kDiskFail:
+        if (e.value < 1 || e.value > 3'600'000)
+          return invalid_argument_error(where + "a length in 1..3600000 ms");
         break;
       case FaultKind::kSlowLink:
       case FaultKind::kSlowServer:
@@ -279,7 +299,24 @@ void apply_one(const FaultEvent& e, World& world) {
       world.reset_connections(e.a);
       return;
     case FaultKind::kCrash:
-      world.crash(e.a);
+      // A node with a disk loses what it had not synced (power loss).
+      if (!world.is_server(e.a) && world.has_disk(e.a)) {
+        world.crash(e.a, CrashLoss::kEverythingUnsynced);
+      } else {
+        world.crash(e.a);
+      }
+      return;
+    case FaultKind::kCrashTorn:
+      world.crash(e.a, CrashLoss::kTornSectors);
+      return;
+    case FaultKind::kDuplicate:
+      world.set_link_both(e.a, e.b, LinkConfig{.duplicate = static_cast<double>(e.value) / 1000.0});
+      return;
+    case FaultKind::kDiskSlow:
+      world.set_disk_slowdown(e.a, std::chrono::milliseconds(e.value));
+      return;
+    case FaultKind::kDiskFail:
+      world.fail_disk_syncs(e.a, std::chrono::milliseconds(e.value));
       return;
     case FaultKind::kRestart:
     case FaultKind::kRestartNewIdentity:
@@ -349,6 +386,7 @@ void heal_everything(World& world) {
     if (world.paused(id)) world.resume(id);
     if (!world.alive(id)) world.restart(id, Identity::kSame);
     world.set_clock_drift_ppm(id, 0);
+    if (!world.is_server(id) && world.has_disk(id)) world.heal_disk(id);
     if (world.is_server(id)) {
       world.set_server_slowdown(id, Duration(0));
       world.set_server_condition(id, ServerCondition::kNormal, Duration(0));

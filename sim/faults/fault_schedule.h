@@ -45,6 +45,12 @@ enum class FaultKind : std::uint8_t {
   // A simulated Redis Cluster's changes (sim/cluster; a is any node of the shard):
   kClusterMigrate,   // a hash slot moves to a's shard; value = slot, -1: the fullest
   kClusterFailover,  // a's shard fails over; value = FailoverMode (0 manual, 1 auto, 2 lossy)
+  // Raft members and their disks (World::disk):
+  kCrashTorn,  // a crashes, its disk keeping a random subset of unsynced sectors (kCrash
+               // on an instance with a disk loses every unsynced write)
+  kDuplicate,  // a <-> b deliver value/1000 of their peer messages twice
+  kDiskSlow,   // a's disk syncs take value ms more (0: back to normal)
+  kDiskFail,   // a's disk syncs fail (an I/O error) for value ms
 };
 // The condition a kRedis* error kind puts its server in; kNormal for other kinds.
 [[nodiscard]] ServerCondition server_condition_of(FaultKind kind);

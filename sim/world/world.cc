@@ -170,7 +170,54 @@ void World::start_instance(NodeId id) {
   Node& n = node(id);
   Rng rng = Rng(options_.seed).derive("node/" + n.name).derive(n.incarnation);
   n.context.reset(new NodeContext(*this, id, n.incarnation, rng));
+  if (auto disk = disks_.find(id); disk != disks_.end()) attach_disk(n, *disk->second);
   n.context->spawn(n.main(*n.context));
+}
+
+void World::attach_disk(Node& n, SimDisk& disk) {
+  disk.set_sync_latency(n.context->executor(), options_.disk_sync_min, options_.disk_sync_max);
+}
+
+SimDisk& World::disk(NodeId id) {
+  Node& n = node(id);
+  if (n.server) die("disk(" + n.name + "): Redis servers have no simulated disk");
+  std::unique_ptr<SimDisk>& disk = disks_[id];
+  if (!disk) {
+    disk = std::make_unique<SimDisk>(Rng(options_.seed).derive("disk/" + n.name).next_u64());
+    if (n.context) attach_disk(n, *disk);
+  }
+  return *disk;
+}
+
+void World::set_disk_slowdown(NodeId id, Duration extra) {
+  trace_event(id, "disk-slowdown", static_cast<std::uint64_t>(extra.count()));
+  disk(id).set_extra_sync_latency(extra);
+}
+
+void World::fail_disk_syncs(NodeId id, Duration length) {
+  trace_event(id, "disk-sync-failing", static_cast<std::uint64_t>(length.count()));
+  disk(id).set_sync_fails(true);
+  const std::uint64_t generation = ++disk_fault_generation_[id];
+  scheduler_.at(now() + length, [this, id, generation] {
+    if (disk_fault_generation_[id] != generation) return;  // a later fault took over
+    trace_event(id, "disk-sync-ok", 0);
+    disk(id).set_sync_fails(false);
+  });
+}
+
+std::uint32_t World::incarnation(NodeId id) const {
+  return node(id).incarnation;
+}
+
+void World::heal_disk(NodeId id) {
+  trace_event(id, "disk-healed", 0);
+  ++disk_fault_generation_[id];
+  disk(id).set_extra_sync_latency(Duration(0));
+  disk(id).set_sync_fails(false);
+}
+
+SimDisk& NodeContext::disk() {
+  return world_.disk(id_);
 }
 
 const std::string& World::name(NodeId id) const {
@@ -284,13 +331,25 @@ void World::trace(NodeId id, std::string_view what) {
 // ---- Node faults -------------------------------------------------------------------
 
 void World::crash(NodeId id) {
+  crash_node(id, std::nullopt);
+}
+
+void World::crash(NodeId id, CrashLoss loss) {
+  crash_node(id, loss);
+}
+
+void World::crash_node(NodeId id, std::optional<CrashLoss> loss) {
   Node& n = node(id);
   if (!n.alive) return;
   if (running_node_ == id && !n.server) {
-    scheduler_.at(now(), [this, id, incarnation = n.incarnation] {
-      if (node(id).incarnation == incarnation) crash(id);
+    scheduler_.at(now(), [this, id, loss, incarnation = n.incarnation] {
+      if (node(id).incarnation == incarnation) crash_node(id, loss);
     });
     return;
+  }
+  if (auto disk = disks_.find(id); loss && disk != disks_.end()) {
+    trace_event(id, "disk-crash", static_cast<std::uint64_t>(*loss));
+    disk->second->crash(*loss);
   }
   trace_event(id, "crash", n.incarnation);
   if (n.server) {
@@ -298,6 +357,7 @@ void World::crash(NodeId id) {
     if (cluster_ != nullptr && cluster_->is_member(id)) cluster_->on_crash(id);
     return;
   }
+  if (crash_observer_) crash_observer_(id);
   n.alive = false;
   ++n.incarnation;
   n.held.clear();

@@ -44,6 +44,7 @@
 #include "distkit/core/conn/connection_machine.h"
 #include "distkit/core/seam/peer.h"
 #include "distkit/core/seam/redis_connection.h"
+#include "distkit/sim/disk/sim_disk.h"
 #include "distkit/sim/world/rng.h"
 #include "distkit/sim/world/scheduler.h"
 #include "distkit/sim/world/server_model.h"
@@ -78,6 +79,9 @@ struct WorldOptions {
   WallTime start_wall = WallTime(std::chrono::seconds(1767225600));  // 2026-01-01
   // Keep every trace line (else only the running hash): for debugging and reports.
   bool record_trace = false;
+  // How long a sync of an instance's simulated disk takes (drawn in [min, max]).
+  Duration disk_sync_min = std::chrono::microseconds(200);
+  Duration disk_sync_max = std::chrono::milliseconds(3);
 };
 
 // A simulated Redis connection is production's: core/conn's state machine, driven
@@ -122,6 +126,8 @@ class NodeContext {
   // This incarnation's random stream (derived from the seed, node and incarnation).
   [[nodiscard]] Rng& rng() { return rng_; }
   [[nodiscard]] PeerEndpoint& peers();
+  // The node's simulated disk (World::disk): it outlives this incarnation.
+  [[nodiscard]] SimDisk& disk();
 
   // A connection to a simulated Redis server. It connects lazily, on first use.
   [[nodiscard]] std::unique_ptr<RedisConnection> connect_redis(NodeId server,
@@ -209,6 +215,9 @@ class World {
   // Called from the node's own code, the crash happens as soon as that code yields
   // (its frame cannot be destroyed while it runs), at the same virtual time.
   void crash(NodeId node);
+  // The same, and the node's disk (if it has one) keeps of its unsynced writes what
+  // `loss` says: a machine that lost power, not just a process that died.
+  void crash(NodeId node, CrashLoss loss);
   // A crashed instance runs its main function again; a crashed server comes back
   // empty (DataLoss::kAll). REQUIRES: crashed.
   void restart(NodeId node, Identity identity = Identity::kSame);
@@ -217,6 +226,25 @@ class World {
   void resume(NodeId node);
   [[nodiscard]] bool alive(NodeId node) const;
   [[nodiscard]] bool paused(NodeId node) const;
+  // The node's current incarnation: 0 for the first run, +1 per crash.
+  [[nodiscard]] std::uint32_t incarnation(NodeId node) const;
+  // Called when an instance crashes, just before its code is destroyed (checkers that
+  // hold pointers into it let go here).
+  void set_crash_observer(std::function<void(NodeId)> observer) {
+    crash_observer_ = std::move(observer);
+  }
+
+  // ---- Disks. An instance's simulated disk, created on first use, survives its
+  // crashes (crash(node, loss) decides what unsynced data survives); each incarnation's
+  // syncs take disk_sync_min..max on its executor.
+  [[nodiscard]] SimDisk& disk(NodeId node);
+  [[nodiscard]] bool has_disk(NodeId node) const { return disks_.contains(node); }
+  // Every sync of the node's disk takes `extra` more; zero lifts it.
+  void set_disk_slowdown(NodeId node, Duration extra);
+  // The node's syncs fail (an I/O error) for `length`.
+  void fail_disk_syncs(NodeId node, Duration length);
+  // Lifts both.
+  void heal_disk(NodeId node);
 
   // ---- Clock faults. Offset and jumps move wall time only; drift (parts per
   // million) changes the rate of both clocks; monotonic time never goes back.
@@ -267,6 +295,8 @@ class World {
   // a crashed instance (a crashed server answers for itself: connection refused).
   void arrival_event(NodeId node, SimTime when, std::function<void()> fn);
   void start_instance(NodeId id);
+  void crash_node(NodeId id, std::optional<CrashLoss> loss);
+  void attach_disk(Node& n, SimDisk& disk);
   void trace_event(NodeId node, std::string_view kind, std::uint64_t detail,
                    std::string_view text = {});
 
@@ -309,6 +339,10 @@ class World {
   WorldOptions options_;
   Scheduler scheduler_;
   Rng network_rng_;
+  // Before the nodes: destroyed after them (their code may hold open files).
+  std::map<NodeId, std::unique_ptr<SimDisk>> disks_;
+  std::map<NodeId, std::uint64_t> disk_fault_generation_;
+  std::function<void(NodeId)> crash_observer_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index = NodeId
   std::map<std::string, NodeId> names_;
   std::map<std::string, NodeId, std::less<>> addresses_;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -44,7 +45,8 @@ TEST(Scenario, ParsesDurationsProfilesAndWorkloads) {
 }
 
 TEST(Scenario, TheSameSeedGivesTheSameRun) {
-  for (const char* primitive : {"lax-counter", "gcra", "strict-ia-counter", "hybrid-suppressed"}) {
+  for (const char* primitive :
+       {"lax-counter", "gcra", "strict-ia-counter", "hybrid-suppressed", "raft-kv"}) {
     ScenarioOptions o{.primitive = primitive, .instances = 4, .duration = seconds(20), .seed = 7};
     Result<ScenarioResult> a = run_scenario(o);
     Result<ScenarioResult> b = run_scenario(o);
@@ -87,7 +89,7 @@ TEST(Scenario, EveryPrimitiveHoldsItsInvariantUnderEveryFault) {
       EXPECT_GT(r->operations, 50u) << info.name;
     }
   }
-  EXPECT_EQ(count, 9) << "four counters, five limiters";
+  EXPECT_EQ(count, 11) << "four counters, five limiters, two on Raft";
 }
 
 // A counter that "fixes" lost replies by sending the INCRBY again: at-least-once,
@@ -171,6 +173,52 @@ TEST(Scenario, ABrokenCounterIsCaughtAndItsScheduleShrunk) {
   EXPECT_FALSE(strict->violation.has_value()) << strict->violation->message;
 }
 
+// Raft groups broken on purpose, each caught by the check meant for it, with a replay
+// line that names the group's size: members that acknowledge appends before their
+// disk has them (a crash then loses a committed entry: the durability invariant,
+// checked after every event), and sessions that apply retried commands again (the
+// clients' history is not linearizable). The real group survives the same schedule.
+TEST(Scenario, BrokenRaftGroupsAreCaught) {
+  register_primitive({"raft-counter-early-ack", "test only: acknowledges before syncing",
+                      [](const ScenarioOptions& o) {
+                        return make_raft_primitive(o, false, [](raft::RaftServerOptions& m) {
+                          m.node.raft.mutation = raft::Mutation::kAcknowledgeBeforePersisting;
+                        });
+                      },
+                      Backend::kRaft});
+  register_primitive({"raft-counter-no-dedup", "test only: retried commands applied again",
+                      [](const ScenarioOptions& o) {
+                        return make_raft_primitive(o, false, [](raft::RaftServerOptions& m) {
+                          m.sessions.deduplicate = false;
+                        });
+                      },
+                      Backend::kRaft});
+  for (const auto& [primitive, expected] :
+       {std::pair<std::string, std::string>{"raft-counter-early-ack", "durable on"},
+        {"raft-counter-no-dedup", "not linearizable"}}) {
+    ScenarioOptions o{.primitive = primitive, .instances = 3, .duration = seconds(20)};
+    std::optional<ScenarioResult> failing;
+    for (std::uint64_t seed = 1; seed <= 8 && !failing; ++seed) {
+      o.seed = seed;
+      Result<ScenarioResult> r = run_scenario(o);
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (r->violation) failing = *r;
+    }
+    ASSERT_TRUE(failing.has_value()) << primitive << " was not caught in 8 seeds";
+    std::cout << primitive << " caught at seed " << failing->options.seed << ": "
+              << failing->violation->message << "\n";
+    EXPECT_NE(failing->violation->message.find(expected), std::string::npos)
+        << primitive << ": " << failing->violation->message;
+    EXPECT_NE(replay_command(*failing).find("--members 3"), std::string::npos);
+    o.primitive = "raft-counter";
+    o.seed = failing->options.seed;
+    o.schedule = failing->schedule;
+    Result<ScenarioResult> real = run_scenario(o);
+    ASSERT_TRUE(real.ok());
+    EXPECT_FALSE(real->violation.has_value()) << real->violation->message;
+  }
+}
+
 // On a simulated Redis Cluster (3 masters with a replica each) with every fault,
 // slot migrations and failovers included: the same seed is the same run, a replay
 // line names the topology, every primitive keeps its invariant, and the broken
@@ -186,7 +234,8 @@ TEST(Scenario, OnASimulatedClusterEveryPrimitiveHoldsAndRunsReplay) {
   const RedisTopology cluster{.masters = 3, .replicas = 1};
   int count = 0;
   for (const PrimitiveInfo& info : primitives()) {
-    if (info.name == "retrying-counter") continue;
+    // (The Raft primitives run on a Raft group, not on Redis.)
+    if (info.name == "retrying-counter" || info.backend == Backend::kRaft) continue;
     ++count;
     ScenarioOptions o{.primitive = info.name,
                       .instances = 3,
@@ -237,6 +286,24 @@ TEST(Scenario, OnASimulatedClusterEveryPrimitiveHoldsAndRunsReplay) {
     if (r->violation) ++caught;
   }
   EXPECT_EQ(caught, 1) << "retried unknown outcomes double-count on a cluster too";
+}
+
+// A Raft primitive's report adds the members' terms and commit indexes, and their
+// terms as leader among the faults.
+TEST(Report, ShowsARaftGroupsTermsCommitsAndLeaders) {
+  ScenarioOptions o{.primitive = "raft-kv", .instances = 2, .duration = seconds(10)};
+  Result<ScenarioResult> r = run_scenario(o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->violation.has_value()) << r->violation->message;
+  EXPECT_EQ(r->nodes[0], "m1") << "the members come first";
+  EXPECT_EQ(r->terms.series.size(), 3u);
+  EXPECT_EQ(r->commits.series.size(), 3u);
+  EXPECT_TRUE(std::any_of(r->faults.begin(), r->faults.end(), [](const FaultMark& m) {
+    return m.what.starts_with("leader, term ") && m.to_seconds >= m.from_seconds;
+  }));
+  const std::string html = render_report({ReportEntry{.result = *r}});
+  EXPECT_NE(html.find("each member&#39;s term"), std::string::npos);
+  EXPECT_NE(html.find("each member&#39;s commit index"), std::string::npos);
 }
 
 TEST(Report, IsSelfContainedAndWellFormed) {
@@ -297,6 +364,9 @@ TEST(DistkitSim, BadInputGetsAMessageAndExitStatus2) {
       {"--no-such-flag", "no-such-flag"},
       {"--instances many", "many"},
       {"--backend redis://127.0.0.1:1 --duration 1s --report ''", "no Redis at"},
+      {"--primitive raft-kv --members 8", "members must be in [1, 7]"},
+      {"--primitive raft-kv --redis cluster:3", "runs on a Raft group"},
+      {"--primitive raft-counter --backend redis://127.0.0.1:1", "simulated Raft group"},
   };
   for (const auto& [args, message] : cases) {
     CliRun r = run(args);

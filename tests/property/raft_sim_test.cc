@@ -4,9 +4,10 @@
 // crashes. Faults for 20 simulated seconds: crashes and restarts, partitions,
 // isolation, lossy links. Each member proposes while it leads.
 //
-// Checked after every event: election safety over the whole history, state machine
-// safety (no two members apply different commands at an index), and every newly
-// committed entry durable on a quorum. Every read barrier that passes has applied
+// Checked after every event: Raft's invariants (sim/check/raft_invariants.h: election
+// safety over the whole history, one committed entry per index, every newly committed
+// entry durable on a quorum, monotonic terms and commits), and members apply what was
+// committed, in order. Every read barrier that passes has applied
 // everything committed before the read was asked. At the end, healed:
 // one leader within 30 simulated seconds, every member applies the same log, and every
 // proposal acknowledged OK is in it (durability). Same seed, same trace hash.
@@ -25,7 +26,7 @@
 #include <vector>
 
 #include "distkit/core/raft/raft_node.h"
-#include "distkit/sim/disk/sim_disk.h"
+#include "distkit/sim/check/raft_invariants.h"
 #include "distkit/sim/world/world.h"
 
 namespace distkit::sim {
@@ -75,26 +76,15 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
                                                       .tail_probability = 0.01,
                                                       .tail = milliseconds(80)}}});
   std::vector<NodeId> ids;
-  std::map<NodeId, std::unique_ptr<SimDisk>> disks;
-  std::map<NodeId, RaftNode*> live;  // set by each incarnation, cleared at its crash
+  std::map<NodeId, RaftNode*> live;            // set by each incarnation, cleared at its crash
+  std::unique_ptr<RaftInvariants> invariants;  // once the members are known
   std::map<NodeId, std::vector<Entry>> applied;
   std::set<std::string> acknowledged;
-  std::map<raft::Term, NodeId> leaders;
   std::map<raft::Index, Entry> committed;
   std::optional<std::string> violation;
   int proposals = 0;
   int reads = 0;
   std::map<NodeId, std::size_t> checked;  // applied entries checked, per member
-  // The terms of a crashed member's durable log, as it went down.
-  std::map<NodeId, std::vector<raft::Term>> durable_when_crashed;
-  const auto holds_durably = [&](NodeId id, const Entry& e) {
-    if (auto it = durable_when_crashed.find(id); it != durable_when_crashed.end())
-      return it->second.size() >= e.index && it->second[e.index - 1] == e.term;
-    const RaftNode* node = live[id];
-    return node != nullptr && node->machine().durable_index() >= e.index &&
-           node->machine().log().term(e.index) == e.term;
-  };
-
   for (int i = 0; i < kMembers; ++i) {
     const NodeId id =
         world.add_instance("r" + std::to_string(i + 1), [&](NodeContext& node) -> Task<void> {
@@ -108,10 +98,8 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
           options.wal.segment_bytes = 16 << 10;  // small: rollovers happen
           KvMachine kv(applied[node.id()]);
           checked[node.id()] = 0;  // this incarnation replays the log from the start
-          disks.at(node.id())->set_sync_latency(node.executor(), std::chrono::microseconds(200),
-                                                milliseconds(3));
-          Result<std::unique_ptr<RaftNode>> started = co_await RaftNode::start(
-              node.executor(), node.peers(), *disks.at(node.id()), kv, options);
+          Result<std::unique_ptr<RaftNode>> started =
+              co_await RaftNode::start(node.executor(), node.peers(), node.disk(), kv, options);
           if (!started.ok()) {
             violation =
                 "member " + node.name() + " could not start: " + started.status().to_string();
@@ -119,7 +107,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
           }
           std::unique_ptr<RaftNode> raft = std::move(*started);
           live[node.id()] = raft.get();
-          durable_when_crashed.erase(node.id());
+          invariants->set_node(node.id(), raft.get());
           // Reads run beside the writes (a write can wait out its timeout).
           // (Arguments, not captures: a coroutine lambda's captures die with the
           // temporary lambda.)
@@ -154,34 +142,21 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
           }
         });
     ids.push_back(id);
-    disks[id] = std::make_unique<SimDisk>(seed * 100 + static_cast<std::uint64_t>(i));
   }
+  invariants = std::make_unique<RaftInvariants>(ids);
 
   const auto check = [&] {
     if (violation) return;
-    for (const auto& [id, node] : live) {
-      if (node == nullptr) continue;
-      const raft::RaftMachine& m = node->machine();
-      if (m.role() == raft::Role::kLeader) {
-        auto [it, fresh] = leaders.try_emplace(m.term(), id);
-        if (it->second != id)
-          violation = "two leaders in term " + std::to_string(m.term()) + ": " +
-                      world.name(it->second) + " and " + world.name(id);
-      }
+    // Election safety, committed prefixes, durability on a quorum, monotonicity.
+    if (const std::optional<std::string>& v = invariants->check()) {
+      violation = *v;
+      return;
     }
     for (auto& [id, log] : applied) {
       std::size_t& n = checked[id];
       for (; n < log.size(); ++n) {
+        // What members apply is what was committed, in order.
         auto [it, fresh] = committed.try_emplace(log[n].index, log[n]);
-        if (fresh) {
-          // Newly committed: it must be durable on a quorum (else a crash loses it).
-          int holders = 0;
-          for (NodeId m : ids)
-            holders += holds_durably(m, log[n]) ? 1 : 0;
-          if (holders < kMembers / 2 + 1)
-            violation = "entry " + std::to_string(log[n].index) + " ('" + log[n].data +
-                        "') was applied while durable on " + std::to_string(holders) + " members";
-        }
         if (!(it->second == log[n]))
           violation = world.name(id) + " applied '" + log[n].data + "' at index " +
                       std::to_string(log[n].index) + " where '" + it->second.data + "' was applied";
@@ -201,16 +176,9 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
         case 0:
         case 1:
           if (world.alive(who) && down.size() < 2) {
-            if (const RaftNode* node = live[who]) {
-              std::vector<raft::Term>& terms = durable_when_crashed[who];
-              terms.clear();
-              for (raft::Index x = 1; x <= node->machine().durable_index(); ++x)
-                terms.push_back(node->machine().log().at(x).term);
-            }
             live[who] = nullptr;
-            disks.at(who)->crash(kind == 0 ? CrashLoss::kEverythingUnsynced
-                                           : CrashLoss::kTornSectors);
-            world.crash(who);
+            invariants->set_node(who, nullptr);
+            world.crash(who, kind == 0 ? CrashLoss::kEverythingUnsynced : CrashLoss::kTornSectors);
             down.insert(who);
           } else if (!world.alive(who)) {
             world.restart(who);  // its main runs at the next step and goes live
@@ -280,7 +248,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   out.violation = violation;
   out.trace_hash = world.trace_hash();
   out.acknowledged = static_cast<int>(acknowledged.size());
-  out.leaders = static_cast<int>(leaders.size());
+  out.leaders = static_cast<int>(invariants->leaders().size());
   out.reads = reads;
   return out;
 }

@@ -169,6 +169,26 @@ TEST(TaskScope, DestroysUnfinishedTasksAndTheirChildren) {
   EXPECT_FALSE(finished) << "a destroyed task never completes";
 }
 
+// spawn() posts the start; a scope destroyed (or emptied) before it runs means the
+// task never starts, and the posted start touches nothing (ASan checks).
+TEST(TaskScope, ATaskWhoseScopeDiedBeforeItStartedNeverRuns) {
+  ManualExecutor ex;
+  bool ran = false;
+  auto task = [&]() -> Task<void> {
+    ran = true;
+    co_return;
+  };
+  {
+    TaskScope scope;
+    spawn(ex, &scope, task());
+  }
+  TaskScope emptied;
+  spawn(ex, &emptied, task());
+  emptied.destroy_all();
+  ex.drain();
+  EXPECT_FALSE(ran);
+}
+
 TEST(TaskScope, FinishedTasksLeaveTheScope) {
   ManualExecutor ex;
   TaskScope scope;

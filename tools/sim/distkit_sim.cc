@@ -88,12 +88,16 @@ int main(int argc, char** argv) {
   app.add_option("-p,--primitive", primitive_list, "what to run, comma-separated (see --list)")
       ->capture_default_str();
   app.add_option("-n,--instances", base.instances, "instances (1-64)")->capture_default_str();
+  app.add_option("--members", base.members,
+                 "Raft primitives: members of the group (1-7; the instances are its clients)")
+      ->capture_default_str();
   app.add_option("-w,--workload", workload, "steady or bursty")->capture_default_str();
   app.add_option("--rate", base.rate, "operations per second per instance")->capture_default_str();
   app.add_option("--keys", base.keys, "distinct keys")->capture_default_str();
   app.add_option("-f,--faults", faults,
                  "none, all, or a comma-separated list of partitions, lossy-network, "
-                 "dead-instances, clock-skew, redis-restarts, redis-errors, cluster-changes")
+                 "dead-instances, clock-skew, redis-restarts, redis-errors, cluster-changes, "
+                 "disk")
       ->capture_default_str();
   app.add_option("--redis", redis,
                  "standalone, or cluster:N[xR]: a simulated Redis Cluster of N masters with R "
@@ -156,6 +160,8 @@ int main(int argc, char** argv) {
     ScenarioOptions o = base;
     o.primitive = name;
     if (Status s = o.validate(); !s.ok()) return fail(s.message());
+    if (!backend.empty() && find_primitive(name)->backend == Backend::kRaft)
+      return fail(name + " runs on a simulated Raft group: --backend is for Redis primitives");
   }
   if (!backend.empty() && base.redis.cluster()) {
     return fail("--redis cluster:N is the simulated cluster, not --backend");

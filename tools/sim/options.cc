@@ -127,6 +127,12 @@ Status ScenarioOptions::validate() const {
   }
   if (samples < 2 || samples > 100'000)
     return invalid_argument_error("samples must be in [2, 100000]");
+  if (find_primitive(primitive)->backend == Backend::kRaft) {
+    if (members < 1 || members > 7)
+      return invalid_argument_error("members must be in [1, 7], not " + std::to_string(members));
+    if (redis.cluster())
+      return invalid_argument_error(primitive + " runs on a Raft group, not on Redis: no --redis");
+  }
   return Status();
 }
 

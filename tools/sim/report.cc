@@ -81,11 +81,11 @@ std::string fault_timeline(const ScenarioResult& r, double span) {
 }
 
 // Each series as a polyline; the true value bold and black.
-std::string chart(const ScenarioResult& r, double span) {
+std::string chart(const ScenarioResult& r, const Timeline& timeline, double span) {
   const int height = 300;
   const double plot_w = kWidth - kLeft - kRight, plot_h = height - 40;
   double lo = 0, hi = 1;
-  for (const Series& s : r.timeline.series) {
+  for (const Series& s : timeline.series) {
     for (const auto& [t, v] : s.points) {
       if (std::isfinite(v)) {
         lo = std::min(lo, v);
@@ -111,7 +111,7 @@ std::string chart(const ScenarioResult& r, double span) {
   }
   std::size_t color = 0;
   std::string legend;
-  for (const Series& s : r.timeline.series) {
+  for (const Series& s : timeline.series) {
     const std::string stroke =
         s.truth ? "#000" : (s.name == "bound" ? "#d62728" : kPalette[color++ % 10]);
     std::string points;
@@ -202,7 +202,12 @@ std::string render_report(const std::vector<ReportEntry>& entries) {
     if (!e.replay.empty()) row("replay", "<code>" + html_escape(e.replay) + "</code>");
     html += "</table>\n<h3>Faults</h3>\n" + fault_timeline(r, span) + "\n";
     html += "<h3>" + html_escape(r.timeline.y_label.empty() ? "values" : r.timeline.y_label) +
-            ": each instance's view and the true value</h3>\n" + chart(r, span) + "\n";
+            ": each instance's view and the true value</h3>\n" + chart(r, r.timeline, span) + "\n";
+    for (const Timeline* members : {&r.terms, &r.commits}) {
+      if (members->series.empty()) continue;
+      html += "<h3>" + html_escape(members->y_label) + " (leaders: in the faults above)</h3>\n" +
+              chart(r, *members, span) + "\n";
+    }
     if (!r.schedule_description.empty()) {
       html += "<details><summary>fault schedule (" + std::to_string(r.schedule.events.size()) +
               " events)</summary><pre>" + html_escape(r.schedule_description) +

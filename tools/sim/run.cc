@@ -5,8 +5,12 @@
 #include <cctype>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "distkit/core/cluster/cluster_connection.h"
+#include "distkit/core/raft/raft_server.h"
+#include "distkit/core/seam/peer_channels.h"
+#include "distkit/sim/check/raft_invariants.h"
 #include "distkit/sim/cluster/sim_cluster.h"
 #include "distkit/sim/redis/in_memory_redis.h"
 #include "distkit/sim/world/world.h"
@@ -33,9 +37,22 @@ sim::FaultSchedule generate_faults(const ScenarioOptions& options) {
   const Duration duration = options.duration;
   const RedisTopology& redis = options.redis;
   sim::FaultPlan plan{.chaos = duration, .profile = options.faults};
-  // Servers first (the order run_scenario adds nodes in): Redis faults go to the
-  // masters as laid out; cluster changes pick shards.
-  if (!redis.cluster()) {
+  const PrimitiveInfo* info = find_primitive(options.primitive);
+  const bool raft = info != nullptr && info->backend == Backend::kRaft;
+  int servers = redis.servers();
+  if (raft) {
+    // Members first: their clients are cut from them as instances from a server, and
+    // they get the member kinds (crashes with their disks, links between them, clock
+    // drift, disk faults). No Redis: its kinds are left out.
+    servers = options.members;
+    for (int m = 0; m < options.members; ++m) {
+      plan.members.push_back(static_cast<NodeId>(m));
+      plan.servers.push_back(static_cast<NodeId>(m));
+    }
+    plan.profile =
+        sim::without(plan.profile, FaultProfile::kRedisRestarts | FaultProfile::kRedisErrors |
+                                       FaultProfile::kClusterChanges);
+  } else if (!redis.cluster()) {
     plan.servers = {0};
   } else {
     plan.shards.resize(static_cast<std::size_t>(redis.masters));
@@ -46,7 +63,7 @@ sim::FaultSchedule generate_faults(const ScenarioOptions& options) {
     }
   }
   for (int i = 0; i < options.instances; ++i)
-    plan.instances.push_back(static_cast<NodeId>(redis.servers() + i));
+    plan.instances.push_back(static_cast<NodeId>(servers + i));
   // About one episode per 5 s of a kind (at least 3 of each in a run), 0.2-4 s each.
   plan.rounds = static_cast<int>(
       std::max<std::int64_t>(3, std::chrono::duration_cast<milliseconds>(duration).count() / 5000));
@@ -94,7 +111,8 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
         break;
       case FaultKind::kHealAll:
         for (auto it = open.begin(); it != open.end();) {
-          if (it->first.second == "partition" || it->first.second == "loss") {
+          if (it->first.second == "partition" || it->first.second == "loss" ||
+              it->first.second == "duplication") {
             marks.push_back({it->first.first, it->first.second, it->second, t});
             it = open.erase(it);
           } else {
@@ -113,9 +131,25 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
       case FaultKind::kCrash:
         begin(a, "crashed", t);
         break;
+      case FaultKind::kCrashTorn:
+        begin(a, "crashed (torn writes)", t);
+        break;
+      case FaultKind::kDuplicate:
+        end(a, "duplication", t);
+        if (e.value > 0) begin(a, "duplication", t);
+        break;
+      case FaultKind::kDiskSlow:
+        end(a, "slow disk", t);
+        if (e.value > 0) begin(a, "slow disk", t);
+        break;
+      case FaultKind::kDiskFail:
+        marks.push_back(
+            {a, "disk syncs fail", t, std::min(chaos_s, t + static_cast<double>(e.value) / 1000)});
+        break;
       case FaultKind::kRestart:
       case FaultKind::kRestartNewIdentity:
         end(a, "crashed", t);
+        end(a, "crashed (torn writes)", t);
         break;
       case FaultKind::kPause:
         begin(a, "paused", t);
@@ -177,6 +211,163 @@ std::vector<FaultMark> fault_marks(const sim::FaultSchedule& schedule,
   return marks;
 }
 
+// ---- Raft primitives ------------------------------------------------------------------
+
+// How long a healed group may take to converge after the workload ends.
+constexpr Duration kRaftConvergence = seconds(30);
+
+raft::RaftClientOptions raft_client_options(const std::vector<NodeId>& members) {
+  return {.members = members, .attempt_timeout = milliseconds(300), .call_timeout = seconds(2)};
+}
+
+// The members of a Raft primitive's group as the runner sees them: their live servers
+// (cleared before a crash destroys them), the invariants checked after every event,
+// their supervisor, and what the report shows of them.
+struct RaftGroup {
+  std::unique_ptr<sim::RaftInvariants> invariants;
+  std::map<NodeId, raft::RaftServer*> live;
+  std::set<NodeId> stopped;                    // fail-stopped, waiting for the supervisor
+  std::map<NodeId, std::string> start_errors;  // why a member's last start failed
+  std::optional<Violation> violation;
+  std::map<NodeId, std::pair<raft::Term, double>> leading;  // term, since
+  std::function<void()> supervisor;
+
+  void forget(NodeId id) {
+    if (invariants) invariants->set_node(id, nullptr);
+    live.erase(id);
+  }
+
+  void check(double at) {
+    if (violation || !invariants) return;
+    if (const std::optional<std::string>& v = invariants->check()) violation = Violation{*v, at};
+  }
+
+  // A member that stopped after a failed sync is a process that exited: every second
+  // its supervisor restarts what stopped (the crash drops the old incarnation whole;
+  // the disk keeps its page cache, as after a process exit).
+  void supervise(sim::World& world, const std::vector<NodeId>& members) {
+    supervisor = [this, &world] {
+      for (NodeId id : std::set<NodeId>(std::move(stopped))) {
+        world.crash(id);
+        world.restart(id);
+      }
+      stopped.clear();
+      world.schedule(world.now() + seconds(1), supervisor);
+    };
+    (void)members;
+    world.schedule(world.now() + seconds(1), supervisor);
+  }
+
+  void end_leadership(NodeId id, double at, const sim::World& world, ScenarioResult& r) {
+    auto it = leading.find(id);
+    if (it == leading.end()) return;
+    r.faults.push_back({world.name(id), "leader, term " + std::to_string(it->second.first),
+                        it->second.second, at});
+    leading.erase(it);
+  }
+
+  void sample(double at, const sim::World& world, ScenarioResult& r) {
+    r.terms.y_label = "each member's term";
+    r.commits.y_label = "each member's commit index";
+    for (auto it = leading.begin(); it != leading.end();) {
+      const NodeId id = (it++)->first;
+      const raft::RaftServer* server = live.contains(id) ? live.at(id) : nullptr;
+      if (server == nullptr || server->node().machine().role() != raft::Role::kLeader ||
+          server->node().machine().term() != leading.at(id).first)
+        end_leadership(id, at, world, r);
+    }
+    for (const auto& [id, server] : live) {
+      const raft::RaftMachine& m = server->node().machine();
+      r.terms.get(world.name(id)).points.emplace_back(at, static_cast<double>(m.term()));
+      r.commits.get(world.name(id)).points.emplace_back(at, static_cast<double>(m.commit_index()));
+      if (m.role() == raft::Role::kLeader && !leading.contains(id)) leading[id] = {m.term(), at};
+    }
+  }
+
+  void close_leadership(double at, const sim::World& world, ScenarioResult& r) {
+    while (!leading.empty())
+      end_leadership(leading.begin()->first, at, world, r);
+  }
+
+  // One leader, every member up, and every member's log committed and applied up to
+  // the leader's last entry.
+  [[nodiscard]] bool converged(const std::vector<NodeId>& members) const {
+    const raft::RaftServer* leader = nullptr;
+    for (const auto& [id, server] : live) {
+      if (server->node().machine().role() != raft::Role::kLeader) continue;
+      if (leader != nullptr) return false;
+      leader = server;
+    }
+    if (leader == nullptr) return false;
+    const raft::Index last = leader->node().machine().log().last_index();
+    for (NodeId id : members) {
+      auto it = live.find(id);
+      if (it == live.end()) return false;
+      const raft::RaftNode& node = it->second->node();
+      if (node.machine().commit_index() != last || node.applied_index() != last) return false;
+    }
+    return true;
+  }
+
+  [[nodiscard]] std::string describe(const sim::World& world,
+                                     const std::vector<NodeId>& members) const {
+    std::string out;
+    for (NodeId id : members) {
+      if (!out.empty()) out += "; ";
+      out += world.name(id) + ": ";
+      auto it = live.find(id);
+      if (it == live.end()) {
+        out += "down";
+        if (auto e = start_errors.find(id); e != start_errors.end())
+          out += " (its last start failed: " + e->second + ")";
+        continue;
+      }
+      const raft::RaftMachine& m = it->second->node().machine();
+      out += std::string(m.role() == raft::Role::kLeader ? "leader" : "not leader") + ", term " +
+             std::to_string(m.term()) + ", commit " + std::to_string(m.commit_index()) +
+             ", applied " + std::to_string(it->second->node().applied_index()) + ", last " +
+             std::to_string(m.log().last_index());
+    }
+    return out;
+  }
+};
+
+// A member: a RaftServer on the node's simulated disk, running the primitive's state
+// machine, until it crashes (or stops after a failed sync, until its supervisor
+// restarts it).
+Task<void> run_member(sim::NodeContext& node, const std::vector<NodeId>& members,
+                      Primitive& primitive, RaftGroup& group) {
+  raft::RaftServerOptions options;
+  options.node.raft.id = raft::raft_id(node.id());
+  for (NodeId m : members)
+    options.node.raft.voters.push_back(raft::raft_id(m));
+  options.node.raft.seed = node.rng().next_u64() | 1;
+  options.node.wal.segment_bytes = 1 << 20;  // small: rollovers happen
+  options.node.proposal_timeout = seconds(1);
+  primitive.configure_member(options);
+  std::unique_ptr<raft::StateMachine> machine = primitive.make_state_machine();
+  Result<std::unique_ptr<raft::RaftServer>> server = co_await raft::RaftServer::start(
+      node.executor(), node.peers(), node.disk(), *machine, options);
+  if (!server.ok()) {
+    // A disk still failing its syncs, or damage: the supervisor tries again in a
+    // second. Damage never heals, and the group's convergence check reports it.
+    group.start_errors[node.id()] = server.status().to_string();
+    group.stopped.insert(node.id());
+    while (true)
+      co_await sleep_for(node.executor(), std::chrono::hours(1));
+  }
+  group.start_errors.erase(node.id());
+  group.live[node.id()] = server->get();
+  group.invariants->set_node(node.id(), &(*server)->node());
+  while ((*server)->node().failed().ok())
+    co_await sleep_for(node.executor(), milliseconds(50));
+  group.forget(node.id());
+  group.stopped.insert(node.id());
+  // Exited: nothing runs here any more; the supervisor's crash drops this frame.
+  while (true)
+    co_await sleep_for(node.executor(), std::chrono::hours(1));
+}
+
 }  // namespace
 
 Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
@@ -195,10 +386,25 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
                                                  .tail_probability = 0.01,
                                                  .tail = milliseconds(50)}},
                     .record_trace = options.record_trace});
-  // One server, or a cluster whose servers come first (generate_faults' node ids).
+  const bool raft = info.backend == Backend::kRaft;
+  // Raft: the members first (generate_faults' node ids), each a RaftServer on its
+  // simulated disk, with the checks over them.
+  std::vector<NodeId> members;
+  RaftGroup group;
+  // Redis: one server, or a cluster whose servers come first.
   sim::SimCluster* cluster = nullptr;
   NodeId redis = 0;
-  if (options.redis.cluster()) {
+  if (raft) {
+    for (int m = 0; m < options.members; ++m)
+      members.push_back(world.add_instance(
+          "m" + std::to_string(m + 1),
+          [&](sim::NodeContext& node) { return run_member(node, members, *primitive, group); }));
+    std::vector<std::string> names;
+    for (NodeId m : members)
+      names.push_back(world.name(m));
+    group.invariants = std::make_unique<sim::RaftInvariants>(members, names);
+    world.set_crash_observer([&group](NodeId id) { group.forget(id); });
+  } else if (options.redis.cluster()) {
     cluster = &sim::SimCluster::create(
         world, {.masters = options.redis.masters, .replicas = options.redis.replicas});
   } else {
@@ -221,11 +427,12 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   };
   // What a process of the scenario (an instance, or the final observer) is given.
   const auto env_for = [&](std::string process, int index, sim::NodeContext& node,
-                           RedisConnection& conn, sim::Rng& rng) {
+                           RedisConnection* conn, raft::RaftClient* client, sim::Rng& rng) {
     return InstanceEnv{.process = std::move(process),
                        .index = index,
                        .executor = &node.executor(),
-                       .redis = &conn,
+                       .redis = conn,
+                       .raft = client,
                        .rng = &rng,
                        .options = &options,
                        .true_us = true_us,
@@ -234,10 +441,18 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   };
   for (int i = 0; i < options.instances; ++i) {
     world.add_instance("app-" + std::to_string(i), [&, i](sim::NodeContext& node) -> Task<void> {
-      auto conn = connect(node, connection);
       sim::Rng rng = node.rng().derive("workload");
-      InstanceEnv env =
-          env_for(node.name() + "." + std::to_string(node.incarnation()), i, node, *conn, rng);
+      const std::string process = node.name() + "." + std::to_string(node.incarnation());
+      if (raft) {
+        PeerChannels channels(node.executor(), node.peers());
+        raft::RaftClient client(node.executor(), channels.channel(raft::kClientChannel),
+                                raft_client_options(members));
+        InstanceEnv env = env_for(process, i, node, nullptr, &client, rng);
+        co_await primitive->run(env);
+        co_return;
+      }
+      auto conn = connect(node, connection);
+      InstanceEnv env = env_for(process, i, node, conn.get(), nullptr, rng);
       co_await primitive->run(env);
     });
   }
@@ -258,34 +473,83 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
   const Duration total = options.duration + kHealing;
   const Duration sample_every = total / options.samples;
   for (int s = 0; s <= options.samples; ++s) {
-    world.schedule(world.now() + sample_every * s,
-                   [&, s] { primitive->sample(to_seconds(sample_every * s), result.timeline); });
+    world.schedule(world.now() + sample_every * s, [&, s] {
+      const double at = to_seconds(sample_every * s);
+      primitive->sample(at, result.timeline);
+      if (raft) group.sample(at, world, result);
+    });
   }
   const sim::SimTime start = world.now();
+  // Raft: its invariants after every event; a fail-stopped member is restarted by its
+  // supervisor (as systemd would) after a second.
+  const auto checked = [&](sim::SimTime until) {
+    if (!raft) return world.run_until(until);
+    world.run_until(
+        [&] {
+          group.check(to_seconds(world.now() - start));
+          return false;
+        },
+        until);
+  };
+  if (raft) group.supervise(world, members);
   for (int step = 1; step <= 100; ++step) {
     const sim::SimTime until = start + total * step / 100;
     if (until > start + options.duration && world.now() <= start + options.duration) {
-      world.run_until(start + options.duration);
+      checked(start + options.duration);
       sim::heal_everything(world);
     }
-    world.run_until(until);
+    checked(until);
     if (options.progress) options.progress(step / 100.0);
   }
   // The workload stops; the processes settle (flush), then a fresh one reads.
   stop = true;
   const std::size_t instances = static_cast<std::size_t>(options.instances);
-  world.run_until([&] { return primitive->survivors().size() >= instances; },
-                  world.now() + seconds(30));
-  world.run_for(primitive->settle_time());
+  world.run_until(
+      [&] {
+        if (raft) group.check(to_seconds(world.now() - start));
+        return primitive->survivors().size() >= instances;
+      },
+      world.now() + seconds(30));
+  checked(world.now() + primitive->settle_time());
   bool observed = false;
   world.add_instance("observer", [&](sim::NodeContext& node) -> Task<void> {
-    auto conn = connect(node, {});
     sim::Rng rng = node.rng().derive("observer");
-    InstanceEnv env = env_for("observer", -1, node, *conn, rng);
+    if (raft) {
+      PeerChannels channels(node.executor(), node.peers());
+      raft::RaftClient client(node.executor(), channels.channel(raft::kClientChannel),
+                              raft_client_options(members));
+      InstanceEnv env = env_for("observer", -1, node, nullptr, &client, rng);
+      co_await primitive->observe(env);
+      observed = true;
+      co_return;
+    }
+    auto conn = connect(node, {});
+    InstanceEnv env = env_for("observer", -1, node, conn.get(), nullptr, rng);
     co_await primitive->observe(env);
     observed = true;
   });
-  world.run_until([&] { return observed; }, world.now() + seconds(60));
+  world.run_until(
+      [&] {
+        if (raft) group.check(to_seconds(world.now() - start));
+        return observed;
+      },
+      world.now() + seconds(60));
+  if (raft) {
+    // Liveness: healed, the group converges (one leader, every member has applied
+    // everything it committed) within kRaftConvergence.
+    const bool converged = world.run_until(
+        [&] {
+          group.check(to_seconds(world.now() - start));
+          return group.converged(members);
+        },
+        world.now() + kRaftConvergence);
+    if (!converged && !group.violation)
+      group.violation =
+          Violation{"the Raft group did not converge within " + format_duration(kRaftConvergence) +
+                        " of the workload's end: " + group.describe(world, members),
+                    -1};
+    group.close_leadership(to_seconds(world.now() - start), world, result);
+  }
   released = true;
   world.run_for(seconds(1));
 
@@ -321,7 +585,7 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
       result.faults.push_back({key.substr(0, slash), key.substr(slash + 1), from, end});
     }
   }
-  result.violation = primitive->check();
+  result.violation = raft && group.violation ? group.violation : primitive->check();
   if (cluster != nullptr && !result.violation) {
     if (Status s = cluster->check_invariants(); !s.ok()) {
       result.violation = Violation{"the simulated cluster broke its invariant: " + s.message(), -1};
@@ -386,6 +650,8 @@ std::string replay_command(const ScenarioResult& result) {
                     " --duration " + format_duration(o.duration) + " --seed " +
                     std::to_string(o.seed);
   if (o.redis.cluster()) cmd += " --redis " + topology_name(o.redis);
+  if (const PrimitiveInfo* p = find_primitive(o.primitive); p && p->backend == Backend::kRaft)
+    cmd += " --members " + std::to_string(o.members);
   if (o.schedule) cmd += " --schedule '" + sim::to_string(result.schedule) + "'";
   return cmd;
 }

@@ -22,6 +22,9 @@
 
 #include "distkit/core/async/task.h"
 #include "distkit/core/base/status.h"
+#include "distkit/core/raft/raft_client.h"
+#include "distkit/core/raft/raft_server.h"
+#include "distkit/core/raft/state_machine.h"
 #include "distkit/core/seam/redis_connection.h"
 #include "distkit/sim/faults/fault_generator.h"
 #include "distkit/sim/faults/fault_schedule.h"
@@ -58,6 +61,8 @@ struct RedisTopology {
 struct ScenarioOptions {
   std::string primitive = "lax-counter";
   int instances = 3;
+  // Raft primitives: the group's members (1 to 7; the instances are its clients).
+  int members = 3;
   WorkloadShape workload = WorkloadShape::kSteady;
   double rate = 20;  // operations per second per instance (bursts: 5x, a fifth of the time)
   int keys = 4;
@@ -82,7 +87,8 @@ struct InstanceEnv {
   std::string process;  // "<instance>.<incarnation>": a restarted process is another
   int index = 0;
   Executor* executor = nullptr;
-  RedisConnection* redis = nullptr;
+  RedisConnection* redis = nullptr;  // Redis primitives
+  raft::RaftClient* raft = nullptr;  // Raft primitives: a client of the group
   sim::Rng* rng = nullptr;
   const ScenarioOptions* options = nullptr;
   std::function<std::int64_t()> true_us;  // true time since the start, microseconds
@@ -126,6 +132,11 @@ class Primitive {
   [[nodiscard]] virtual std::uint64_t operations() const = 0;
   // The invariant in words, for the summary and the report.
   [[nodiscard]] virtual std::string invariant() const = 0;
+  // Raft primitives: the replicated state machine a member runs (a fresh one per
+  // incarnation: it is rebuilt from the log), and a last say on a member's options
+  // (tests register broken variants through it).
+  [[nodiscard]] virtual std::unique_ptr<raft::StateMachine> make_state_machine() { return nullptr; }
+  virtual void configure_member(raft::RaftServerOptions& options) { (void)options; }
 
   void settled(const std::string& process) { survivors_.insert(process); }
   [[nodiscard]] const std::set<std::string>& survivors() const { return survivors_; }
@@ -135,11 +146,21 @@ class Primitive {
 };
 
 using PrimitiveFactory = std::function<std::unique_ptr<Primitive>(const ScenarioOptions&)>;
+// What a primitive runs on: Redis (a server or a cluster, and instances using it), or
+// a Raft group (members with disks, and instances as its clients; no Redis).
+enum class Backend : std::uint8_t { kRedis, kRaft };
 struct PrimitiveInfo {
   std::string name;
   std::string description;
   PrimitiveFactory make;
+  Backend backend = Backend::kRedis;
 };
+// raft-counter (kv false) or raft-kv, with `configure` applied to every member's
+// options: for tests that register broken variants (a mutation, no deduplication).
+[[nodiscard]] std::unique_ptr<Primitive> make_raft_primitive(
+    const ScenarioOptions& options, bool kv,
+    std::function<void(raft::RaftServerOptions&)> configure = {});
+
 // The built-in primitives, then any registered ones.
 [[nodiscard]] const std::vector<PrimitiveInfo>& primitives();
 void register_primitive(PrimitiveInfo info);
@@ -167,13 +188,17 @@ struct ScenarioResult {
   std::optional<Violation> violation;
   std::string invariant;
   Timeline timeline;
+  // Raft primitives: each member's term and commit index over time (its leadership
+  // is in `faults`, as intervals).
+  Timeline terms;
+  Timeline commits;
   std::vector<FaultMark> faults;
   std::string backend = "simulator";
 };
 
 // The schedule a seed gives for the options' profile, topology and instances (events
 // within `duration`). Node ids: the servers first (a cluster's masters, then its
-// replicas), then the instances.
+// replicas) or the Raft members, then the instances.
 [[nodiscard]] sim::FaultSchedule generate_faults(const ScenarioOptions& options);
 
 // Runs one seed in the simulator. kInvalidArgument for bad options or schedules.

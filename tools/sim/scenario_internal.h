@@ -11,6 +11,8 @@ namespace distkit::scenario {
 // Sleeps until the workload's next operation (rate and shape of env.options).
 Task<void> pace(InstanceEnv& env);
 std::vector<PrimitiveInfo> builtin_primitives();
+// raft-counter and raft-kv (raft_workloads.cc).
+void add_raft_primitives(std::vector<PrimitiveInfo>& list);
 
 }  // namespace distkit::scenario
 

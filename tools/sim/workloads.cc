@@ -623,6 +623,7 @@ std::vector<PrimitiveInfo> builtin_primitives() {
       {"hybrid-suppressed",
        "HybridSuppressedLimiter: shedding decided locally within a budget, synced",
        [](const ScenarioOptions& o) { return std::make_unique<WindowPrimitive>(o, true, true); }});
+  add_raft_primitives(list);
   return list;
 }
 
