@@ -113,7 +113,7 @@ Result<Message> decode_message(std::string_view bytes, std::size_t max_bytes) {
       !r.u64(m.index) || !r.u64(m.commit) || !r.u64(m.reject_hint) || !r.u64(m.context) ||
       !r.u8(flags) || !r.u32(count))
     return truncated("a message's header");
-  if (type > static_cast<std::uint8_t>(MessageType::kHeartbeatResponse))
+  if (type > static_cast<std::uint8_t>(MessageType::kTimeoutNow))
     return protocol_error("raft codec: unknown message type " + std::to_string(type));
   if (flags > 1) return protocol_error("raft codec: unknown flags " + std::to_string(flags));
   m.type = static_cast<MessageType>(type);

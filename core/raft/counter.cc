@@ -127,15 +127,8 @@ std::string CounterStore::query(std::string_view request) const {
 
 Task<Result<Change>> CounterClient::run(CounterCommand command) {
   if (Status s = validate(command); !s.ok()) co_return s;
-  const bool read = command.op == CounterOp::kGet;
-  std::string bytes = encode_counter_command(command);
-  // (Not `read ? co_await ... : co_await ...`: GCC 12 destroys the wrong temporary.)
-  Result<std::string> answer = Status();
-  if (read) {
-    answer = co_await client_.read(std::move(bytes));
-  } else {
-    answer = co_await client_.write(std::move(bytes));
-  }
+  Result<std::string> answer =
+      co_await client_.request(command.op == CounterOp::kGet, encode_counter_command(command));
   if (!answer.ok()) co_return answer.status();
   co_return decode_counter_answer(*answer);
 }

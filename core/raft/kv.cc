@@ -123,15 +123,8 @@ std::string KvStore::query(std::string_view request) const {
 
 Task<Result<KvAnswer>> KvClient::run(KvCommand command) {
   if (Status s = validate(command); !s.ok()) co_return s;
-  const bool read = command.op == KvOp::kGet;
-  std::string bytes = encode_kv_command(command);
-  // (Not `read ? co_await ... : co_await ...`: GCC 12 destroys the wrong temporary.)
-  Result<std::string> answer = Status();
-  if (read) {
-    answer = co_await client_.read(std::move(bytes));
-  } else {
-    answer = co_await client_.write(std::move(bytes));
-  }
+  Result<std::string> answer =
+      co_await client_.request(command.op == KvOp::kGet, encode_kv_command(command));
   if (!answer.ok()) co_return answer.status();
   co_return decode_kv_answer(*answer);
 }

@@ -83,6 +83,17 @@ Task<RaftClient::Final> RaftClient::call(ClientOp op, std::string body, std::uin
     const distkit::NodeId to = options_.members[target_];
     ++attempts_;
     channel_.send(to, encode_request(request));
+    // Unregisters the attempt however this frame ends, also destroyed while it waits
+    // (its caller crashed): the timer never fires into it, no reply reaches it.
+    struct Registration {
+      RaftClient& client;
+      Pending& pending;
+      ~Registration() {
+        if (pending.timer != 0) client.executor_.cancel(pending.timer);
+        pending.timer = 0;
+        if (client.pending_ == &pending) client.pending_ = nullptr;
+      }
+    } registration{*this, pending};
     pending_ = &pending;
     const Duration wait =
         std::min<Duration>(options_.attempt_timeout, deadline - executor_.clock().now());
@@ -92,7 +103,6 @@ Task<RaftClient::Final> RaftClient::call(ClientOp op, std::string body, std::uin
       if (p->handle) std::exchange(p->handle, {}).resume();
     });
     co_await WaitFor{pending};
-    pending_ = nullptr;
     if (!pending.reply) {
       // Lost on the way there or back: a write may have reached the leader.
       out.maybe_ran = out.maybe_ran || op != ClientOp::kRead;
@@ -176,6 +186,13 @@ Task<Result<std::string>> RaftClient::read(std::string query) {
   if (!read.reply.ok()) co_return read.reply.status();
   if (read.reply->code != StatusCode::kOk) co_return Status(read.reply->code, read.reply->body);
   co_return std::move(read.reply->body);
+}
+
+Task<Result<std::string>> RaftClient::request(bool read_only, std::string body) {
+  // (Not `read_only ? co_await ... : co_await ...`: GCC 12 destroys the wrong
+  // temporary.)
+  if (read_only) co_return co_await read(std::move(body));
+  co_return co_await write(std::move(body));
 }
 
 }  // namespace distkit::raft

@@ -57,6 +57,9 @@ class RaftClient {
 
   [[nodiscard]] Task<Result<std::string>> write(std::string command);
   [[nodiscard]] Task<Result<std::string>> read(std::string query);
+  // read(body) when `read_only`, else write(body): for typed clients whose commands
+  // say which they are.
+  [[nodiscard]] Task<Result<std::string>> request(bool read_only, std::string body);
 
   // Requests sent (every attempt of every call), and replies that did not decode.
   [[nodiscard]] std::uint64_t attempts() const { return attempts_; }

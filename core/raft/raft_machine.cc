@@ -25,6 +25,8 @@ std::string_view to_string(MessageType type) {
       return "Heartbeat";
     case MessageType::kHeartbeatResponse:
       return "HeartbeatResponse";
+    case MessageType::kTimeoutNow:
+      return "TimeoutNow";
   }
   return "?";
 }
@@ -166,6 +168,8 @@ void RaftMachine::reset(Term term) {
   votes_.clear();
   progress_.clear();
   uncommitted_bytes_ = 0;
+  lead_transferee_ = kNobody;
+  transfer_elapsed_ = 0;
   pending_reads_.clear();
   reads_before_first_commit_.clear();
 }
@@ -209,7 +213,7 @@ void RaftMachine::campaign() {
   start_election(config_.pre_vote);
 }
 
-void RaftMachine::start_election(bool pre_vote) {
+void RaftMachine::start_election(bool pre_vote, bool transfer) {
   Term vote_term;
   if (pre_vote) {
     become_pre_candidate();
@@ -233,7 +237,8 @@ void RaftMachine::start_election(bool pre_vote) {
                  .to = v,
                  .term = vote_term,
                  .log_term = log_.last_term(),
-                 .index = log_.last_index()});
+                 .index = log_.last_index(),
+                 .context = transfer ? kTransferCampaign : 0});
   }
 }
 
@@ -255,6 +260,11 @@ void RaftMachine::tick() {
   if (role_ == Role::kLeader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
+    if (lead_transferee_ != kNobody && ++transfer_elapsed_ >= config_.election_tick) {
+      // The successor did not take over in an election timeout: lead on.
+      lead_transferee_ = kNobody;
+      transfer_elapsed_ = 0;
+    }
     if (election_elapsed_ >= config_.election_tick) {
       election_elapsed_ = 0;
       if (config_.check_quorum) {
@@ -317,9 +327,10 @@ Status RaftMachine::step(const Message& m) {
   DISTKIT_RETURN_IF_ERROR(validate_message(m));
   const bool vote_request = m.type == MessageType::kVote || m.type == MessageType::kPreVote;
   if (m.term > term_) {
-    if (vote_request && in_lease()) {
+    const bool transfer = m.type == MessageType::kVote && m.context == kTransferCampaign;
+    if (vote_request && in_lease() && !transfer) {
       // A leader is alive (as far as this member knows): a member that was cut off
-      // must not depose it.
+      // must not depose it. (Unless the leader itself asked for the campaign.)
       return Status();
     }
     if (m.type == MessageType::kPreVote) {
@@ -425,6 +436,11 @@ void RaftMachine::step_follower(const Message& m) {
       election_elapsed_ = 0;
       leader_ = m.from;
       handle_heartbeat(m);
+      return;
+    case MessageType::kTimeoutNow:
+      // The leader hands over: campaign at once, without pre-vote (the leader, which
+      // would have answered no, asked for it).
+      start_election(false, /*transfer=*/true);
       return;
     default:
       return;  // late answers to a campaign or to a leadership this member lost
@@ -561,6 +577,27 @@ void RaftMachine::handle_append_response(const Message& m) {
   // Fill the window (the broadcast sent at most one append to this follower).
   while (send_append(m.from, false)) {
   }
+  if (m.from == lead_transferee_ && p.match == log_.last_index()) send_timeout_now(m.from);
+}
+
+Status RaftMachine::transfer_leader(NodeId to) {
+  if (role_ != Role::kLeader) return not_leader_error();
+  if (!is_voter(to))
+    return invalid_argument_error("raft: cannot transfer leadership to non-member " +
+                                  std::to_string(to));
+  if (to == config_.id || to == lead_transferee_) return Status();
+  lead_transferee_ = to;
+  transfer_elapsed_ = 0;
+  if (progress_[to].match == log_.last_index()) {
+    send_timeout_now(to);
+  } else {
+    send_append(to);  // it takes over once it has caught up
+  }
+  return Status();
+}
+
+void RaftMachine::send_timeout_now(NodeId to) {
+  send(Message{.type = MessageType::kTimeoutNow, .to = to, .term = term_});
 }
 
 bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
@@ -692,6 +729,9 @@ void RaftMachine::append_as_leader(std::vector<Entry> entries) {
 
 Result<Index> RaftMachine::propose(std::string data) {
   if (role_ != Role::kLeader) return not_leader_error();
+  if (lead_transferee_ != kNobody)
+    return unavailable_error("raft: leadership is being transferred to " +
+                             std::to_string(lead_transferee_));
   if (data.size() > kMaxEntryBytes)
     return invalid_argument_error("raft: a proposal of " + std::to_string(data.size()) +
                                   " bytes is past the limit of " + std::to_string(kMaxEntryBytes));

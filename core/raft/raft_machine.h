@@ -29,12 +29,17 @@
 //    once a quorum has answered a heartbeat sent after the read was asked, so a
 //    deposed leader that does not know it yet cannot answer with stale data; a new
 //    leader first commits an entry of its term (its commit index is then current).
+// T1 Leadership transfer. transfer_leader(to) brings `to`'s log up to date, then tells
+//    it to campaign at once (kTimeoutNow): it skips pre-vote, and members in the
+//    leader's lease grant its vote (the vote request says it is a transfer). The
+//    leader takes no proposals meanwhile; the transfer is abandoned after an
+//    election timeout (and proposals are taken again).
 // I1 Bad input. A message that names another member, an unknown sender, or entries
 //    that are not contiguous is refused with kInvalidArgument and changes nothing;
 //    a restart state that is not a valid log is refused by create().
 //
-// Not yet: snapshots and compaction, membership changes, lease reads, leadership
-// transfer (docs/raft.md says what is planned).
+// Not yet: snapshots and compaction, membership changes, lease reads (docs/raft.md
+// says what is planned).
 //
 // Thread safety: none; one driver calls it from one thread.
 #ifndef DISTKIT_CORE_RAFT_RAFT_MACHINE_H_
@@ -119,9 +124,9 @@ class RaftMachine {
   [[nodiscard]] Status step(const Message& message);
   // Appends `data` to the log, if this member is the leader. Returns its index; it is
   // committed when a committed entry at that index has this term() (a new leader may
-  // replace it). kUnavailable when not the leader (leader() names it, if known);
-  // kResourceExhausted past max_uncommitted_bytes; kInvalidArgument past
-  // kMaxEntryBytes.
+  // replace it). kUnavailable when not the leader (leader() names it, if known) or
+  // while leadership is being transferred; kResourceExhausted past
+  // max_uncommitted_bytes; kInvalidArgument past kMaxEntryBytes.
   [[nodiscard]] Result<Index> propose(std::string data);
   // Starts an election now (pre-vote first if configured). No-op on a leader.
   void campaign();
@@ -130,6 +135,12 @@ class RaftMachine {
   // committed before this call. kUnavailable when not the leader (leader() names it).
   // A request pending when leadership is lost is never answered (drivers time out).
   [[nodiscard]] Status read_index(std::uint64_t request);
+  // Hands leadership to `to` (T1). kUnavailable when not the leader (leader() names
+  // it); kInvalidArgument when `to` is not a voter. To itself, or to the member a
+  // transfer is already heading for: nothing happens.
+  [[nodiscard]] Status transfer_leader(NodeId to);
+  // The member a transfer in progress is heading for, or kNobody.
+  [[nodiscard]] NodeId lead_transferee() const { return lead_transferee_; }
 
   [[nodiscard]] bool has_ready() const;
   // The next batch (see Ready in types.h). At most one is outstanding: call advance()
@@ -168,7 +179,8 @@ class RaftMachine {
   void become_leader();
   void reset(Term term);
   void reset_randomized_timeout();
-  void start_election(bool pre_vote);
+  void start_election(bool pre_vote, bool transfer = false);
+  void send_timeout_now(NodeId to);
   // Records a vote; returns +1 won, -1 lost, 0 pending.
   int poll(NodeId from, bool granted);
 
@@ -209,6 +221,8 @@ class RaftMachine {
   std::map<NodeId, bool> votes_;
   std::map<NodeId, Progress> progress_;  // leader only
   std::size_t uncommitted_bytes_ = 0;
+  NodeId lead_transferee_ = kNobody;  // leader: a transfer in progress, to whom
+  int transfer_elapsed_ = 0;          // its ticks so far
   // Reads being confirmed, in request order, with who has answered their heartbeat;
   // reads waiting for the first commit of the term; reads confirmed, for the Ready.
   struct PendingRead {

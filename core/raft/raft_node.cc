@@ -199,6 +199,13 @@ Task<Status> RaftNode::read_barrier() {
   co_return waiter.outcome->status();
 }
 
+Status RaftNode::transfer_leadership(raft::NodeId to) {
+  if (!failed_.ok()) return unavailable_error("raft: the member stopped: " + failed_.to_string());
+  Status s = machine_.transfer_leader(to);
+  pump();
+  return s;
+}
+
 Task<Result<std::string>> RaftNode::propose(std::string command) {
   if (!failed_.ok())
     co_return unavailable_error("raft: the member stopped: " + failed_.to_string());

@@ -75,6 +75,10 @@ class RaftNode {
   // commit index of that moment. kUnavailable (nothing happened; retry) when this
   // member is not the leader, or no confirmation came within the proposal timeout.
   [[nodiscard]] Task<Status> read_barrier();
+  // Hands leadership to member `to` (a Raft id): it catches up, then campaigns at
+  // once (RaftMachine::transfer_leader). Proposals get kUnavailable meanwhile; the
+  // transfer is abandoned after an election timeout.
+  [[nodiscard]] Status transfer_leadership(raft::NodeId to);
   // The last entry the state machine applied (this incarnation).
   [[nodiscard]] Index applied_index() const { return applied_; }
 

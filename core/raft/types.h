@@ -56,7 +56,12 @@ enum class MessageType : std::uint8_t {
   kAppendResponse,
   kHeartbeat,
   kHeartbeatResponse,
+  kTimeoutNow,  // leadership transfer: "campaign now", from the leader to its successor
 };
+
+// A kVote's context when the campaign is a leadership transfer: members in a leader's
+// lease grant it (the leader asked for it), where they would ignore any other.
+inline constexpr std::uint64_t kTransferCampaign = 1;
 
 [[nodiscard]] std::string_view to_string(MessageType type);
 
@@ -79,6 +84,7 @@ struct Message {
   bool reject = false;
   Index reject_hint = 0;
   // kHeartbeat, kHeartbeatResponse: the read request a leader is confirming (0: none).
+  // kVote: kTransferCampaign for a leadership transfer's campaign.
   std::uint64_t context = 0;
 
   friend bool operator==(const Message&, const Message&) = default;

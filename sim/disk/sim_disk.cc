@@ -103,6 +103,7 @@ Task<void> SimDisk::sync_delay() {
 }
 
 Task<Status> SimDisk::sync_file(FileId id, std::uint64_t generation) {
+  ++syncs_;
   Result<FileState*> before = state(id, generation);
   if (!before.ok()) co_return before.status();
   // What this sync covers: the writes made before it started. Writes made while it

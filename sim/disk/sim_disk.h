@@ -57,6 +57,9 @@ class SimDisk final : public Disk {
   // Flips one bit of `name`'s durable image (and its visible one).
   Status flip_durable_bit(const std::string& name, std::uint64_t bit);
 
+  // File syncs started (benchmarks count syncs per committed entry).
+  [[nodiscard]] std::uint64_t syncs() const { return syncs_; }
+
  private:
   friend class SimFile;
   struct Pending {
@@ -88,6 +91,7 @@ class SimDisk final : public Disk {
   std::uint64_t generation_ = 1;  // bumped by crash(): older handles are dead
   bool sync_fails_ = false;
   bool lying_sync_ = false;
+  std::uint64_t syncs_ = 0;
 };
 
 }  // namespace distkit::sim

@@ -58,7 +58,13 @@ void World::close_stream(std::uint64_t conn) {
   streams_.erase({conn, false});
 }
 
+std::uint64_t World::datagrams_sent(NodeId node) const {
+  auto it = datagrams_sent_.find(node);
+  return it == datagrams_sent_.end() ? 0 : it->second;
+}
+
 void World::send_datagram(NodeId from, NodeId to, std::string payload) {
+  ++datagrams_sent_[from];
   if (to >= nodes_.size()) return;  // unknown node: dropped, as the contract says
   const LinkConfig& config = link(from, to);
   const std::uint64_t digest = mix_hash(0, payload);

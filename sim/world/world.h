@@ -205,6 +205,9 @@ class World {
   // Removes every partition and every per-link setting (back to the default link).
   void heal_all();
   [[nodiscard]] bool link_blocked(NodeId from, NodeId to) const;
+  // Peer messages sent by `node` (lost ones included): benchmarks count messages per
+  // committed entry.
+  [[nodiscard]] std::uint64_t datagrams_sent(NodeId node) const;
   // Resets every Redis connection `node` is an end of, as a RST from the network:
   // requests in flight complete with kUnknownOutcome.
   void reset_connections(NodeId node);
@@ -343,6 +346,7 @@ class World {
   std::map<NodeId, std::unique_ptr<SimDisk>> disks_;
   std::map<NodeId, std::uint64_t> disk_fault_generation_;
   std::function<void(NodeId)> crash_observer_;
+  std::map<NodeId, std::uint64_t> datagrams_sent_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index = NodeId
   std::map<std::string, NodeId> names_;
   std::map<std::string, NodeId, std::less<>> addresses_;

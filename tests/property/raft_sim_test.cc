@@ -2,7 +2,8 @@
 // (core/raft) over the simulated network (encoded messages as datagrams, delayed and
 // lost) and a simulated disk that loses or tears what was not synced when the member
 // crashes. Faults for 20 simulated seconds: crashes and restarts, partitions,
-// isolation, lossy links. Each member proposes while it leads.
+// isolation, lossy links. Each member proposes while it leads, and now and then hands
+// leadership to another member.
 //
 // Checked after every event: Raft's invariants (sim/check/raft_invariants.h: election
 // safety over the whole history, one committed entry per index, every newly committed
@@ -65,6 +66,7 @@ struct Outcome {
   int acknowledged = 0;
   int leaders = 0;
   int reads = 0;
+  int transfers = 0;
   std::size_t final_log = 0;
 };
 
@@ -84,6 +86,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   std::optional<std::string> violation;
   int proposals = 0;
   int reads = 0;
+  int transfers = 0;
   std::map<NodeId, std::size_t> checked;  // applied entries checked, per member
   for (int i = 0; i < kMembers; ++i) {
     const NodeId id =
@@ -135,6 +138,12 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
           while (true) {
             co_await sleep_for(node.executor(), milliseconds(node.rng().between(5, 40)));
             if (raft->machine().role() != raft::Role::kLeader) continue;
+            // Now and then the leader hands over to another member (under faults).
+            if (node.rng().below(100) == 0) {
+              const NodeId to = ids[node.rng().below(ids.size())];
+              (void)raft->transfer_leadership(raft::raft_id(to));
+              ++transfers;
+            }
             const std::string command = "put k" + std::to_string(node.rng().below(8)) + " " +
                                         node.name() + "-" + std::to_string(++proposals);
             Result<std::string> r = co_await raft->propose(command);
@@ -250,6 +259,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   out.acknowledged = static_cast<int>(acknowledged.size());
   out.leaders = static_cast<int>(invariants->leaders().size());
   out.reads = reads;
+  out.transfers = transfers;
   return out;
 }
 
@@ -278,8 +288,8 @@ TEST(RaftSim, SafeUnderFaultsAndLiveAfterHealing) {
     EXPECT_GE(o.leaders, 2) << "seed " << seed << ": the faults forced elections";
     EXPECT_GT(o.reads, 10) << "seed " << seed << ": reads ran";
     std::cout << "seed " << seed << ": " << o.acknowledged << " acknowledged, " << o.reads
-              << " reads, " << o.leaders << " terms with a leader, final log " << o.final_log
-              << "\n";
+              << " reads, " << o.transfers << " transfers asked, " << o.leaders
+              << " terms with a leader, final log " << o.final_log << "\n";
   }
 }
 

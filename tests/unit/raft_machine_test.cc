@@ -441,6 +441,95 @@ TEST(RaftElection, AStalePreVoteGrantDoesNotCount) {
   EXPECT_EQ(m.role(), Role::kCandidate);
 }
 
+// ---- T1: leadership transfer ---------------------------------------------------------
+
+// An up-to-date successor takes over in the next term, at once: members in the old
+// leader's lease (check quorum) grant the transfer's vote, which they would ignore
+// from anyone else.
+TEST(RaftTransfer, AnUpToDateMemberTakesOverAtOnce) {
+  Group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g[1].propose("a").ok());
+  g.stabilize();
+  const int pre_votes = g.sent(MessageType::kPreVote);  // the first election's
+  ASSERT_TRUE(g[1].transfer_leader(2).ok());
+  EXPECT_EQ(g[1].lead_transferee(), 2u);
+  g.stabilize();
+  EXPECT_EQ(g.leader(), 2u);
+  EXPECT_EQ(g[2].term(), 2u);
+  EXPECT_EQ(g[1].role(), Role::kFollower);
+  EXPECT_EQ(g[1].lead_transferee(), kNobody);
+  EXPECT_EQ(g.sent(MessageType::kTimeoutNow), 1);
+  EXPECT_EQ(g.sent(MessageType::kPreVote), pre_votes) << "a transfer skips pre-vote";
+  // Nothing committed was lost, and the new leader commits.
+  ASSERT_TRUE(g[2].propose("b").ok());
+  g.stabilize();
+  for (NodeId id = 1; id <= 3; ++id) {
+    std::vector<std::string> got;
+    for (const Entry& e : g.member(id).applied) {
+      if (e.type == EntryType::kNormal) got.push_back(e.data);
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"a", "b"})) << "member " << id;
+  }
+}
+
+// A lagging successor is brought up to date first; the leader takes no proposals in
+// the meantime.
+TEST(RaftTransfer, ALaggingMemberCatchesUpFirstAndProposalsWait) {
+  Group g(3);
+  g.elect(1);
+  g.cut(1, 3);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(g[1].propose("v" + std::to_string(i)).ok());
+  g.stabilize();
+  ASSERT_LT(g[3].log().last_index(), g[1].log().last_index());
+  g.heal();
+  ASSERT_TRUE(g[1].transfer_leader(3).ok());
+  EXPECT_EQ(g[1].propose("refused").status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(g.sent(MessageType::kTimeoutNow), 0) << "not before it has caught up";
+  g.stabilize();
+  EXPECT_EQ(g.leader(), 3u);
+  EXPECT_EQ(g.sent(MessageType::kTimeoutNow), 1);
+  EXPECT_GE(g[3].commit_index(), 6u) << "everything the old leader committed";
+}
+
+// A successor that cannot be reached: the transfer is abandoned after an election
+// timeout and the leader leads on, taking proposals again.
+TEST(RaftTransfer, AnUnreachableSuccessorIsGivenUpAfterAnElectionTimeout) {
+  Group g(3);
+  g.elect(1);
+  g.cut(1, 3);
+  ASSERT_TRUE(g[1].transfer_leader(3).ok());
+  EXPECT_EQ(g[1].propose("x").status().code(), StatusCode::kUnavailable);
+  for (int t = 0; t < 10 && g[1].lead_transferee() != kNobody; ++t) {
+    g.tick(1);
+    g.stabilize();
+  }
+  EXPECT_EQ(g[1].lead_transferee(), kNobody);
+  EXPECT_EQ(g.leader(), 1u);
+  EXPECT_TRUE(g[1].propose("x").ok());
+}
+
+TEST(RaftTransfer, OnlyTheLeaderTransfersAndOnlyToAMember) {
+  Group g(3);
+  g.elect(1);
+  EXPECT_EQ(g[2].transfer_leader(3).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(g[1].transfer_leader(9).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(g[1].transfer_leader(1).ok());
+  EXPECT_EQ(g[1].lead_transferee(), kNobody) << "to itself: nothing to do";
+}
+
+// A TimeoutNow from an earlier term (delayed, duplicated) starts no campaign.
+TEST(RaftTransfer, AStaleTimeoutNowIsIgnored) {
+  Group g(3, {.check_quorum = false});  // so that member 2 can win term 2 by itself
+  g.elect(1);
+  g.elect(2);
+  ASSERT_EQ(g[3].term(), 2u);
+  ASSERT_TRUE(g[3].step({.type = MessageType::kTimeoutNow, .from = 1, .to = 3, .term = 1}).ok());
+  EXPECT_EQ(g[3].role(), Role::kFollower);
+  EXPECT_EQ(g[3].term(), 2u);
+}
+
 // ---- R1, R2: replication and commit ---------------------------------------------------
 
 TEST(RaftReplication, ProposalsCommitOnAQuorumAndApplyInOrderEverywhere) {
