@@ -168,6 +168,7 @@ void RaftMachine::reset(Term term) {
   votes_.clear();
   progress_.clear();
   uncommitted_bytes_ = 0;
+  appends_pending_ = false;
   lead_transferee_ = kNobody;
   transfer_elapsed_ = 0;
   pending_reads_.clear();
@@ -743,7 +744,8 @@ Result<Index> RaftMachine::propose(std::string data) {
   std::vector<Entry> one;
   one.push_back(Entry{.data = std::move(data)});
   append_as_leader(std::move(one));
-  broadcast_append();
+  // Sent with the next Ready: proposals made meanwhile share one append per follower.
+  appends_pending_ = true;
   return log_.last_index();
 }
 
@@ -758,17 +760,33 @@ void RaftMachine::send(Message m) {
 
 bool RaftMachine::has_ready() const {
   if (outstanding_) return false;
-  return hard_state() != durable_hard_state_ || log_.last_index() > handed_ || !messages_.empty() ||
-         !persisted_messages_.empty() || !read_states_.empty() ||
+  return appends_pending_ || hard_state() != durable_hard_state_ || log_.last_index() > handed_ ||
+         !messages_.empty() || !persisted_messages_.empty() || !read_states_.empty() ||
          std::min(commit_, durable_) > applied_;
 }
 
 Ready RaftMachine::ready() {
   Ready rd;
   if (outstanding_) return rd;  // the previous one is not advanced yet
-  if (hard_state() != durable_hard_state_) rd.hard_state = hard_state();
-  if (log_.last_index() > handed_)
+  if (appends_pending_) {
+    appends_pending_ = false;
+    if (role_ == Role::kLeader) {
+      for (NodeId v : config_.voters) {
+        if (v != config_.id) send_append(v, /*send_if_empty=*/false);
+      }
+    }
+  }
+  if (hard_state() != durable_hard_state_) {
+    rd.hard_state = hard_state();
+    // Only a new commit index need not be synced: a crash may lose it, and the
+    // leader tells it again.
+    rd.must_sync = rd.hard_state->term != durable_hard_state_.term ||
+                   rd.hard_state->vote != durable_hard_state_.vote;
+  }
+  if (log_.last_index() > handed_) {
     rd.entries = log_.slice(handed_ + 1, log_.last_index(), static_cast<std::size_t>(-1));
+    rd.must_sync = true;
+  }
   rd.messages = std::move(messages_);
   messages_.clear();
   rd.persisted_messages = std::move(persisted_messages_);

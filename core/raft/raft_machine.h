@@ -221,6 +221,7 @@ class RaftMachine {
   std::map<NodeId, bool> votes_;
   std::map<NodeId, Progress> progress_;  // leader only
   std::size_t uncommitted_bytes_ = 0;
+  bool appends_pending_ = false;      // leader: proposals not yet sent (next Ready)
   NodeId lead_transferee_ = kNobody;  // leader: a transfer in progress, to whom
   int transfer_elapsed_ = 0;          // its ticks so far
   // Reads being confirmed, in request order, with who has answered their heartbeat;

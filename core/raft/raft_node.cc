@@ -110,7 +110,7 @@ Task<void> RaftNode::process_readies() {
     for (const Message& m : rd.messages)
       send(m);
     if (!rd.entries.empty() || rd.hard_state) {
-      Status s = co_await wal_->persist(rd.entries, rd.hard_state);
+      Status s = co_await wal_->persist(rd.entries, rd.hard_state, rd.must_sync);
       if (!s.ok()) {
         failed_ = s;  // fail-stop: nothing more leaves this member
         for (auto& [index, waiter] : std::map<Index, Waiter*>(waiters_))

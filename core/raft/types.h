@@ -101,7 +101,9 @@ struct ReadState {
 
 // One batch of work for the driver, in this order:
 //   1. Write `entries` (an entry at index i replaces the log's suffix from i) and
-//      `hard_state`, and make them durable (one sync for the batch).
+//      `hard_state`, and make them durable (one sync for the batch) when `must_sync`;
+//      without it the batch changes only the commit index, which may be written
+//      without a sync (a crash may lose it; the leader tells it again).
 //   2. Send `messages` at any time, even before step 1 finishes (a leader's own
 //      write runs in parallel with replication); send `persisted_messages` only after
 //      step 1 is durable: votes and acknowledgements promise what it wrote.
@@ -110,6 +112,7 @@ struct ReadState {
 // `read_states` may be answered once the state machine has applied their index.
 struct Ready {
   std::optional<HardState> hard_state;  // set when it changed
+  bool must_sync = false;               // entries, or a new term or vote
   std::vector<Entry> entries;
   std::vector<Message> messages;
   std::vector<Message> persisted_messages;

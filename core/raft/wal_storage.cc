@@ -93,7 +93,7 @@ Task<Status> WalStorage::start_segment(std::uint64_t seq, Index first_index) {
 }
 
 Task<Status> WalStorage::persist(std::span<const Entry> entries,
-                                 std::optional<HardState> hard_state) {
+                                 std::optional<HardState> hard_state, bool sync) {
   if (!failed_.ok()) co_return failed_;
   if (entries.empty() && !hard_state) co_return Status();
   if (!entries.empty() && (entries.front().index == 0 || entries.front().index > last_index_ + 1))
@@ -107,7 +107,16 @@ Task<Status> WalStorage::persist(std::span<const Entry> entries,
   if (hard_state) encoder.append_hard_state(*hard_state, records);
 
   if (end_ + records.size() > options_.segment_bytes && end_ > kRecordHeaderBytes + 24) {
-    // Full: the records go to a new segment (this one was synced by the last persist).
+    // Full: the records go to a new segment. This one is synced first (if a persist
+    // without sync left records in it): a damaged record anywhere but the last
+    // segment's tail is data loss at the next open.
+    if (unsynced_) {
+      if (Status s = co_await segment_->sync(); !s.ok()) {
+        failed_ = data_loss_error("WAL: sync failed; the log must be reopened: " + s.message());
+        co_return failed_;
+      }
+      unsynced_ = false;
+    }
     const Index first = entries.empty() ? last_index_ + 1 : entries.front().index;
     if (Status s = co_await start_segment(seq_ + 1, first); !s.ok()) {
       failed_ = s;
@@ -123,10 +132,13 @@ Task<Status> WalStorage::persist(std::span<const Entry> entries,
     failed_ = s;
     co_return s;
   }
-  if (Status s = co_await segment_->sync(); !s.ok()) {
-    failed_ = data_loss_error("WAL: sync failed; the log must be reopened: " + s.message());
-    co_return failed_;
+  if (sync) {
+    if (Status s = co_await segment_->sync(); !s.ok()) {
+      failed_ = data_loss_error("WAL: sync failed; the log must be reopened: " + s.message());
+      co_return failed_;
+    }
   }
+  unsynced_ = !sync;
   encoder_ = encoder;
   end_ += records.size();
   if (!entries.empty()) last_index_ = entries.back().index;

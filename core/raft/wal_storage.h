@@ -47,10 +47,13 @@ class WalStorage {
   // Bytes a torn write had left in the last segment, discarded at open().
   [[nodiscard]] std::size_t torn_bytes_discarded() const { return torn_bytes_; }
 
-  // Appends `entries` (the first may replace a suffix) and `hard_state`, then syncs.
-  // OK means durable.
+  // Appends `entries` (the first may replace a suffix) and `hard_state`, then syncs
+  // when `sync` (OK means durable). Without it (a Ready that only moves the commit
+  // index) the records are written and made durable by the next sync; a segment is
+  // synced before the log moves on to the next one, so only the last segment's tail
+  // can ever be lost.
   [[nodiscard]] Task<Status> persist(std::span<const Entry> entries,
-                                     std::optional<HardState> hard_state);
+                                     std::optional<HardState> hard_state, bool sync = true);
 
   [[nodiscard]] std::uint64_t segments_created() const { return segments_created_; }
 
@@ -68,7 +71,8 @@ class WalStorage {
   WalEncoder encoder_;
   Index last_index_ = 0;
   std::uint64_t segments_created_ = 0;
-  Status failed_;  // set once a sync failed: fail-stop
+  Status failed_;          // set once a sync failed: fail-stop
+  bool unsynced_ = false;  // segment_ has records written without a sync
 };
 
 }  // namespace distkit::raft

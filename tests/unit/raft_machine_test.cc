@@ -441,6 +441,42 @@ TEST(RaftElection, AStalePreVoteGrantDoesNotCount) {
   EXPECT_EQ(m.role(), Role::kCandidate);
 }
 
+// Proposals made between two Readies leave in one append per follower (the leader's
+// batch), and a Ready that only moves the commit index asks for no sync.
+TEST(RaftReplication, ProposalsBetweenReadiesShareOneAppendAndCommitsNeedNoSync) {
+  Group g(3);
+  g.elect(1);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(g[1].propose("v" + std::to_string(i)).ok());
+  Ready rd = g[1].ready();
+  EXPECT_TRUE(rd.must_sync) << "new entries";
+  int appends = 0;
+  for (const Message& m : rd.messages) {
+    if (m.type != MessageType::kAppend) continue;
+    ++appends;
+    EXPECT_EQ(m.entries.size(), 10u);
+  }
+  EXPECT_EQ(appends, 2) << "one per follower";
+  g[1].advance();
+  // A follower that learns only a new commit index.
+  RaftMachine f = make(three(2));
+  ASSERT_TRUE(f.step({.type = MessageType::kAppend,
+                      .from = 1,
+                      .to = 2,
+                      .term = 1,
+                      .entries = {Entry{.term = 1, .index = 1, .data = "x"}}})
+                  .ok());
+  Ready first = f.ready();
+  EXPECT_TRUE(first.must_sync);
+  f.advance();
+  ASSERT_TRUE(
+      f.step({.type = MessageType::kHeartbeat, .from = 1, .to = 2, .term = 1, .commit = 1}).ok());
+  Ready commit_only = f.ready();
+  ASSERT_TRUE(commit_only.hard_state.has_value());
+  EXPECT_EQ(commit_only.hard_state->commit, 1u);
+  EXPECT_FALSE(commit_only.must_sync);
+}
+
 // ---- T1: leadership transfer ---------------------------------------------------------
 
 // An up-to-date successor takes over in the next term, at once: members in the old

@@ -176,11 +176,14 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   std::vector<ReportEntry> report;
   bool violated = false;
-  std::printf("distkit-sim: %s, %d instances, %s workload at %g ops/s, faults %s, %s%s\n",
-              primitive_list.c_str(), base.instances, workload.c_str(), base.rate, faults.c_str(),
-              format_duration(base.duration).c_str(),
-              backend.empty() ? (" simulated, redis " + topology_name(base.redis)).c_str()
-                              : (" on " + backend).c_str());
+  std::printf(
+      "distkit-sim: %s, %d instances, %s workload at %g ops/s, faults %s, %s%s\n",
+      primitive_list.c_str(), base.instances, workload.c_str(), base.rate, faults.c_str(),
+      format_duration(base.duration).c_str(),
+      !backend.empty() ? (" on " + backend).c_str()
+      : find_primitive(names.front())->backend == Backend::kRaft
+          ? (" simulated, a Raft group of " + std::to_string(base.members) + " members").c_str()
+          : (" simulated, redis " + topology_name(base.redis)).c_str());
   for (const std::string& name : names) {
     Row row{.primitive = name};
     std::optional<ReportEntry> shown;
