@@ -61,6 +61,10 @@ Status Config::validate() const {
   if (election_tick <= heartbeat_tick)
     return invalid_argument_error("raft config: election_tick must exceed heartbeat_tick");
   if (max_inflight == 0) return invalid_argument_error("raft config: max_inflight must be >= 1");
+  if (lease_reads && !check_quorum)
+    return invalid_argument_error("raft config: lease_reads needs check_quorum");
+  if (!(max_clock_drift >= 0 && max_clock_drift < 1))
+    return invalid_argument_error("raft config: max_clock_drift must be in [0, 1)");
   return Status();
 }
 
@@ -139,6 +143,7 @@ RaftMachine::RaftMachine(Config config, DurableState durable)
       handed_(log_.last_index()),
       durable_hard_state_(durable.hard_state),
       outstanding_applied_(durable.applied) {
+  started_term_ = term_;
   reset_randomized_timeout();
 }
 
@@ -169,6 +174,10 @@ void RaftMachine::reset(Term term) {
   progress_.clear();
   uncommitted_bytes_ = 0;
   appends_pending_ = false;
+  heartbeat_round_ = 0;
+  round_sent_at_.clear();
+  round_acked_.clear();
+  lease_until_ = 0;
   lead_transferee_ = kNobody;
   transfer_elapsed_ = 0;
   pending_reads_.clear();
@@ -254,10 +263,41 @@ int RaftMachine::poll(NodeId from, bool granted) {
 }
 
 bool RaftMachine::in_lease() const {
-  return config_.check_quorum && leader_ != kNobody && election_elapsed_ < config_.election_tick;
+  if (!config_.check_quorum) return false;
+  // Restarted (it has a term): it may have been in a leader's lease when it went down.
+  if (config_.lease_reads && started_term_ > 0 &&
+      ticks_ < static_cast<std::uint64_t>(config_.election_tick))
+    return true;
+  return leader_ != kNobody && election_elapsed_ < config_.election_tick;
+}
+
+bool RaftMachine::lease_valid() const {
+  return config_.lease_reads && role_ == Role::kLeader && ticks_ < lease_until_ &&
+         lead_transferee_ == kNobody && committed_in_term();
+}
+
+void RaftMachine::extend_lease(NodeId from, std::uint64_t round) {
+  std::uint64_t& acked = round_acked_[from];
+  acked = std::max(acked, round);
+  // The latest round a quorum (this leader included) has acknowledged.
+  std::vector<std::uint64_t> rounds{heartbeat_round_};
+  for (NodeId v : config_.voters) {
+    if (v == config_.id) continue;
+    auto it = round_acked_.find(v);
+    rounds.push_back(it == round_acked_.end() ? 0 : it->second);
+  }
+  std::sort(rounds.begin(), rounds.end(), std::greater<>());
+  const std::uint64_t quorum_round = rounds[quorum() - 1];
+  auto sent = round_sent_at_.find(quorum_round);
+  if (sent == round_sent_at_.end()) return;
+  const double d = config_.max_clock_drift;
+  const auto lease = static_cast<std::uint64_t>(config_.election_tick * (1 - d) / (1 + d));
+  lease_until_ = std::max(lease_until_, sent->second + lease);
+  round_sent_at_.erase(round_sent_at_.begin(), sent);  // older rounds no longer matter
 }
 
 void RaftMachine::tick() {
+  ++ticks_;
   if (role_ == Role::kLeader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
@@ -496,8 +536,12 @@ void RaftMachine::handle_append(const Message& m) {
 void RaftMachine::handle_heartbeat(const Message& m) {
   // The leader sends min(match, commit): never past what this log is known to share.
   if (m.commit <= log_.last_index()) commit_to(m.commit);
-  send(Message{
-      .type = MessageType::kHeartbeatResponse, .to = m.from, .term = term_, .context = m.context});
+  // `index` carries the leader's heartbeat round (lease reads): echoed.
+  send(Message{.type = MessageType::kHeartbeatResponse,
+               .to = m.from,
+               .term = term_,
+               .index = m.index,
+               .context = m.context});
 }
 
 void RaftMachine::commit_to(Index index) {
@@ -517,6 +561,7 @@ void RaftMachine::step_leader(const Message& m) {
       p.recent_active = true;
       p.probe_sent = false;
       if (m.context != 0) release_reads_confirmed_by(m.from, m.context);
+      if (config_.lease_reads && m.index != 0) extend_lease(m.from, m.index);
       if (p.match >= log_.last_index()) return;
       if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight) {
         // The window is full and perhaps its appends were lost: an empty append at the
@@ -635,11 +680,17 @@ void RaftMachine::broadcast_append() {
 }
 
 void RaftMachine::broadcast_heartbeat(std::uint64_t context) {
+  std::uint64_t round = 0;
+  if (config_.lease_reads) {
+    round = ++heartbeat_round_;
+    round_sent_at_[round] = ticks_;
+  }
   for (NodeId v : config_.voters) {
     if (v == config_.id) continue;
     send(Message{.type = MessageType::kHeartbeat,
                  .to = v,
                  .term = term_,
+                 .index = round,
                  .commit = std::min(progress_[v].match, commit_),
                  .context = context});
   }
@@ -653,6 +704,10 @@ Status RaftMachine::not_leader_error() const {
 
 Status RaftMachine::read_index(std::uint64_t request) {
   if (role_ != Role::kLeader) return not_leader_error();
+  if (lease_valid()) {
+    read_states_.push_back({request, commit_});  // L2: no other leader can exist now
+    return Status();
+  }
   if (!committed_in_term()) {
     // Until an entry of its term commits, a new leader's commit index may be behind
     // what an earlier leader committed.

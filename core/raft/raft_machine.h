@@ -29,6 +29,13 @@
 //    once a quorum has answered a heartbeat sent after the read was asked, so a
 //    deposed leader that does not know it yet cannot answer with stale data; a new
 //    leader first commits an entry of its term (its commit index is then current).
+// L2 Lease reads (opt in, Config::lease_reads; Raft thesis §6.4.1). Members that
+//    heard from a leader ignore other candidates for an election timeout (check
+//    quorum), and so does a member that just started (it may have promised that to a
+//    leader before it went down). So while a quorum acknowledged a heartbeat round sent
+//    less than a drift-shortened election timeout ago, no other leader can exist, and
+//    the leader answers reads at once. It stops during a leadership transfer (whose
+//    campaign passes leases) and until an entry of its term commits.
 // T1 Leadership transfer. transfer_leader(to) brings `to`'s log up to date, then tells
 //    it to campaign at once (kTimeoutNow): it skips pre-vote, and members in the
 //    leader's lease grant its vote (the vote request says it is a transfer). The
@@ -38,8 +45,8 @@
 //    that are not contiguous is refused with kInvalidArgument and changes nothing;
 //    a restart state that is not a valid log is refused by create().
 //
-// Not yet: snapshots and compaction, membership changes, lease reads (docs/raft.md
-// says what is planned).
+// Not yet: snapshots and compaction, membership changes (docs/raft.md says what is
+// planned).
 //
 // Thread safety: none; one driver calls it from one thread.
 #ifndef DISTKIT_CORE_RAFT_RAFT_MACHINE_H_
@@ -76,6 +83,13 @@ struct Config {
   int heartbeat_tick = 1;      // ticks between a leader's heartbeats; < election_tick
   bool pre_vote = true;
   bool check_quorum = true;
+  // L2 lease reads: a leader answers a read at once while a quorum acknowledged one of
+  // its heartbeat rounds within the lease, election_tick * (1 - d) / (1 + d) ticks of
+  // its own clock from when the round was sent (d = max_clock_drift). Safe only while
+  // no member's clock runs more than d faster or slower than another's: a leader whose
+  // clock runs slow serves stale reads. Needs check_quorum.
+  bool lease_reads = false;
+  double max_clock_drift = 0.1;
   std::size_t max_append_bytes = 1 << 20;  // data per append message (at least one entry)
   std::size_t max_inflight = 256;          // appends in flight per follower
   // Proposals are refused (kResourceExhausted) while the leader's uncommitted data
@@ -169,6 +183,8 @@ class RaftMachine {
   [[nodiscard]] bool is_voter(NodeId id) const;
   [[nodiscard]] HardState hard_state() const { return {term_, vote_, commit_}; }
   [[nodiscard]] bool in_lease() const;
+  [[nodiscard]] bool lease_valid() const;
+  void extend_lease(NodeId from, std::uint64_t round);
   // kUnavailable naming the leader, if known.
   [[nodiscard]] Status not_leader_error() const;
   [[nodiscard]] Status validate_message(const Message& m) const;
@@ -221,7 +237,15 @@ class RaftMachine {
   std::map<NodeId, bool> votes_;
   std::map<NodeId, Progress> progress_;  // leader only
   std::size_t uncommitted_bytes_ = 0;
-  bool appends_pending_ = false;      // leader: proposals not yet sent (next Ready)
+  bool appends_pending_ = false;  // leader: proposals not yet sent (next Ready)
+  std::uint64_t ticks_ = 0;       // since this incarnation started
+  Term started_term_ = 0;         // the durable term it started in (0: a new member)
+  // Lease reads (leader): heartbeat rounds, when each was sent, the last each member
+  // acknowledged, and the tick the lease runs until.
+  std::uint64_t heartbeat_round_ = 0;
+  std::map<std::uint64_t, std::uint64_t> round_sent_at_;
+  std::map<NodeId, std::uint64_t> round_acked_;
+  std::uint64_t lease_until_ = 0;
   NodeId lead_transferee_ = kNobody;  // leader: a transfer in progress, to whom
   int transfer_elapsed_ = 0;          // its ticks so far
   // Reads being confirmed, in request order, with who has answered their heartbeat;

@@ -73,6 +73,8 @@ struct Message {
   Term term = 0;
   // kAppend: the entry before `entries` is (index, log_term).
   // kPreVote/kVote: the candidate's last entry is (index, log_term).
+  // kHeartbeat, kHeartbeatResponse: `index` is the leader's heartbeat round (lease
+  //   reads; 0 without them), echoed by the answer.
   // kAppendResponse: accepted, `index` is the last index known to match; rejected,
   //   `index` is the rejected kAppend's index and (reject_hint, log_term) the
   //   follower's guess of the last index that can match (the leader skips a whole

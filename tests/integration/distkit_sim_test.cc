@@ -89,7 +89,7 @@ TEST(Scenario, EveryPrimitiveHoldsItsInvariantUnderEveryFault) {
       EXPECT_GT(r->operations, 50u) << info.name;
     }
   }
-  EXPECT_EQ(count, 11) << "four counters, five limiters, two on Raft";
+  EXPECT_EQ(count, 12) << "four counters, five limiters, three on Raft";
 }
 
 // A counter that "fixes" lost replies by sending the INCRBY again: at-least-once,

@@ -875,6 +875,81 @@ TEST(RaftReads, AReadIsAnsweredAfterAQuorumConfirmsTheLeader) {
   EXPECT_EQ(g.member(1).reads[0], (ReadState{.request = 7, .index = 2}));
 }
 
+// ---- L2: lease reads ---------------------------------------------------------------
+
+Config lease(bool on = true) {
+  return Config{.lease_reads = on};
+}
+
+// Once a quorum acknowledged a heartbeat round, reads are answered at once, with no
+// round of their own, until the lease (8 of 10 ticks at 10% drift) runs out.
+TEST(RaftLease, AReadInsideTheLeaseIsAnsweredAtOnceAndAfterItByAQuorumRound) {
+  Group g(3, lease());
+  g.elect(1);
+  ASSERT_TRUE(g.propose(1, "a").ok());
+  g.tick(1);  // a heartbeat round, acknowledged by both
+  g.stabilize();
+  const int heartbeats = g.sent(MessageType::kHeartbeat);
+  ASSERT_TRUE(g[1].read_index(7).ok());
+  g.process(1);
+  ASSERT_EQ(g.member(1).reads.size(), 1u) << "answered without a round";
+  EXPECT_EQ(g.member(1).reads[0], (ReadState{.request = 7, .index = 2}));
+  EXPECT_EQ(g.sent(MessageType::kHeartbeat), heartbeats);
+  // Cut off from both followers: the lease runs out, and reads wait for a quorum.
+  g.isolate(1);
+  for (int t = 0; t < 8; ++t)
+    g.tick(1);
+  g.stabilize();
+  ASSERT_TRUE(g[1].read_index(8).ok());
+  g.stabilize();
+  EXPECT_EQ(g.member(1).reads.size(), 1u) << "no lease, no quorum: no answer";
+}
+
+// A leadership transfer's campaign passes leases, so the leader stops lease reads as
+// soon as it starts one.
+TEST(RaftLease, NoLeaseReadsDuringATransfer) {
+  Group g(3, lease());
+  g.elect(1);
+  g.tick(1);
+  g.stabilize();
+  g.cut(1, 3);  // the transfer cannot finish
+  ASSERT_TRUE(g[1].transfer_leader(3).ok());
+  ASSERT_TRUE(g[1].read_index(9).ok());
+  g.process(1);
+  EXPECT_TRUE(g.member(1).reads.empty());
+}
+
+// A member that restarted ignores higher-term vote requests for an election timeout:
+// before it went down it may have promised a leader exactly that. (A new member, term
+// 0, promised nothing: it votes at once.)
+TEST(RaftLease, ARestartedMemberHonoursTheLeaseItMayHavePromised) {
+  const Config config{.id = 2, .voters = {1, 2, 3}, .pre_vote = false, .lease_reads = true};
+  RaftMachine fresh = make(config);
+  ASSERT_TRUE(fresh.step({.type = MessageType::kVote, .from = 3, .to = 2, .term = 5}).ok());
+  EXPECT_EQ(fresh.term(), 5u);
+  RaftMachine m = make(config, DurableState{.hard_state = {.term = 1}});
+  ASSERT_TRUE(m.step({.type = MessageType::kVote, .from = 3, .to = 2, .term = 5}).ok());
+  EXPECT_EQ(m.term(), 1u);
+  for (int t = 0; t < 10; ++t)
+    m.tick();
+  (void)m.ready();
+  m.advance();
+  ASSERT_TRUE(m.step({.type = MessageType::kVote, .from = 3, .to = 2, .term = 5}).ok());
+  EXPECT_EQ(m.term(), 5u) << "after an election timeout it may vote";
+}
+
+TEST(RaftLease, LeaseReadsNeedCheckQuorumAndABoundedDrift) {
+  EXPECT_EQ(
+      RaftMachine::create({.id = 1, .voters = {1}, .check_quorum = false, .lease_reads = true})
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(RaftMachine::create({.id = 1, .voters = {1}, .lease_reads = true, .max_clock_drift = 1})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(RaftReads, AFollowerRefusesAReadNamingTheLeader) {
   Group g(3);
   g.elect(1);

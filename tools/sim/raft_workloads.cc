@@ -132,6 +132,13 @@ void add_raft_primitives(std::vector<PrimitiveInfo>& list) {
   list.push_back(
       {"raft-kv", "a key-value store replicated by Raft: put, get, compare-and-set, delete",
        [](const ScenarioOptions& o) { return make_raft_primitive(o, true); }, Backend::kRaft});
+  list.push_back(
+      {"raft-kv-lease", "raft-kv reading by leader lease (trusts clocks to drift under 10%)",
+       [](const ScenarioOptions& o) {
+         return make_raft_primitive(
+             o, true, [](raft::RaftServerOptions& m) { m.node.raft.lease_reads = true; });
+       },
+       Backend::kRaft});
 }
 
 }  // namespace distkit::scenario
