@@ -33,9 +33,8 @@ RaftClient::RaftClient(Executor& executor, PeerEndpoint& channel, RaftClientOpti
   spawn(executor_, &scope_, receive_loop());
 }
 
-RaftClient::~RaftClient() {
-  if (pending_ != nullptr && pending_->timer != 0) executor_.cancel(pending_->timer);
-}
+// An attempt in flight unregisters itself (its Registration in call()).
+RaftClient::~RaftClient() = default;
 
 Task<void> RaftClient::receive_loop() {
   while (true) {

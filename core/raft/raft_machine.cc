@@ -673,9 +673,9 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
   return true;
 }
 
-void RaftMachine::broadcast_append() {
+void RaftMachine::broadcast_append(bool send_if_empty) {
   for (NodeId v : config_.voters) {
-    if (v != config_.id) send_append(v);
+    if (v != config_.id) send_append(v, send_if_empty);
   }
 }
 
@@ -825,11 +825,7 @@ Ready RaftMachine::ready() {
   if (outstanding_) return rd;  // the previous one is not advanced yet
   if (appends_pending_) {
     appends_pending_ = false;
-    if (role_ == Role::kLeader) {
-      for (NodeId v : config_.voters) {
-        if (v != config_.id) send_append(v, /*send_if_empty=*/false);
-      }
-    }
+    if (role_ == Role::kLeader) broadcast_append(/*send_if_empty=*/false);
   }
   if (hard_state() != durable_hard_state_) {
     rd.hard_state = hard_state();

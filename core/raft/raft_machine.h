@@ -210,7 +210,7 @@ class RaftMachine {
 
   void append_as_leader(std::vector<Entry> entries);
   bool send_append(NodeId to, bool send_if_empty = true);
-  void broadcast_append();
+  void broadcast_append(bool send_if_empty = true);
   void broadcast_heartbeat(std::uint64_t context = 0);
   bool maybe_commit();
   void commit_to(Index index);

@@ -38,13 +38,13 @@ Task<void> RaftServer::serve_loop() {
       ++bad_requests_;
       continue;
     }
-    if (in_flight_ >= options_.max_in_flight) {
+    // The scope holds this loop and every request being handled.
+    if (scope_.live_tasks() - 1 >= options_.max_in_flight) {
       reply(message.from, {.call = request->call,
                            .code = StatusCode::kResourceExhausted,
                            .body = "raft server: too many requests in flight"});
       continue;
     }
-    ++in_flight_;
     spawn(executor_, &scope_, handle(message.from, std::move(*request)));
   }
 }
@@ -107,7 +107,6 @@ Task<void> RaftServer::handle(NodeId from, ClientRequest request) {
       break;
     }
   }
-  --in_flight_;
   reply(from, std::move(out));
 }
 

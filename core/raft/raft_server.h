@@ -69,7 +69,6 @@ class RaftServer {
   SessionStateMachine sessions_;
   RaftServerOptions options_;
   std::unique_ptr<RaftNode> node_;
-  std::size_t in_flight_ = 0;
   std::uint64_t bad_requests_ = 0;
   TaskScope scope_;  // last: the handlers die before what they use
 };

@@ -300,7 +300,7 @@ void apply_one(const FaultEvent& e, World& world) {
       return;
     case FaultKind::kCrash:
       // A node with a disk loses what it had not synced (power loss).
-      if (!world.is_server(e.a) && world.has_disk(e.a)) {
+      if (world.has_disk(e.a)) {  // (servers have none)
         world.crash(e.a, CrashLoss::kEverythingUnsynced);
       } else {
         world.crash(e.a);

@@ -56,7 +56,7 @@ class RaftPrimitive final : public Primitive {
         op.completed = Duration(std::chrono::microseconds(env.true_us()));
         if (key == "k0") views_[env.index] = static_cast<double>(op.value);
       } else if (status.code() == StatusCode::kUnknownOutcome) {
-        ++unknown_;  // completes "at infinity"
+        // Left as recorded: it completes "at infinity".
       } else if (status.code() == StatusCode::kUnavailable) {
         op.dropped = true;  // certainly did not run
       } else {
@@ -113,7 +113,6 @@ class RaftPrimitive final : public Primitive {
   std::map<int, double> views_;
   std::optional<Violation> unexpected_;
   std::uint64_t operations_ = 0;
-  std::uint64_t unknown_ = 0;
 };
 
 }  // namespace

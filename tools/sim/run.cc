@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "distkit/core/cluster/cluster_connection.h"
 #include "distkit/core/raft/raft_server.h"
@@ -245,16 +246,14 @@ struct RaftGroup {
   // A member that stopped after a failed sync is a process that exited: every second
   // its supervisor restarts what stopped (the crash drops the old incarnation whole;
   // the disk keeps its page cache, as after a process exit).
-  void supervise(sim::World& world, const std::vector<NodeId>& members) {
+  void supervise(sim::World& world) {
     supervisor = [this, &world] {
-      for (NodeId id : std::set<NodeId>(std::move(stopped))) {
+      for (NodeId id : std::exchange(stopped, {})) {
         world.crash(id);
         world.restart(id);
       }
-      stopped.clear();
       world.schedule(world.now() + seconds(1), supervisor);
     };
-    (void)members;
     world.schedule(world.now() + seconds(1), supervisor);
   }
 
@@ -269,13 +268,15 @@ struct RaftGroup {
   void sample(double at, const sim::World& world, ScenarioResult& r) {
     r.terms.y_label = "each member's term";
     r.commits.y_label = "each member's commit index";
-    for (auto it = leading.begin(); it != leading.end();) {
-      const NodeId id = (it++)->first;
-      const raft::RaftServer* server = live.contains(id) ? live.at(id) : nullptr;
-      if (server == nullptr || server->node().machine().role() != raft::Role::kLeader ||
-          server->node().machine().term() != leading.at(id).first)
-        end_leadership(id, at, world, r);
+    std::vector<NodeId> ended;  // down, or no longer leading in the term it led
+    for (const auto& [id, since] : leading) {
+      auto it = live.find(id);
+      if (it == live.end() || it->second->node().machine().role() != raft::Role::kLeader ||
+          it->second->node().machine().term() != since.first)
+        ended.push_back(id);
     }
+    for (NodeId id : ended)
+      end_leadership(id, at, world, r);
     for (const auto& [id, server] : live) {
       const raft::RaftMachine& m = server->node().machine();
       r.terms.get(world.name(id)).points.emplace_back(at, static_cast<double>(m.term()));
@@ -491,7 +492,7 @@ Result<ScenarioResult> run_scenario(const ScenarioOptions& options) {
         },
         until);
   };
-  if (raft) group.supervise(world, members);
+  if (raft) group.supervise(world);
   for (int step = 1; step <= 100; ++step) {
     const sim::SimTime until = start + total * step / 100;
     if (until > start + options.duration && world.now() <= start + options.duration) {
