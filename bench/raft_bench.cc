@@ -33,6 +33,8 @@ constexpr Duration kMeasured = std::chrono::seconds(10);
 class Nothing final : public raft::StateMachine {
  public:
   std::string apply(const raft::Entry&) override { return {}; }
+  std::string snapshot() const override { return {}; }
+  Status restore(std::string_view) override { return Status(); }
 };
 
 struct Measured {

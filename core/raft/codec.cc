@@ -1,5 +1,6 @@
 #include "distkit/core/raft/codec.h"
 
+#include <boost/crc.hpp>
 #include <cstdint>
 #include <optional>
 
@@ -27,7 +28,16 @@ std::optional<Status> read_entry(ByteReader& r, Entry& e) {
   return std::nullopt;
 }
 
+constexpr std::uint32_t kSnapshotMagic = 0x4e53'4b44;  // "DKSN" little-endian
+constexpr std::uint8_t kSnapshotVersion = 1;
+
 }  // namespace
+
+std::uint32_t crc32c(std::string_view bytes) {
+  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> c;
+  c.process_bytes(bytes.data(), bytes.size());
+  return c.checksum();
+}
 
 void put_u8(std::string& out, std::uint8_t v) {
   out.push_back(static_cast<char>(v));
@@ -84,10 +94,11 @@ void encode_message(const Message& m, std::string& out) {
   put_u64(out, m.commit);
   put_u64(out, m.reject_hint);
   put_u64(out, m.context);
-  put_u8(out, m.reject ? 1 : 0);
+  put_u8(out, static_cast<std::uint8_t>((m.reject ? 1 : 0) | (m.done ? 2 : 0)));
   put_u32(out, static_cast<std::uint32_t>(m.entries.size()));
   for (const Entry& e : m.entries)
     encode_entry(e, out);
+  put_sized(out, m.data);
 }
 
 std::string encode_message(const Message& m) {
@@ -113,11 +124,12 @@ Result<Message> decode_message(std::string_view bytes, std::size_t max_bytes) {
       !r.u64(m.index) || !r.u64(m.commit) || !r.u64(m.reject_hint) || !r.u64(m.context) ||
       !r.u8(flags) || !r.u32(count))
     return truncated("a message's header");
-  if (type > static_cast<std::uint8_t>(MessageType::kTimeoutNow))
+  if (type > static_cast<std::uint8_t>(MessageType::kSnapshotResponse))
     return protocol_error("raft codec: unknown message type " + std::to_string(type));
-  if (flags > 1) return protocol_error("raft codec: unknown flags " + std::to_string(flags));
+  if (flags > 3) return protocol_error("raft codec: unknown flags " + std::to_string(flags));
   m.type = static_cast<MessageType>(type);
-  m.reject = flags == 1;
+  m.reject = (flags & 1) != 0;
+  m.done = (flags & 2) != 0;
   // Each entry takes at least its header: a count that cannot fit is refused before
   // anything is allocated for it.
   if (count > r.left() / kEntryHeaderBytes)
@@ -127,6 +139,7 @@ Result<Message> decode_message(std::string_view bytes, std::size_t max_bytes) {
   for (Entry& e : m.entries) {
     if (std::optional<Status> error = read_entry(r, e)) return *error;
   }
+  if (!r.sized(m.data)) return truncated("a message's data");
   if (r.left() != 0)
     return protocol_error("raft codec: " + std::to_string(r.left()) + " bytes after the message");
   return m;
@@ -148,6 +161,53 @@ Result<HardState> decode_hard_state(std::string_view bytes) {
   if (r.left() != 0)
     return protocol_error("raft codec: " + std::to_string(r.left()) +
                           " bytes after the hard state");
+  return s;
+}
+
+std::string encode_snapshot(const Snapshot& snapshot) {
+  std::string body;
+  body.reserve(8 + 8 + 4 + 8 * snapshot.metadata.voters.size() + 8 + snapshot.data.size());
+  put_u64(body, snapshot.metadata.index);
+  put_u64(body, snapshot.metadata.term);
+  put_u32(body, static_cast<std::uint32_t>(snapshot.metadata.voters.size()));
+  for (NodeId v : snapshot.metadata.voters)
+    put_u64(body, v);
+  put_u64(body, snapshot.data.size());
+  body += snapshot.data;
+  std::string out;
+  out.reserve(9 + body.size());
+  put_u32(out, kSnapshotMagic);
+  put_u8(out, kSnapshotVersion);
+  put_u32(out, crc32c(body));
+  out += body;
+  return out;
+}
+
+Result<Snapshot> decode_snapshot(std::string_view bytes) {
+  ByteReader r(bytes);
+  std::uint32_t magic = 0, crc = 0, voters = 0;
+  std::uint8_t version = 0;
+  if (!r.u32(magic) || magic != kSnapshotMagic)
+    return data_loss_error("raft snapshot: not a snapshot (bad magic)");
+  if (!r.u8(version) || version != kSnapshotVersion)
+    return data_loss_error("raft snapshot: version " + std::to_string(version) +
+                           " is not supported (this build reads version 1)");
+  if (!r.u32(crc)) return data_loss_error("raft snapshot: truncated header");
+  const std::string_view body = bytes.substr(9);
+  if (crc32c(body) != crc) return data_loss_error("raft snapshot: the checksum does not match");
+  Snapshot s;
+  std::uint64_t length = 0;
+  if (!r.u64(s.metadata.index) || !r.u64(s.metadata.term) || !r.u32(voters) ||
+      voters > r.left() / 8)
+    return data_loss_error("raft snapshot: truncated metadata");
+  s.metadata.voters.resize(voters);
+  for (NodeId& v : s.metadata.voters) {
+    if (!r.u64(v)) return data_loss_error("raft snapshot: truncated voters");
+  }
+  if (!r.u64(length) || length != r.left() || !r.bytes(length, s.data))
+    return data_loss_error("raft snapshot: the data's length does not match");
+  if (s.metadata.index == 0 || s.metadata.term == 0)
+    return data_loss_error("raft snapshot: index and term must be positive");
   return s;
 }
 

@@ -3,12 +3,16 @@
 // decoding checks every length against what is left, so truncated, oversized or
 // garbled input is a kProtocolError, never a crash or a huge allocation.
 //
-// Message layout (version 2; version 1 had no context):
+// Message layout (version 3; version 2 had no data, version 1 no context):
 //   u8 version | u8 type | u64 from | u64 to | u64 term | u64 log_term | u64 index
-//   | u64 commit | u64 reject_hint | u64 context | u8 flags (bit 0: reject)
-//   | u32 entry count | entries
+//   | u64 commit | u64 reject_hint | u64 context | u8 flags (bit 0: reject, 1: done)
+//   | u32 entry count | entries | u32 data length | data
 // Entry: u64 term | u64 index | u8 type | u32 data length | data
 // Hard state: u64 term | u64 vote | u64 commit
+// Snapshot (a file, and the bytes a leader sends in chunks), checksummed because it
+// travels and rests whole:
+//   u32 magic "DKSN" | u8 version 1 | u32 crc32c of what follows | u64 index | u64 term
+//   | u32 voter count | u64 voters | u64 data length | data
 #ifndef DISTKIT_CORE_RAFT_CODEC_H_
 #define DISTKIT_CORE_RAFT_CODEC_H_
 
@@ -22,7 +26,7 @@
 
 namespace distkit::raft {
 
-inline constexpr std::uint8_t kCodecVersion = 2;
+inline constexpr std::uint8_t kCodecVersion = 3;
 // The largest encoded message decode_message accepts by default (and a single entry's
 // data can never be larger).
 inline constexpr std::size_t kMaxMessageBytes = 16 << 20;
@@ -82,6 +86,9 @@ class ByteReader {
   std::size_t at_ = 0;
 };
 
+// CRC-32C (Castagnoli; Boost.CRC), as ext4, iSCSI and etcd's WAL use.
+[[nodiscard]] std::uint32_t crc32c(std::string_view bytes);
+
 void put_u8(std::string& out, std::uint8_t v);
 // A u32 length, then the bytes (REQUIRES size < 4 GiB).
 void put_sized(std::string& out, std::string_view bytes);
@@ -92,12 +99,15 @@ void encode_entry(const Entry& entry, std::string& out);
 void encode_hard_state(const HardState& state, std::string& out);
 
 [[nodiscard]] std::string encode_message(const Message& message);
+[[nodiscard]] std::string encode_snapshot(const Snapshot& snapshot);
 
 // The whole of `bytes` must be one value: trailing bytes are an error too.
 [[nodiscard]] Result<Message> decode_message(std::string_view bytes,
                                              std::size_t max_bytes = kMaxMessageBytes);
 [[nodiscard]] Result<Entry> decode_entry(std::string_view bytes);
 [[nodiscard]] Result<HardState> decode_hard_state(std::string_view bytes);
+// kDataLoss for a snapshot whose checksum fails or whose fields do not parse.
+[[nodiscard]] Result<Snapshot> decode_snapshot(std::string_view bytes);
 
 }  // namespace distkit::raft
 

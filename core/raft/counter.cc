@@ -174,4 +174,32 @@ Task<Result<std::int64_t>> CounterClient::del(std::string key) {
   co_return c->previous;
 }
 
+std::string CounterStore::snapshot() const {
+  std::string out;
+  put_u64(out, values_.size());
+  for (const auto& [key, value] : values_) {
+    put_sized(out, key);
+    put_u64(out, static_cast<std::uint64_t>(value));
+  }
+  return out;
+}
+
+Status CounterStore::restore(std::string_view snapshot) {
+  ByteReader r(snapshot);
+  std::uint64_t count = 0;
+  if (!r.u64(count) || count > r.left() / 12)
+    return data_loss_error("raft counter: a snapshot with a bad count");
+  std::map<std::string, std::int64_t> values;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::string key;
+    std::uint64_t value = 0;
+    if (!r.sized(key) || !r.u64(value))
+      return data_loss_error("raft counter: a snapshot cut short at pair " + std::to_string(i));
+    values.emplace_hint(values.end(), std::move(key), static_cast<std::int64_t>(value));
+  }
+  if (r.left() != 0) return data_loss_error("raft counter: bytes after the snapshot");
+  values_ = std::move(values);
+  return Status();
+}
+
 }  // namespace distkit::raft

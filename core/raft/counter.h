@@ -46,6 +46,9 @@ class CounterStore final : public StateMachine {
   std::string apply(const Entry& entry) override;
   // A get command (encode_counter_command with kGet).
   [[nodiscard]] std::string query(std::string_view request) const override;
+  // u64 count | (sized key | u64 value) in key order.
+  [[nodiscard]] std::string snapshot() const override;
+  [[nodiscard]] Status restore(std::string_view snapshot) override;
 
   [[nodiscard]] const std::map<std::string, std::int64_t>& values() const { return values_; }
 

@@ -162,4 +162,31 @@ Task<Result<std::optional<std::string>>> KvClient::del(std::string key) {
   co_return std::move(a->previous);
 }
 
+std::string KvStore::snapshot() const {
+  std::string out;
+  put_u64(out, data_.size());
+  for (const auto& [key, value] : data_) {
+    put_sized(out, key);
+    put_sized(out, value);
+  }
+  return out;
+}
+
+Status KvStore::restore(std::string_view snapshot) {
+  ByteReader r(snapshot);
+  std::uint64_t count = 0;
+  if (!r.u64(count) || count > r.left() / 8)
+    return data_loss_error("raft kv: a snapshot with a bad count");
+  std::map<std::string, std::string> data;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::string key, value;
+    if (!r.sized(key) || !r.sized(value))
+      return data_loss_error("raft kv: a snapshot cut short at pair " + std::to_string(i));
+    data.emplace_hint(data.end(), std::move(key), std::move(value));
+  }
+  if (r.left() != 0) return data_loss_error("raft kv: bytes after the snapshot");
+  data_ = std::move(data);
+  return Status();
+}
+
 }  // namespace distkit::raft

@@ -57,6 +57,9 @@ class KvStore final : public StateMachine {
   std::string apply(const Entry& entry) override;
   // A get command (encode_kv_command with kGet).
   [[nodiscard]] std::string query(std::string_view request) const override;
+  // u64 count | (sized key | sized value) in key order.
+  [[nodiscard]] std::string snapshot() const override;
+  [[nodiscard]] Status restore(std::string_view snapshot) override;
 
   [[nodiscard]] const std::map<std::string, std::string>& data() const { return data_; }
 

@@ -5,6 +5,8 @@
 #include <set>
 #include <utility>
 
+#include "distkit/core/raft/codec.h"
+
 namespace distkit::raft {
 
 std::string_view to_string(MessageType type) {
@@ -27,6 +29,10 @@ std::string_view to_string(MessageType type) {
       return "HeartbeatResponse";
     case MessageType::kTimeoutNow:
       return "TimeoutNow";
+    case MessageType::kSnapshot:
+      return "Snapshot";
+    case MessageType::kSnapshotResponse:
+      return "SnapshotResponse";
   }
   return "?";
 }
@@ -61,6 +67,9 @@ Status Config::validate() const {
   if (election_tick <= heartbeat_tick)
     return invalid_argument_error("raft config: election_tick must exceed heartbeat_tick");
   if (max_inflight == 0) return invalid_argument_error("raft config: max_inflight must be >= 1");
+  if (max_snapshot_chunk_bytes == 0 || max_snapshot_chunk_bytes > kMaxEntryBytes)
+    return invalid_argument_error("raft config: max_snapshot_chunk_bytes must be in [1, " +
+                                  std::to_string(kMaxEntryBytes) + "]");
   if (lease_reads && !check_quorum)
     return invalid_argument_error("raft config: lease_reads needs check_quorum");
   if (!(max_clock_drift >= 0 && max_clock_drift < 1))
@@ -71,12 +80,26 @@ Status Config::validate() const {
 namespace {
 
 Status validate_durable(const Config& config, const DurableState& d) {
-  Term previous = 0;
+  const SnapshotMetadata& snap = d.snapshot.metadata;
+  if ((snap.index == 0) != (snap.term == 0))
+    return invalid_argument_error("raft durable state: a snapshot of index " +
+                                  std::to_string(snap.index) + " and term " +
+                                  std::to_string(snap.term));
+  if (snap.index != 0) {
+    std::vector<NodeId> voters = snap.voters, configured = config.voters;
+    std::sort(voters.begin(), voters.end());
+    std::sort(configured.begin(), configured.end());
+    if (voters != configured)
+      return invalid_argument_error(
+          "raft durable state: the snapshot's voters are not the configured ones");
+  }
+  Term previous = snap.term;
   for (std::size_t i = 0; i < d.entries.size(); ++i) {
     const Entry& e = d.entries[i];
-    if (e.index != i + 1)
-      return invalid_argument_error("raft durable state: entry " + std::to_string(i + 1) +
-                                    " has index " + std::to_string(e.index));
+    if (e.index != snap.index + i + 1)
+      return invalid_argument_error("raft durable state: entry " +
+                                    std::to_string(snap.index + i + 1) + " has index " +
+                                    std::to_string(e.index));
     if (e.term < previous || e.term == 0)
       return invalid_argument_error("raft durable state: entry " + std::to_string(e.index) +
                                     " has term " + std::to_string(e.term) + " after term " +
@@ -87,11 +110,12 @@ Status validate_durable(const Config& config, const DurableState& d) {
     return invalid_argument_error("raft durable state: the log's last term " +
                                   std::to_string(previous) + " is past the hard state's term " +
                                   std::to_string(d.hard_state.term));
-  if (d.hard_state.commit > d.entries.size())
+  const Index last = snap.index + d.entries.size();
+  if (d.hard_state.commit > last)
     return invalid_argument_error("raft durable state: commit " +
                                   std::to_string(d.hard_state.commit) + " is past the log's end " +
-                                  std::to_string(d.entries.size()));
-  if (d.applied > d.hard_state.commit)
+                                  std::to_string(last));
+  if (d.applied > std::max(d.hard_state.commit, snap.index))
     return invalid_argument_error("raft durable state: applied " + std::to_string(d.applied) +
                                   " is past commit " + std::to_string(d.hard_state.commit));
   if (d.hard_state.vote != kNobody && std::find(config.voters.begin(), config.voters.end(),
@@ -134,15 +158,22 @@ Result<RaftMachine> RaftMachine::create(Config config, DurableState durable) {
 RaftMachine::RaftMachine(Config config, DurableState durable)
     : config_(std::move(config)),
       rng_(config_.seed),
-      log_(std::move(durable.entries)),
+      log_(std::move(durable.entries), durable.snapshot.metadata.index,
+           durable.snapshot.metadata.term),
+      snapshot_(durable.snapshot.metadata),
       term_(durable.hard_state.term),
       vote_(durable.hard_state.vote),
-      commit_(durable.hard_state.commit),
-      applied_(durable.applied),
+      // The snapshot holds committed entries only.
+      commit_(std::max(durable.hard_state.commit, snapshot_.index)),
+      applied_(std::max(durable.applied, snapshot_.index)),
       durable_(log_.last_index()),
       handed_(log_.last_index()),
       durable_hard_state_(durable.hard_state),
-      outstanding_applied_(durable.applied) {
+      outstanding_applied_(applied_) {
+  if (!durable.snapshot.empty()) {
+    snapshot_.voters = config_.voters;
+    snapshot_bytes_ = encode_snapshot(durable.snapshot);
+  }
   started_term_ = term_;
   reset_randomized_timeout();
 }
@@ -343,7 +374,9 @@ Status RaftMachine::validate_message(const Message& m) const {
     return invalid_argument_error("raft: message from non-member " + std::to_string(m.from));
   if (m.term == 0) return invalid_argument_error("raft: message with term 0");
   const bool names_an_entry = m.type == MessageType::kAppend || m.type == MessageType::kVote ||
-                              m.type == MessageType::kPreVote;
+                              m.type == MessageType::kPreVote || m.type == MessageType::kSnapshot;
+  if (m.type == MessageType::kSnapshot && m.index == 0)
+    return invalid_argument_error("raft: a snapshot of index 0 from " + std::to_string(m.from));
   // (index, log_term) names an entry: index 0 has term 0, every other a term >= 1, and
   // none is past the sender's term.
   if (names_an_entry && ((m.index == 0) != (m.log_term == 0) || m.log_term > m.term))
@@ -379,12 +412,15 @@ Status RaftMachine::step(const Message& m) {
     } else if (m.type == MessageType::kPreVoteResponse && !m.reject) {
       // Granted for our future term: counted below.
     } else {
-      const bool from_leader = m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat;
+      const bool from_leader = m.type == MessageType::kAppend ||
+                               m.type == MessageType::kHeartbeat ||
+                               m.type == MessageType::kSnapshot;
       become_follower(m.term, from_leader ? m.from : kNobody);
     }
   } else if (m.term < term_) {
     if ((config_.check_quorum || config_.pre_vote) &&
-        (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat)) {
+        (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
+         m.type == MessageType::kSnapshot)) {
       // A deposed leader that cannot hear higher terms through votes (pre-vote and
       // leases hold them back) learns of ours from this answer.
       send(Message{.type = MessageType::kAppendResponse, .to = m.from, .term = term_});
@@ -441,6 +477,10 @@ void RaftMachine::step_candidate(const Message& m) {
       become_follower(m.term, m.from);
       handle_heartbeat(m);
       return;
+    case MessageType::kSnapshot:
+      become_follower(m.term, m.from);
+      handle_snapshot(m);
+      return;
     case MessageType::kPreVoteResponse:
     case MessageType::kVoteResponse: {
       const bool mine = (role_ == Role::kPreCandidate) == (m.type == MessageType::kPreVoteResponse);
@@ -477,6 +517,11 @@ void RaftMachine::step_follower(const Message& m) {
       election_elapsed_ = 0;
       leader_ = m.from;
       handle_heartbeat(m);
+      return;
+    case MessageType::kSnapshot:
+      election_elapsed_ = 0;
+      leader_ = m.from;
+      handle_snapshot(m);
       return;
     case MessageType::kTimeoutNow:
       // The leader hands over: campaign at once, without pre-vote (the leader, which
@@ -557,13 +602,18 @@ void RaftMachine::step_leader(const Message& m) {
       p.recent_active = true;
       handle_append_response(m);
       return;
+    case MessageType::kSnapshotResponse:
+      p.recent_active = true;
+      handle_snapshot_response(m);
+      return;
     case MessageType::kHeartbeatResponse:
       p.recent_active = true;
       p.probe_sent = false;
       if (m.context != 0) release_reads_confirmed_by(m.from, m.context);
       if (config_.lease_reads && m.index != 0) extend_lease(m.from, m.index);
       if (p.match >= log_.last_index()) return;
-      if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight) {
+      if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight &&
+          log_.term(p.next - 1)) {
         // The window is full and perhaps its appends were lost: an empty append at the
         // window's end is acknowledged (freeing it) or rejected (back to probe). The
         // window itself is left alone, so a slow follower is never sent more than it.
@@ -586,7 +636,10 @@ void RaftMachine::handle_append_response(const Message& m) {
   Progress& p = progress_[m.from];
   if (m.reject) {
     Index probe = m.reject_hint;
-    if (m.log_term > 0) probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
+    // Where this log can check terms; before its start, the follower's word (it needs
+    // the snapshot then anyway).
+    if (m.log_term > 0 && m.reject_hint > log_.snapshot_index())
+      probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
     bool moved = false;
     if (p.state == Progress::State::kReplicate) {
       if (m.index > p.match) {  // else a stale rejection
@@ -596,6 +649,10 @@ void RaftMachine::handle_append_response(const Message& m) {
         moved = true;
       }
     } else if (p.next - 1 == m.index) {  // else a stale rejection
+      // Rejected at or below what it acknowledged: its storage lost synced entries (a
+      // lying fsync, a replaced disk). Resending what it rejects would spin forever;
+      // start over from what it says it holds.
+      if (m.index <= p.match) p.match = std::min(p.match, probe);
       p.next = std::max(std::min(m.index, probe + 1), p.match + 1);
       p.probe_sent = false;
       moved = true;
@@ -611,8 +668,10 @@ void RaftMachine::handle_append_response(const Message& m) {
     p.probe_sent = false;
   }
   p.next = std::max(p.next, m.index + 1);
-  if (p.state == Progress::State::kProbe && updated) {
+  const bool snapshot_done = p.state == Progress::State::kSnapshot && p.match >= p.snapshot_index;
+  if ((p.state == Progress::State::kProbe && updated) || snapshot_done) {
     p.state = Progress::State::kReplicate;
+    p.probe_sent = false;
     p.next = p.match + 1;
     p.inflight.clear();
   } else if (p.state == Progress::State::kReplicate) {
@@ -642,12 +701,142 @@ Status RaftMachine::transfer_leader(NodeId to) {
   return Status();
 }
 
+void RaftMachine::send_snapshot_chunk(NodeId to, Progress& p) {
+  if (p.snapshot_index != snapshot_.index) {  // a newer one since: start it over
+    p.snapshot_index = snapshot_.index;
+    p.snapshot_offset = 0;
+  }
+  const std::size_t offset =
+      static_cast<std::size_t>(std::min<std::uint64_t>(p.snapshot_offset, snapshot_bytes_.size()));
+  const std::size_t n = std::min(config_.max_snapshot_chunk_bytes, snapshot_bytes_.size() - offset);
+  p.probe_sent = true;
+  send(Message{.type = MessageType::kSnapshot,
+               .to = to,
+               .term = term_,
+               .log_term = snapshot_.term,
+               .index = snapshot_.index,
+               .commit = commit_,
+               .context = offset,
+               .data = snapshot_bytes_.substr(offset, n),
+               .done = offset + n == snapshot_bytes_.size()});
+}
+
+void RaftMachine::handle_snapshot_response(const Message& m) {
+  Progress& p = progress_[m.from];
+  if (p.state != Progress::State::kSnapshot || m.index != p.snapshot_index) return;  // stale
+  p.snapshot_offset = m.context;
+  p.probe_sent = false;
+  // All of it there: the follower acknowledges with an append answer once it is durable.
+  if (p.snapshot_offset < snapshot_bytes_.size()) send_snapshot_chunk(m.from, p);
+}
+
+void RaftMachine::handle_snapshot(const Message& m) {
+  const auto answer = [&](std::uint64_t have) {
+    send(Message{.type = MessageType::kSnapshotResponse,
+                 .to = m.from,
+                 .term = term_,
+                 .log_term = m.log_term,
+                 .index = m.index,
+                 .context = have});
+  };
+  if (m.index <= commit_) {
+    // Stale: it holds all of that, committed. The leader carries on from its commit.
+    incoming_index_ = 0;
+    incoming_bytes_.clear();
+    send(Message{
+        .type = MessageType::kAppendResponse, .to = m.from, .term = term_, .index = commit_});
+    return;
+  }
+  if (m.context == 0) {
+    incoming_index_ = m.index;
+    incoming_term_ = m.log_term;
+    incoming_bytes_.clear();
+  }
+  const bool same = incoming_index_ == m.index && incoming_term_ == m.log_term;
+  if (!same || m.context != incoming_bytes_.size()) {
+    answer(same ? incoming_bytes_.size() : 0);  // not the chunk expected: say what it has
+    return;
+  }
+  incoming_bytes_ += m.data;
+  if (!m.done) {
+    answer(incoming_bytes_.size());
+    return;
+  }
+  Result<Snapshot> snapshot = decode_snapshot(incoming_bytes_);
+  std::string bytes = std::move(incoming_bytes_);
+  incoming_bytes_.clear();
+  incoming_index_ = 0;
+  if (!snapshot.ok() || snapshot->metadata.index != m.index ||
+      snapshot->metadata.term != m.log_term || snapshot->metadata.voters != config_.voters) {
+    answer(0);  // damaged on the way, or not the snapshot announced: from the start
+    return;
+  }
+  if (!log_.matches(m.index, m.log_term)) {
+    restore(std::move(*snapshot));
+    snapshot_bytes_ = std::move(bytes);
+  } else {
+    // Its log already holds the snapshot's last entry, hence everything before it.
+    commit_to(m.index);
+  }
+  // Sent once the snapshot (or the entries) are durable.
+  send(
+      Message{.type = MessageType::kAppendResponse, .to = m.from, .term = term_, .index = m.index});
+}
+
+void RaftMachine::restore(Snapshot snapshot) {
+  const Index index = snapshot.metadata.index;
+  log_.restore(index, snapshot.metadata.term);
+  snapshot_ = snapshot.metadata;
+  commit_ = std::max(commit_, index);
+  // The entries held before are void; the snapshot is durable once its Ready is.
+  durable_ = std::min(durable_, index);
+  handed_ = index;
+  if (outstanding_) outstanding_truncated_ = 1;
+  snapshot_to_persist_ = std::move(snapshot);
+}
+
+Result<Snapshot> RaftMachine::snapshot_at(Index index, std::string data) const {
+  if (index > applied_ || index <= log_.snapshot_index() || !log_.term(index))
+    return failed_precondition_error("raft: cannot snapshot at " + std::to_string(index) +
+                                     " (applied " + std::to_string(applied_) +
+                                     ", the log starts after " +
+                                     std::to_string(log_.snapshot_index()) + ")");
+  return Snapshot{.metadata = {.index = index, .term = *log_.term(index), .voters = config_.voters},
+                  .data = std::move(data)};
+}
+
+Status RaftMachine::compact(Snapshot snapshot) {
+  const SnapshotMetadata& meta = snapshot.metadata;
+  if (meta.index <= log_.snapshot_index() || meta.index > applied_ ||
+      !log_.matches(meta.index, meta.term))
+    return failed_precondition_error(
+        "raft: cannot compact to " + std::to_string(meta.index) + " (term " +
+        std::to_string(meta.term) + "): the log starts after " +
+        std::to_string(log_.snapshot_index()) + ", applied " + std::to_string(applied_));
+  snapshot_bytes_ = encode_snapshot(snapshot);
+  snapshot_ = meta;
+  log_.compact(meta.index);
+  return Status();
+}
+
 void RaftMachine::send_timeout_now(NodeId to) {
   send(Message{.type = MessageType::kTimeoutNow, .to = to, .term = term_});
 }
 
 bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
   Progress& p = progress_[to];
+  if (p.state != Progress::State::kSnapshot && p.next <= log_.snapshot_index()) {
+    // What it needs next is compacted away: it gets the snapshot (S1).
+    p.state = Progress::State::kSnapshot;
+    p.inflight.clear();
+    p.probe_sent = false;
+    p.snapshot_index = 0;
+  }
+  if (p.state == Progress::State::kSnapshot) {
+    if (p.probe_sent) return false;
+    send_snapshot_chunk(to, p);
+    return true;
+  }
   const bool paused =
       p.state == Progress::State::kProbe ? p.probe_sent : p.inflight.size() >= config_.max_inflight;
   if (paused) return false;
@@ -815,9 +1004,9 @@ void RaftMachine::send(Message m) {
 
 bool RaftMachine::has_ready() const {
   if (outstanding_) return false;
-  return appends_pending_ || hard_state() != durable_hard_state_ || log_.last_index() > handed_ ||
-         !messages_.empty() || !persisted_messages_.empty() || !read_states_.empty() ||
-         std::min(commit_, durable_) > applied_;
+  return snapshot_to_persist_ || appends_pending_ || hard_state() != durable_hard_state_ ||
+         log_.last_index() > handed_ || !messages_.empty() || !persisted_messages_.empty() ||
+         !read_states_.empty() || std::min(commit_, durable_) > applied_;
 }
 
 Ready RaftMachine::ready() {
@@ -834,6 +1023,15 @@ Ready RaftMachine::ready() {
     rd.must_sync = rd.hard_state->term != durable_hard_state_.term ||
                    rd.hard_state->vote != durable_hard_state_.vote;
   }
+  Index apply_from = applied_ + 1;
+  Index applied_with_snapshot = applied_;
+  if (snapshot_to_persist_) {
+    apply_from = std::max(apply_from, snapshot_to_persist_->metadata.index + 1);
+    applied_with_snapshot = std::max(applied_, snapshot_to_persist_->metadata.index);
+    rd.snapshot = std::move(snapshot_to_persist_);
+    snapshot_to_persist_.reset();
+    rd.must_sync = true;
+  }
   if (log_.last_index() > handed_) {
     rd.entries = log_.slice(handed_ + 1, log_.last_index(), static_cast<std::size_t>(-1));
     rd.must_sync = true;
@@ -845,14 +1043,14 @@ Ready RaftMachine::ready() {
   rd.read_states = std::move(read_states_);
   read_states_.clear();
   const Index apply_to = std::min(commit_, durable_);
-  for (Index i = applied_ + 1; i <= apply_to; ++i)
+  for (Index i = apply_from; i <= apply_to; ++i)
     rd.committed_entries.push_back(log_.at(i));
 
   outstanding_ = true;
   outstanding_last_ = log_.last_index();
   outstanding_truncated_ = 0;
   outstanding_hard_state_ = hard_state();
-  outstanding_applied_ = std::max(applied_, apply_to);
+  outstanding_applied_ = std::max(applied_with_snapshot, apply_to);
   handed_ = log_.last_index();
   return rd;
 }

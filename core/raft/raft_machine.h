@@ -41,12 +41,19 @@
 //    leader's lease grant its vote (the vote request says it is a transfer). The
 //    leader takes no proposals meanwhile; the transfer is abandoned after an
 //    election timeout (and proposals are taken again).
+// S1 Snapshots. Once the driver has made a snapshot of the state machine durable,
+//    compact() drops the log up to its index. A follower that needs entries from before
+//    the leader's log start gets the snapshot instead, in chunks of
+//    max_snapshot_chunk_bytes, one in flight (a lost one is sent again on the next
+//    heartbeat answer). When the last chunk is in and checks out, the follower drops
+//    its log and hands the snapshot to its driver (Ready::snapshot) unless its log
+//    already holds the snapshot's last entry or its commit index is past it (a stale
+//    snapshot changes nothing). It acknowledges the snapshot only once it is durable.
 // I1 Bad input. A message that names another member, an unknown sender, or entries
 //    that are not contiguous is refused with kInvalidArgument and changes nothing;
 //    a restart state that is not a valid log is refused by create().
 //
-// Not yet: snapshots and compaction, membership changes (docs/raft.md says what is
-// planned).
+// Not yet: membership changes (docs/raft.md says what is planned).
 //
 // Thread safety: none; one driver calls it from one thread.
 #ifndef DISTKIT_CORE_RAFT_RAFT_MACHINE_H_
@@ -56,6 +63,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,8 +98,9 @@ struct Config {
   // clock runs slow serves stale reads. Needs check_quorum.
   bool lease_reads = false;
   double max_clock_drift = 0.1;
-  std::size_t max_append_bytes = 1 << 20;  // data per append message (at least one entry)
-  std::size_t max_inflight = 256;          // appends in flight per follower
+  std::size_t max_append_bytes = 1 << 20;          // data per append message (at least one entry)
+  std::size_t max_inflight = 256;                  // appends in flight per follower
+  std::size_t max_snapshot_chunk_bytes = 1 << 20;  // of a snapshot sent to a follower
   // Proposals are refused (kResourceExhausted) while the leader's uncommitted data
   // exceeds this; 0 means no bound.
   std::size_t max_uncommitted_bytes = 0;
@@ -106,8 +115,11 @@ struct Config {
 // What a member recovers from its durable storage after a restart.
 struct DurableState {
   HardState hard_state;
-  std::vector<Entry> entries;  // the whole log, from index 1
-  Index applied = 0;           // what the state machine already holds (0: it replays)
+  Snapshot snapshot;           // the latest (empty: none); its voters are the config's
+  std::vector<Entry> entries;  // the log after the snapshot (from index 1 without one)
+  // What the state machine already holds (0: it replays); at least the snapshot's
+  // index, since the driver restores the state machine from it.
+  Index applied = 0;
 };
 
 enum class Role : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
@@ -115,13 +127,17 @@ enum class Role : std::uint8_t { kFollower, kPreCandidate, kCandidate, kLeader }
 
 // A leader's view of one member's log.
 struct Progress {
-  enum class State : std::uint8_t { kProbe, kReplicate };
+  enum class State : std::uint8_t { kProbe, kReplicate, kSnapshot };
   Index match = 0;  // known to hold entries 1..match
   Index next = 1;   // the next entry to send
   State state = State::kProbe;
   bool probe_sent = false;     // probe: an append is in flight, wait for its answer
   bool recent_active = false;  // heard from since the last check_quorum round
   std::deque<Index> inflight;  // replicate: the last index of each append in flight
+  // kSnapshot: the snapshot being sent and how many of its encoded bytes the follower
+  // holds (probe_sent: a chunk is in flight).
+  Index snapshot_index = 0;
+  std::uint64_t snapshot_offset = 0;
 };
 
 class RaftMachine {
@@ -155,6 +171,19 @@ class RaftMachine {
   [[nodiscard]] Status transfer_leader(NodeId to);
   // The member a transfer in progress is heading for, or kNobody.
   [[nodiscard]] NodeId lead_transferee() const { return lead_transferee_; }
+
+  // S1. A snapshot of the state machine after entry `index`, to make durable and then
+  // pass to compact(). `data` is StateMachine::snapshot() taken with `index` applied.
+  // kFailedPrecondition when `index` is not applied yet or not after the current
+  // snapshot.
+  [[nodiscard]] Result<Snapshot> snapshot_at(Index index, std::string data) const;
+  // Drops the log up to the snapshot's index, keeping the snapshot to send to
+  // followers that need it. The driver calls it once the snapshot is durable.
+  // kFailedPrecondition when the log no longer holds the snapshot's last entry (a
+  // newer snapshot from the leader replaced the log meanwhile): nothing changes.
+  [[nodiscard]] Status compact(Snapshot snapshot);
+  // The snapshot the log starts after (index 0: none).
+  [[nodiscard]] const SnapshotMetadata& snapshot_metadata() const { return snapshot_; }
 
   [[nodiscard]] bool has_ready() const;
   // The next batch (see Ready in types.h). At most one is outstanding: call advance()
@@ -207,6 +236,10 @@ class RaftMachine {
   void handle_append(const Message& m);
   void handle_heartbeat(const Message& m);
   void handle_append_response(const Message& m);
+  void handle_snapshot(const Message& m);
+  void handle_snapshot_response(const Message& m);
+  void send_snapshot_chunk(NodeId to, Progress& p);
+  void restore(Snapshot snapshot);
 
   void append_as_leader(std::vector<Entry> entries);
   bool send_append(NodeId to, bool send_if_empty = true);
@@ -225,6 +258,15 @@ class RaftMachine {
   Config config_;
   SplitMix64 rng_;
   RaftLog log_;
+  // The snapshot the log starts after, and its encoding (what followers are sent).
+  SnapshotMetadata snapshot_;
+  std::string snapshot_bytes_;
+  // Follower: a snapshot being received, the chunks so far.
+  Index incoming_index_ = 0;
+  Term incoming_term_ = 0;
+  std::string incoming_bytes_;
+  // Follower: a snapshot restored and not yet handed to the driver.
+  std::optional<Snapshot> snapshot_to_persist_;
   Term term_ = 0;
   NodeId vote_ = kNobody;
   NodeId leader_ = kNobody;

@@ -19,11 +19,20 @@ Task<Result<std::unique_ptr<RaftNode>>> RaftNode::start(Executor& executor, Peer
   Result<std::unique_ptr<WalStorage>> wal = co_await WalStorage::open(disk, options.wal);
   if (!wal.ok()) co_return wal.status();
   DurableState durable = (*wal)->recovered();
-  durable.applied = 0;  // the state machine is rebuilt from the log
+  // The state machine starts from the snapshot and is rebuilt from the log after it.
+  if (!durable.snapshot.empty()) {
+    if (Status s = state.restore(durable.snapshot.data); !s.ok())
+      co_return data_loss_error("raft: the snapshot of index " +
+                                std::to_string(durable.snapshot.metadata.index) +
+                                " does not restore: " + s.message());
+  }
+  durable.applied = durable.snapshot.metadata.index;
+  const Index restored = durable.applied;
   Result<RaftMachine> machine = RaftMachine::create(options.raft, std::move(durable));
   if (!machine.ok()) co_return machine.status();
   std::unique_ptr<RaftNode> node(new RaftNode(executor, peers, state, std::move(options),
                                               std::move(*machine), std::move(*wal)));
+  node->applied_ = restored;
   spawn(executor, &node->scope_, node->tick_loop());
   spawn(executor, &node->scope_, node->receive_loop());
   node->pump();
@@ -104,24 +113,72 @@ void RaftNode::send(const Message& m) {
   peers_.send(peer_id(m.to), encode_message(m));
 }
 
+void RaftNode::stop(const Status& why) {
+  failed_ = why;  // fail-stop: nothing more leaves this member
+  for (auto& [index, waiter] : std::map<Index, Waiter*>(waiters_))
+    resolve(index, unknown_outcome_error("raft: the member stopped: " + why.to_string()));
+  for (auto& [request, waiter] : std::map<std::uint64_t, Waiter*>(reads_))
+    resolve_read(request, unavailable_error("raft: the member stopped: " + why.to_string()));
+}
+
+// A snapshot from the leader: durable first (the file, then the log's mark), so that
+// the acknowledgement sent after this Ready promises only what survives a crash.
+Task<Status> RaftNode::install(const Snapshot& snapshot) {
+  if (Status s = co_await wal_->save_snapshot(snapshot); !s.ok()) co_return s;
+  co_return co_await wal_->install_snapshot(snapshot.metadata);
+}
+
+Task<Status> RaftNode::maybe_snapshot() {
+  const Index applied = machine_.applied_index();
+  if (options_.snapshot_entries == 0 ||
+      applied - machine_.snapshot_metadata().index < options_.snapshot_entries)
+    co_return Status();
+  Result<Snapshot> snapshot = machine_.snapshot_at(applied, state_.snapshot());
+  if (!snapshot.ok()) co_return Status();  // nothing new to cover
+  if (Status s = co_await wal_->save_snapshot(*snapshot); !s.ok()) co_return s;
+  // A newer snapshot from the leader may have replaced the log meanwhile: then this
+  // one is merely an older file, and nothing is compacted.
+  if (machine_.compact(*snapshot).ok()) {
+    ++snapshots_taken_;
+    if (Status s = wal_->compact(snapshot->metadata.index); !s.ok()) co_return s;
+  }
+  co_return Status();
+}
+
 Task<void> RaftNode::process_readies() {
   while (failed_.ok() && machine_.has_ready()) {
     Ready rd = machine_.ready();
     for (const Message& m : rd.messages)
       send(m);
+    if (rd.snapshot) {
+      if (Status s = co_await install(*rd.snapshot); !s.ok()) {
+        stop(s);
+        break;
+      }
+    }
     if (!rd.entries.empty() || rd.hard_state) {
       Status s = co_await wal_->persist(rd.entries, rd.hard_state, rd.must_sync);
       if (!s.ok()) {
-        failed_ = s;  // fail-stop: nothing more leaves this member
-        for (auto& [index, waiter] : std::map<Index, Waiter*>(waiters_))
-          resolve(index, unknown_outcome_error("raft: the member stopped: " + s.to_string()));
-        for (auto& [request, waiter] : std::map<std::uint64_t, Waiter*>(reads_))
-          resolve_read(request, unavailable_error("raft: the member stopped: " + s.to_string()));
+        stop(s);
         break;
       }
     }
     for (const Message& m : rd.persisted_messages)
       send(m);
+    if (rd.snapshot) {
+      const Index index = rd.snapshot->metadata.index;
+      if (Status s = state_.restore(rd.snapshot->data); !s.ok()) {
+        stop(data_loss_error("raft: the leader's snapshot of index " + std::to_string(index) +
+                             " does not restore: " + s.message()));
+        break;
+      }
+      ++snapshots_installed_;
+      applied_ = index;
+      // Proposals the snapshot covers: whether theirs is in it is not known here.
+      while (!waiters_.empty() && waiters_.begin()->first <= index)
+        resolve(waiters_.begin()->first,
+                unknown_outcome_error("raft: a snapshot from the leader replaced the log"));
+    }
     for (const Entry& e : rd.committed_entries) {
       std::string answer;
       if (e.type == EntryType::kNormal) answer = state_.apply(e);
@@ -143,6 +200,10 @@ Task<void> RaftNode::process_readies() {
       confirmed_.erase(confirmed_.begin());
     }
     machine_.advance();
+    if (Status s = co_await maybe_snapshot(); !s.ok()) {
+      stop(s);
+      break;
+    }
   }
   processing_ = false;
 }

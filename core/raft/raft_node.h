@@ -14,6 +14,12 @@
 // entry took the command's place, and kUnknownOutcome when the answer did not come
 // within the proposal timeout: the command may still commit.
 //
+// Snapshots: every snapshot_entries applied entries, the state machine's snapshot is
+// made durable and the log compacted to it. A member restarts from its newest
+// snapshot and the log after it; one that fell behind the leader's log start is sent
+// the leader's snapshot, which replaces its state (a proposal waiting on an index the
+// snapshot covers ends kUnknownOutcome).
+//
 // A failed sync is fail-stop: the member stops taking part (failed() says why) and must
 // be restarted, recovering from what is durable.
 //
@@ -47,6 +53,9 @@ struct RaftNodeOptions {
   Duration tick = std::chrono::milliseconds(10);
   Duration proposal_timeout = std::chrono::seconds(2);
   WalOptions wal;
+  // A snapshot of the state machine is taken (and the log compacted to it) once this
+  // many entries were applied since the last one; 0: never.
+  std::uint64_t snapshot_entries = 10'000;
 };
 
 [[nodiscard]] inline raft::NodeId raft_id(distkit::NodeId peer) {
@@ -79,8 +88,11 @@ class RaftNode {
   // once (RaftMachine::transfer_leader). Proposals get kUnavailable meanwhile; the
   // transfer is abandoned after an election timeout.
   [[nodiscard]] Status transfer_leadership(raft::NodeId to);
-  // The last entry the state machine applied (this incarnation).
+  // The last entry the state machine applied, or restored from a snapshot.
   [[nodiscard]] Index applied_index() const { return applied_; }
+  // Snapshots taken here / received from the leader (this incarnation).
+  [[nodiscard]] std::uint64_t snapshots_taken() const { return snapshots_taken_; }
+  [[nodiscard]] std::uint64_t snapshots_installed() const { return snapshots_installed_; }
 
   [[nodiscard]] const RaftMachine& machine() const { return machine_; }
   [[nodiscard]] const Status& failed() const { return failed_; }
@@ -107,6 +119,9 @@ class RaftNode {
   Task<void> receive_loop();
   Task<void> process_readies();
   void pump();
+  void stop(const Status& why);
+  Task<Status> install(const Snapshot& snapshot);
+  Task<Status> maybe_snapshot();
   void send(const Message& m);
   void resolve(Index index, Result<std::string> outcome);
   void resolve_read(std::uint64_t request, Status outcome);
@@ -126,6 +141,8 @@ class RaftNode {
   bool processing_ = false;
   Status failed_;
   std::uint64_t bad_messages_ = 0;
+  std::uint64_t snapshots_taken_ = 0;
+  std::uint64_t snapshots_installed_ = 0;
   TaskScope scope_;  // last: the loops die before what they use
 };
 

@@ -97,4 +97,41 @@ std::string SessionStateMachine::query(std::string_view request) const {
   return application_.query(request);
 }
 
+std::string SessionStateMachine::snapshot() const {
+  std::string out;
+  put_u64(out, sessions_.size());
+  for (const auto& [client, session] : sessions_) {
+    put_u64(out, client);
+    put_u64(out, session.last_seq);
+    put_u64(out, session.last_active);
+    put_sized(out, session.last_answer);
+  }
+  out += application_.snapshot();
+  return out;
+}
+
+Status SessionStateMachine::restore(std::string_view snapshot) {
+  ByteReader r(snapshot);
+  std::uint64_t count = 0;
+  if (!r.u64(count) || count > r.left() / 28)
+    return data_loss_error("raft sessions: a snapshot with a bad count");
+  std::map<ClientId, Session> sessions;
+  std::map<Index, ClientId> by_activity;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    ClientId client = 0;
+    Session session;
+    if (!r.u64(client) || !r.u64(session.last_seq) || !r.u64(session.last_active) ||
+        !r.sized(session.last_answer))
+      return data_loss_error("raft sessions: a snapshot cut short at session " + std::to_string(i));
+    if (!by_activity.emplace(session.last_active, client).second ||
+        !sessions.emplace(client, std::move(session)).second)
+      return data_loss_error("raft sessions: a snapshot with a repeated session");
+  }
+  // The application's state last: restored only when the sessions parsed.
+  DISTKIT_RETURN_IF_ERROR(application_.restore(r.rest()));
+  sessions_ = std::move(sessions);
+  by_activity_ = std::move(by_activity);
+  return Status();
+}
+
 }  // namespace distkit::raft

@@ -62,6 +62,10 @@ class SessionStateMachine final : public StateMachine {
 
   std::string apply(const Entry& entry) override;
   [[nodiscard]] std::string query(std::string_view request) const override;
+  // u64 count | (u64 client | u64 last seq | u64 last active | sized answer) in client
+  // order | the application's snapshot.
+  [[nodiscard]] std::string snapshot() const override;
+  [[nodiscard]] Status restore(std::string_view snapshot) override;
 
   [[nodiscard]] std::size_t sessions() const { return sessions_.size(); }
 

@@ -56,7 +56,9 @@ enum class MessageType : std::uint8_t {
   kAppendResponse,
   kHeartbeat,
   kHeartbeatResponse,
-  kTimeoutNow,  // leadership transfer: "campaign now", from the leader to its successor
+  kTimeoutNow,        // leadership transfer: "campaign now", from the leader to its successor
+  kSnapshot,          // a chunk of the leader's snapshot, for a follower behind its log's start
+  kSnapshotResponse,  // a chunk received: how many bytes of the snapshot the follower has
 };
 
 // A kVote's context when the campaign is a leadership transfer: members in a leader's
@@ -75,6 +77,9 @@ struct Message {
   // kPreVote/kVote: the candidate's last entry is (index, log_term).
   // kHeartbeat, kHeartbeatResponse: `index` is the leader's heartbeat round (lease
   //   reads; 0 without them), echoed by the answer.
+  // kSnapshot, kSnapshotResponse: the snapshot is of (index, log_term); `context` is
+  //   the chunk's offset in the encoded snapshot (codec.h), or in the answer how many
+  //   of its bytes the follower holds; `data` is the chunk; `done` marks the last one.
   // kAppendResponse: accepted, `index` is the last index known to match; rejected,
   //   `index` is the rejected kAppend's index and (reject_hint, log_term) the
   //   follower's guess of the last index that can match (the leader skips a whole
@@ -88,8 +93,30 @@ struct Message {
   // kHeartbeat, kHeartbeatResponse: the read request a leader is confirming (0: none).
   // kVote: kTransferCampaign for a leadership transfer's campaign.
   std::uint64_t context = 0;
+  std::string data;   // kSnapshot: the chunk
+  bool done = false;  // kSnapshot: the last chunk
 
   friend bool operator==(const Message&, const Message&) = default;
+};
+
+// What a snapshot stands for: the state machine after applying entries 1..index (the
+// last of term `term`), with the group's voters at that point.
+struct SnapshotMetadata {
+  Index index = 0;
+  Term term = 0;
+  std::vector<NodeId> voters;
+
+  friend bool operator==(const SnapshotMetadata&, const SnapshotMetadata&) = default;
+};
+
+// A state machine's snapshot (StateMachine::snapshot()) and what it stands for. An
+// index of 0 means none.
+struct Snapshot {
+  SnapshotMetadata metadata;
+  std::string data;
+
+  [[nodiscard]] bool empty() const { return metadata.index == 0; }
+  friend bool operator==(const Snapshot&, const Snapshot&) = default;
 };
 
 // A read the leader has confirmed (ReadIndex): once the state machine has applied
@@ -102,6 +129,8 @@ struct ReadState {
 };
 
 // One batch of work for the driver, in this order:
+//   0. If `snapshot` is set (one received from the leader), make it durable: the log
+//      now starts after its index, and every entry the member held before is void.
 //   1. Write `entries` (an entry at index i replaces the log's suffix from i) and
 //      `hard_state`, and make them durable (one sync for the batch) when `must_sync`;
 //      without it the batch changes only the commit index, which may be written
@@ -109,12 +138,14 @@ struct ReadState {
 //   2. Send `messages` at any time, even before step 1 finishes (a leader's own
 //      write runs in parallel with replication); send `persisted_messages` only after
 //      step 1 is durable: votes and acknowledgements promise what it wrote.
-//   3. Apply `committed_entries` in order (each is durable here and on a quorum).
+//   3. Restore the state machine from `snapshot`, if set; then apply
+//      `committed_entries` in order (each is durable here and on a quorum).
 //   4. Call advance().
 // `read_states` may be answered once the state machine has applied their index.
 struct Ready {
+  std::optional<Snapshot> snapshot;     // to persist, then restore the state machine from
   std::optional<HardState> hard_state;  // set when it changed
-  bool must_sync = false;               // entries, or a new term or vote
+  bool must_sync = false;               // a snapshot, entries, or a new term or vote
   std::vector<Entry> entries;
   std::vector<Message> messages;
   std::vector<Message> persisted_messages;
@@ -122,8 +153,8 @@ struct Ready {
   std::vector<ReadState> read_states;
 
   [[nodiscard]] bool empty() const {
-    return !hard_state && entries.empty() && messages.empty() && persisted_messages.empty() &&
-           committed_entries.empty() && read_states.empty();
+    return !snapshot && !hard_state && entries.empty() && messages.empty() &&
+           persisted_messages.empty() && committed_entries.empty() && read_states.empty();
   }
 };
 

@@ -55,13 +55,6 @@ constexpr std::size_t kSegmentHeaderPayload = 8 + 8 + 4;
 
 }  // namespace
 
-std::uint32_t crc32c(std::string_view bytes) {
-  // CRC-32C (Castagnoli), reflected, as in iSCSI, ext4 and etcd's WAL.
-  Crc32c c;
-  c.process_bytes(bytes.data(), bytes.size());
-  return c.checksum();
-}
-
 void WalEncoder::append(RecordType type, std::string_view payload, std::string& out) {
   const auto t = static_cast<std::uint8_t>(type);
   crc_ = record_crc(crc_, t, payload);
@@ -84,6 +77,13 @@ void WalEncoder::append_hard_state(const HardState& state, std::string& out) {
   std::string payload;
   encode_hard_state(state, payload);
   append(RecordType::kHardState, payload, out);
+}
+
+void WalEncoder::append_snapshot_mark(Index index, Term term, std::string& out) {
+  std::string payload;
+  put_u64(payload, index);
+  put_u64(payload, term);
+  append(RecordType::kSnapshotMark, payload, out);
 }
 
 void WalEncoder::append_segment_header(std::uint64_t seq, Index first_index, std::string& out) {
@@ -152,6 +152,7 @@ Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
     };
     bool stop = false;
     bool first = true;
+    Index expect_mark = 0;  // the header's first index - 1, when it skips ahead
     while (!stop) {
       if (file.size() - pos < kRecordHeaderBytes) {
         if (all_zero(file.substr(pos))) break;
@@ -205,23 +206,42 @@ Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
         if (get_u32(payload, 16) != crc || get_u64(payload, 0) != seg.seq)
           return data_loss_error(where + " does not continue the log: its header names segment " +
                                  std::to_string(get_u64(payload, 0)) + " of another chain");
-        if (get_u64(payload, 8) > out.entries.size() + 1)
-          return data_loss_error(where + " begins at index " + std::to_string(get_u64(payload, 8)) +
-                                 ", but the log before it ends at " +
-                                 std::to_string(out.entries.size()));
+        const Index first_index = get_u64(payload, 8);
+        if (k == 0 && first_index > 0) out.base = first_index - 1;  // compacted before
+        if (first_index == 0) return data_loss_error(where + " begins at index 0");
+        // Past the log before it only when it begins with a snapshot mark that voids
+        // that log (the segments before were being removed).
+        if (first_index > out.base + out.entries.size() + 1) expect_mark = first_index - 1;
       } else {
+        if (expect_mark != 0 && (static_cast<RecordType>(type) != RecordType::kSnapshotMark ||
+                                 payload.size() != 16 || get_u64(payload, 0) != expect_mark))
+          return data_loss_error(where + " begins at index " + std::to_string(expect_mark + 1) +
+                                 ", but the log before it ends at " +
+                                 std::to_string(out.base + out.entries.size()));
+        expect_mark = 0;
         switch (static_cast<RecordType>(type)) {
           case RecordType::kEntry: {
             Result<Entry> e = decode_entry(payload);
             if (!e.ok())
               return data_loss_error(where + " at offset " + std::to_string(pos) + ": " +
                                      e.status().message());
-            if (e->index == 0 || e->index > out.entries.size() + 1)
+            if (e->index <= out.base || e->index > out.base + out.entries.size() + 1)
               return data_loss_error(where + " at offset " + std::to_string(pos) + ": entry " +
                                      std::to_string(e->index) + " after entry " +
-                                     std::to_string(out.entries.size()));
-            out.entries.resize(e->index - 1);  // replaces the suffix from its index
+                                     std::to_string(out.base + out.entries.size()));
+            out.entries.resize(e->index - out.base - 1);  // replaces the suffix from its index
             out.entries.push_back(std::move(*e));
+            break;
+          }
+          case RecordType::kSnapshotMark: {
+            if (payload.size() != 16)
+              return data_loss_error(where + " at offset " + std::to_string(pos) +
+                                     ": a snapshot mark of " + std::to_string(payload.size()) +
+                                     " bytes");
+            out.base = get_u64(payload, 0);
+            out.base_term = get_u64(payload, 8);
+            out.base_is_mark = true;
+            out.entries.clear();
             break;
           }
           case RecordType::kHardState: {

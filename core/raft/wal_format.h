@@ -11,7 +11,9 @@
 // segment is its header (seq, first index, the chain's crc before it). Entry records
 // hold a codec entry; an entry at index i replaces every entry >= i (the log is
 // append-only on disk; a conflicting suffix is replaced logically). Hard-state records
-// hold the latest hard state.
+// hold the latest hard state. A snapshot mark (index, term) voids every entry before
+// it: the log continues after a snapshot received from the leader. Compaction removes
+// whole segments from the front, so the first segment may begin past index 1.
 //
 // Recovery:
 // - Valid data ends at a zero header. In the last segment, a record that is cut short,
@@ -44,13 +46,11 @@ enum class RecordType : std::uint8_t {
   kSegmentHeader = 1,
   kEntry = 2,
   kHardState = 3,
+  kSnapshotMark = 4,
 };
 
 inline constexpr std::size_t kRecordHeaderBytes = 12;
 inline constexpr std::size_t kSectorBytes = 512;
-
-// CRC-32C of `bytes` (Boost.CRC).
-[[nodiscard]] std::uint32_t crc32c(std::string_view bytes);
 
 // Frames records and keeps the chain's crc.
 class WalEncoder {
@@ -60,6 +60,7 @@ class WalEncoder {
   void append(RecordType type, std::string_view payload, std::string& out);
   void append_entry(const Entry& entry, std::string& out);
   void append_hard_state(const HardState& state, std::string& out);
+  void append_snapshot_mark(Index index, Term term, std::string& out);
   // A new segment's first record.
   void append_segment_header(std::uint64_t seq, Index first_index, std::string& out);
   [[nodiscard]] std::uint32_t chain_crc() const { return crc_; }
@@ -84,7 +85,12 @@ struct SegmentImage {
 
 struct RecoveredWal {
   HardState hard_state;
-  std::vector<Entry> entries;  // from index 1, contiguous
+  // The entries begin after `base`: the last snapshot mark's index (then `base_term` is
+  // its term), or where the first segment begins (compacted before; term unknown).
+  Index base = 0;
+  Term base_term = 0;
+  bool base_is_mark = false;
+  std::vector<Entry> entries;  // base + 1 ..., contiguous
   // The last segment's valid bytes: appending continues here (after truncating any
   // torn tail), with chain_crc. 0 when not even its header is whole: the driver writes
   // the header again.

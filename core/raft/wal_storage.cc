@@ -1,10 +1,65 @@
 #include "distkit/core/raft/wal_storage.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
 
+#include "distkit/core/raft/codec.h"
+
 namespace distkit::raft {
+namespace {
+
+constexpr char kSnapshotTemp[] = "snap.tmp";
+
+std::string snapshot_file_name(Index index) {
+  char name[48];
+  std::snprintf(name, sizeof name, "snap-%016llx.snap", static_cast<unsigned long long>(index));
+  return name;
+}
+
+bool is_snapshot_file_name(const std::string& name) {
+  return name.size() == 5 + 16 + 5 && name.rfind("snap-", 0) == 0 &&
+         name.compare(21, 5, ".snap") == 0;
+}
+
+// The newest snapshot in `disk` (empty: none). A damaged newest one is kDataLoss:
+// the segments it replaced may be gone.
+Result<Snapshot> read_newest_snapshot(Disk& disk) {
+  std::string newest;
+  for (const std::string& name : disk.list()) {
+    if (is_snapshot_file_name(name)) newest = std::max(newest, name);  // fixed-width hex
+  }
+  if (newest.empty()) return Snapshot{};
+  Result<std::unique_ptr<File>> f = disk.open(newest, false);
+  if (!f.ok()) return f.status();
+  Result<std::string> bytes = (*f)->read_all();
+  if (!bytes.ok()) return bytes.status();
+  Result<Snapshot> snapshot = decode_snapshot(*bytes);
+  if (!snapshot.ok())
+    return data_loss_error("WAL: snapshot file " + newest + ": " + snapshot.status().message());
+  if (snapshot_file_name(snapshot->metadata.index) != newest)
+    return data_loss_error("WAL: snapshot file " + newest + " holds the snapshot of index " +
+                           std::to_string(snapshot->metadata.index));
+  return snapshot;
+}
+
+}  // namespace
+
+Status WalStorage::fail(Status s) {
+  if (s.code() == StatusCode::kDataLoss) {
+    failed_ = data_loss_error("WAL: sync failed; the log must be reopened: " + s.message());
+  } else {
+    failed_ = s;
+  }
+  return failed_;
+}
+
+Task<Status> WalStorage::sync_segment() {
+  if (Status s = co_await segment_->sync(); !s.ok()) co_return fail(s);
+  unsynced_ = false;
+  co_return Status();
+}
 
 Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOptions options) {
   std::unique_ptr<WalStorage> wal(new WalStorage(disk, options));
@@ -19,6 +74,17 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
   }
   std::sort(found.begin(), found.end(),
             [](const auto& a, const auto& b) { return a.first.seq < b.first.seq; });
+  // Segments before a gap in the numbering are what a compaction was removing when the
+  // member went down (removals are not synced): the snapshot covers them, or the check
+  // below finds the log does not reach the snapshot.
+  for (std::size_t k = found.size(); k-- > 1;) {
+    if (found[k].first.seq != found[k - 1].first.seq + 1) {
+      found.erase(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(k));
+      break;
+    }
+  }
+  Result<Snapshot> snapshot = read_newest_snapshot(disk);
+  if (!snapshot.ok()) co_return snapshot.status();
   std::vector<std::string> contents;
   for (const auto& [parsed, name] : found) {
     Result<std::unique_ptr<File>> f = disk.open(name, false);
@@ -33,13 +99,42 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
   Result<RecoveredWal> recovered = recover_wal(images);
   if (!recovered.ok()) co_return recovered.status();
 
+  for (const auto& [parsed, name] : found)
+    wal->segments_.push_back({parsed.seq, parsed.first_index});
+  // The log after the snapshot.
+  const Index s = snapshot->metadata.index;
+  const Index base = recovered->base;
+  std::vector<Entry>& entries = recovered->entries;
+  if (base > s)
+    co_return data_loss_error("WAL: the log begins after entry " + std::to_string(base) +
+                              ", but the newest snapshot ends at entry " + std::to_string(s) +
+                              ": the entries between are lost");
+  const Index log_end = base + entries.size();
+  bool continues;  // the log holds the snapshot's last entry, so what follows fits it
+  if (s == 0) {
+    continues = true;
+  } else if (s == base) {
+    continues = !recovered->base_is_mark || recovered->base_term == snapshot->metadata.term;
+  } else {
+    continues = s <= log_end && entries[s - base - 1].term == snapshot->metadata.term;
+  }
+  if (continues) {
+    entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(s - base));
+  } else {
+    // A snapshot from the leader whose mark did not make it: the log before was void.
+    entries.clear();
+  }
   wal->recovered_.hard_state = recovered->hard_state;
-  wal->recovered_.entries = std::move(recovered->entries);
-  wal->last_index_ = wal->recovered_.entries.size();
+  wal->recovered_.hard_state.commit = std::max(wal->recovered_.hard_state.commit, s);
+  wal->recovered_.entries = std::move(entries);
+  wal->last_index_ = s + wal->recovered_.entries.size();
+  wal->snapshot_index_ = s;
+  wal->recovered_.snapshot = std::move(*snapshot);
   wal->torn_bytes_ = recovered->torn_bytes;
   wal->encoder_ = WalEncoder(recovered->chain_crc);
   if (found.empty()) {
-    if (Status s = co_await wal->start_segment(0, 1); !s.ok()) co_return s;
+    if (Status st = co_await wal->start_segment(0, wal->last_index_ + 1); !st.ok()) co_return st;
+    if (Status st = co_await wal->write_mark_unless(continues); !st.ok()) co_return st;
     co_return std::move(wal);
   }
   wal->seq_ = found.back().first.seq;
@@ -70,7 +165,22 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
     wal->end_ = header.size();
   }
   if (Status s = co_await wal->segment_->sync(); !s.ok()) co_return s;
+  if (Status st = co_await wal->write_mark_unless(continues); !st.ok()) co_return st;
   co_return std::move(wal);
+}
+
+// After a snapshot whose mark did not make it (or with no segment left): the mark, so
+// that the entries appended next continue the snapshot, not the void log before it.
+Task<Status> WalStorage::write_mark_unless(bool log_continues_snapshot) {
+  if (log_continues_snapshot || snapshot_index_ == 0) co_return Status();
+  std::string mark;
+  WalEncoder encoder = encoder_;
+  encoder.append_snapshot_mark(snapshot_index_, recovered_.snapshot.metadata.term, mark);
+  if (Status s = segment_->write(end_, mark); !s.ok()) co_return s;
+  if (Status s = co_await segment_->sync(); !s.ok()) co_return fail(s);
+  encoder_ = encoder;
+  end_ += mark.size();
+  co_return Status();
 }
 
 Task<Status> WalStorage::start_segment(std::uint64_t seq, Index first_index) {
@@ -88,8 +198,63 @@ Task<Status> WalStorage::start_segment(std::uint64_t seq, Index first_index) {
   segment_ = std::move(*f);
   seq_ = seq;
   end_ = header.size();
+  segments_.push_back({seq, first_index});
   ++segments_created_;
   co_return Status();
+}
+
+Task<Status> WalStorage::save_snapshot(const Snapshot& snapshot) {
+  if (!failed_.ok()) co_return failed_;
+  const std::string name = snapshot_file_name(snapshot.metadata.index);
+  {
+    Result<std::unique_ptr<File>> f = disk_.open(kSnapshotTemp, true);
+    if (!f.ok()) co_return f.status();
+    if (Status s = (*f)->truncate(0); !s.ok()) co_return s;
+    if (Status s = (*f)->write(0, encode_snapshot(snapshot)); !s.ok()) co_return s;
+    if (Status s = co_await (*f)->sync(); !s.ok()) co_return fail(s);
+  }
+  if (Status s = disk_.rename(kSnapshotTemp, name); !s.ok()) co_return s;
+  if (Status s = co_await disk_.sync_directory(); !s.ok()) co_return fail(s);
+  snapshot_index_ = std::max(snapshot_index_, snapshot.metadata.index);
+  for (const std::string& other : disk_.list()) {
+    if (is_snapshot_file_name(other) && other < name) {
+      if (Status s = disk_.remove(other); !s.ok()) co_return s;
+    }
+  }
+  co_return Status();
+}
+
+Task<Status> WalStorage::install_snapshot(const SnapshotMetadata& snapshot) {
+  if (!failed_.ok()) co_return failed_;
+  // A segment of its own, beginning with the mark, so the ones before can all go.
+  if (unsynced_) {
+    if (Status s = co_await sync_segment(); !s.ok()) co_return s;
+  }
+  if (Status s = co_await start_segment(seq_ + 1, snapshot.index + 1); !s.ok()) co_return fail(s);
+  std::string mark;
+  WalEncoder encoder = encoder_;
+  encoder.append_snapshot_mark(snapshot.index, snapshot.term, mark);
+  if (Status s = segment_->write(end_, mark); !s.ok()) co_return fail(s);
+  if (Status s = co_await sync_segment(); !s.ok()) co_return s;
+  encoder_ = encoder;
+  end_ += mark.size();
+  last_index_ = snapshot.index;
+  co_return compact(snapshot.index + 1);
+}
+
+Status WalStorage::compact(Index index) {
+  if (!failed_.ok()) return failed_;
+  std::size_t drop = 0;
+  // Segment k goes when the next one begins at or before `index`.
+  while (drop + 1 < segments_.size() && segments_[drop + 1].first_index <= index)
+    ++drop;
+  for (std::size_t k = 0; k < drop; ++k) {
+    if (Status s = disk_.remove(segment_file_name(segments_[k].seq, segments_[k].first_index));
+        !s.ok())
+      return s;
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(drop));
+  return Status();
 }
 
 Task<Status> WalStorage::persist(std::span<const Entry> entries,
@@ -111,11 +276,7 @@ Task<Status> WalStorage::persist(std::span<const Entry> entries,
     // without sync left records in it): a damaged record anywhere but the last
     // segment's tail is data loss at the next open.
     if (unsynced_) {
-      if (Status s = co_await segment_->sync(); !s.ok()) {
-        failed_ = data_loss_error("WAL: sync failed; the log must be reopened: " + s.message());
-        co_return failed_;
-      }
-      unsynced_ = false;
+      if (Status s = co_await sync_segment(); !s.ok()) co_return s;
     }
     const Index first = entries.empty() ? last_index_ + 1 : entries.front().index;
     if (Status s = co_await start_segment(seq_ + 1, first); !s.ok()) {
@@ -132,13 +293,10 @@ Task<Status> WalStorage::persist(std::span<const Entry> entries,
     failed_ = s;
     co_return s;
   }
+  unsynced_ = true;
   if (sync) {
-    if (Status s = co_await segment_->sync(); !s.ok()) {
-      failed_ = data_loss_error("WAL: sync failed; the log must be reopened: " + s.message());
-      co_return failed_;
-    }
+    if (Status s = co_await sync_segment(); !s.ok()) co_return s;
   }
-  unsynced_ = !sync;
   encoder_ = encoder;
   end_ += records.size();
   if (!entries.empty()) last_index_ = entries.back().index;

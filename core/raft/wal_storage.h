@@ -10,7 +10,11 @@
 // because after a failed fsync the kernel may already have dropped the data and then
 // report a retry as a success.
 //
-// Not yet: snapshots and dropping old segments (compaction).
+// Snapshots are files "snap-<index, 16 hex>.snap" in codec.h's snapshot format, written
+// tmp -> sync -> rename -> directory sync, so a crash leaves the old one or the new one
+// whole. open() restores the newest; the log is what follows it. A snapshot from the
+// leader replaces the log (install_snapshot writes a mark the log continues after);
+// one the member took itself lets compact() remove the segments it covers.
 #ifndef DISTKIT_CORE_RAFT_WAL_STORAGE_H_
 #define DISTKIT_CORE_RAFT_WAL_STORAGE_H_
 
@@ -42,7 +46,8 @@ class WalStorage {
   [[nodiscard]] static Task<Result<std::unique_ptr<WalStorage>>> open(Disk& disk,
                                                                       WalOptions options = {});
 
-  // What was durable at open().
+  // What was durable at open(): the newest snapshot (empty: none), the log after it,
+  // the hard state (its commit at least the snapshot's index).
   [[nodiscard]] const DurableState& recovered() const { return recovered_; }
   // Bytes a torn write had left in the last segment, discarded at open().
   [[nodiscard]] std::size_t torn_bytes_discarded() const { return torn_bytes_; }
@@ -55,21 +60,42 @@ class WalStorage {
   [[nodiscard]] Task<Status> persist(std::span<const Entry> entries,
                                      std::optional<HardState> hard_state, bool sync = true);
 
+  // Makes `snapshot` durable as the newest snapshot file, then removes older ones.
+  [[nodiscard]] Task<Status> save_snapshot(const Snapshot& snapshot);
+  // After save_snapshot() of a snapshot from the leader: the log restarts after it
+  // (what it held before is void) and the segments before are removed.
+  [[nodiscard]] Task<Status> install_snapshot(const SnapshotMetadata& snapshot);
+  // Removes the segments that hold only entries before `index` (a durable snapshot's
+  // index). The segment holding `index` stays (recovery checks the snapshot's term
+  // against it). Not synced: a removed segment that comes back after a crash is
+  // ignored or harmless.
+  [[nodiscard]] Status compact(Index index);
+
   [[nodiscard]] std::uint64_t segments_created() const { return segments_created_; }
+  [[nodiscard]] std::size_t segments() const { return segments_.size(); }
 
  private:
   WalStorage(Disk& disk, WalOptions options) : disk_(disk), options_(options) {}
   Task<Status> start_segment(std::uint64_t seq, Index first_index);
+  Task<Status> sync_segment();
+  Task<Status> write_mark_unless(bool log_continues_snapshot);
+  Status fail(Status s);
 
   Disk& disk_;
   WalOptions options_;
   DurableState recovered_;
   std::size_t torn_bytes_ = 0;
+  struct Segment {
+    std::uint64_t seq = 0;
+    Index first_index = 0;
+  };
+  std::vector<Segment> segments_;  // every segment on disk, oldest first
   std::unique_ptr<File> segment_;
   std::uint64_t seq_ = 0;
   std::size_t end_ = 0;  // where the next record goes in segment_
   WalEncoder encoder_;
   Index last_index_ = 0;
+  Index snapshot_index_ = 0;
   std::uint64_t segments_created_ = 0;
   Status failed_;          // set once a sync failed: fail-stop
   bool unsynced_ = false;  // segment_ has records written without a sync

@@ -39,8 +39,12 @@ void RaftInvariants::check_member(distkit::NodeId id, Member& m) {
   // Its durable log, kept up to date so that it is known when the member goes down.
   const raft::Index durable = machine.durable_index();
   if (durable < m.durable.size()) m.durable.resize(durable);
+  const raft::Index log_start = machine.log().first_index();
   for (raft::Index i = m.durable.size() + 1; i <= durable; ++i)
-    m.durable.push_back(machine.log().at(i).term);
+    m.durable.push_back(i < log_start ? 0 : machine.log().at(i).term);
+  // Entries before the log's start are in its snapshot, durable once durable_index()
+  // reaches it.
+  m.covered = std::min(machine.snapshot_metadata().index, durable);
 
   if (machine.term() < m.term)
     fail(name(id) + "'s term went back from " + std::to_string(m.term) + " to " +
@@ -68,14 +72,18 @@ const std::optional<std::string>& RaftInvariants::check() {
   for (auto& [id, m] : members_) {
     if (m.node == nullptr) continue;
     const raft::RaftMachine& machine = m.node->machine();
-    for (raft::Index i = m.checked_commit + 1; i <= machine.commit_index(); ++i) {
+    for (raft::Index i = std::max(m.checked_commit + 1, machine.log().first_index());
+         i <= machine.commit_index(); ++i) {
       const raft::Entry& e = machine.log().at(i);
       const Committed seen{e.term, std::hash<std::string_view>{}(e.data)};
       auto [it, fresh] = committed_.try_emplace(i, seen);
       if (fresh) {
         int holders = 0;
         for (const auto& [other_id, other] : members_)
-          holders += other.durable.size() >= i && other.durable[i - 1] == e.term ? 1 : 0;
+          holders +=
+              other.durable.size() >= i && (i <= other.covered || other.durable[i - 1] == e.term)
+                  ? 1
+                  : 0;
         if (holders < static_cast<int>(members_.size()) / 2 + 1)
           fail("entry " + std::to_string(i) + " (term " + std::to_string(e.term) +
                ") was committed while durable on " + std::to_string(holders) + " of " +

@@ -9,7 +9,8 @@
 // Checked:
 // - election safety: at most one leader per term, over the whole history;
 // - state machine safety and log matching: every member's committed prefix has the
-//   same entry (term and data) at each index;
+//   same entry (term and data) at each index (where its log still holds it: entries a
+//   snapshot covers are compared while they are in some member's log);
 // - durability: an entry is durable on a quorum when it is first seen committed (else
 //   a crash of those members loses it), counting what crashed members held durably;
 // - monotonicity within an incarnation: term and commit index never go back.
@@ -52,6 +53,7 @@ class RaftInvariants {
   struct Member {
     const raft::RaftNode* node = nullptr;
     std::vector<raft::Term> durable;  // the terms of its durable log, index - 1
+    raft::Index covered = 0;          // a durable snapshot holds entries 1..covered
     raft::Index checked_commit = 0;   // this incarnation's committed prefix checked
     raft::Term term = 0;
     raft::Index commit = 0;

@@ -83,6 +83,8 @@ Outcome run(std::uint64_t seed, Service service, bool deduplicate = true) {
             options.node.raft.voters.push_back(raft::raft_id(m));
           options.node.raft.seed = node.rng().next_u64() | 1;
           options.node.wal.segment_bytes = 16 << 10;
+          options.node.snapshot_entries = 64;  // snapshots and compaction exercised
+          options.node.raft.max_snapshot_chunk_bytes = 1024;
           options.node.proposal_timeout = milliseconds(500);
           options.sessions.deduplicate = deduplicate;
           raft::CounterStore counters;

@@ -29,6 +29,7 @@
 #include "distkit/core/raft/raft_node.h"
 #include "distkit/sim/check/raft_invariants.h"
 #include "distkit/sim/world/world.h"
+#include "distkit/tests/support/applied_log.h"
 
 namespace distkit::sim {
 namespace {
@@ -49,13 +50,26 @@ class KvMachine final : public raft::StateMachine {
   explicit KvMachine(std::vector<Entry>& applied) : applied_(applied) { applied_.clear(); }
   std::string apply(const Entry& e) override {
     applied_.push_back(e);
+    return put(e);
+  }
+  // The whole history, so that a member restored from a snapshot can be checked too.
+  std::string snapshot() const override { return raft::testing::encode_applied(applied_); }
+  Status restore(std::string_view snapshot) override {
+    applied_ = raft::testing::decode_applied(snapshot);
+    kv_.clear();
+    for (const Entry& e : applied_)
+      (void)put(e);
+    return Status();
+  }
+
+ private:
+  std::string put(const Entry& e) {
     const std::size_t space = e.data.find(' ', 4);
     if (e.data.rfind("put ", 0) != 0 || space == std::string::npos) return "ERR";
     std::string& slot = kv_[e.data.substr(4, space - 4)];
     return std::exchange(slot, e.data.substr(space + 1));
   }
 
- private:
   std::vector<Entry>& applied_;
   std::map<std::string, std::string> kv_;
 };
@@ -68,6 +82,8 @@ struct Outcome {
   int reads = 0;
   int transfers = 0;
   std::size_t final_log = 0;
+  std::uint64_t snapshots_taken = 0;
+  std::uint64_t snapshots_installed = 0;
 };
 
 // Lease reads; and the partitioned-leader schedule: member r1 is made leader and then
@@ -95,6 +111,8 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   int proposals = 0;
   int reads = 0;
   int transfers = 0;
+  std::uint64_t snapshots_taken = 0;
+  std::uint64_t snapshots_installed = 0;
   std::map<NodeId, std::size_t> checked;  // applied entries checked, per member
   for (int i = 0; i < kMembers; ++i) {
     const NodeId id =
@@ -108,6 +126,9 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
           options.raft.check_quorum = check_quorum;
           options.raft.lease_reads = reads_mode.lease;
           options.wal.segment_bytes = 16 << 10;  // small: rollovers happen
+          // Frequent snapshots, sent in several chunks to members that fell behind.
+          options.snapshot_entries = 50;
+          options.raft.max_snapshot_chunk_bytes = 512;
           KvMachine kv(applied[node.id()]);
           checked[node.id()] = 0;  // this incarnation replays the log from the start
           Result<std::unique_ptr<RaftNode>> started =
@@ -211,6 +232,10 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
         case 0:
         case 1:
           if (world.alive(who) && down.size() < 2) {
+            if (live[who] != nullptr) {
+              snapshots_taken += live[who]->snapshots_taken();
+              snapshots_installed += live[who]->snapshots_installed();
+            }
             live[who] = nullptr;
             invariants->set_node(who, nullptr);
             world.crash(who, kind == 0 ? CrashLoss::kEverythingUnsynced : CrashLoss::kTornSectors);
@@ -286,6 +311,13 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   out.leaders = static_cast<int>(invariants->leaders().size());
   out.reads = reads;
   out.transfers = transfers;
+  for (const auto& [id, node] : live) {
+    if (node == nullptr) continue;
+    snapshots_taken += node->snapshots_taken();
+    snapshots_installed += node->snapshots_installed();
+  }
+  out.snapshots_taken = snapshots_taken;
+  out.snapshots_installed = snapshots_installed;
   return out;
 }
 
@@ -305,8 +337,11 @@ TEST(RaftSim, SafeUnderFaultsAndLiveAfterHealing) {
     for (std::uint64_t s = 1; s <= n; ++s)
       seeds.push_back(s);
   }
+  std::uint64_t installed = 0;
   for (std::uint64_t seed : seeds) {
     const Outcome o = run(seed);
+    installed += o.snapshots_installed;
+    EXPECT_GT(o.snapshots_taken, 0u) << "seed " << seed << ": logs were compacted";
     EXPECT_FALSE(o.violation.has_value())
         << "seed " << seed << ": " << o.violation.value_or("") << "\n"
         << replay_line(seed);
@@ -315,7 +350,12 @@ TEST(RaftSim, SafeUnderFaultsAndLiveAfterHealing) {
     EXPECT_GT(o.reads, 10) << "seed " << seed << ": reads ran";
     std::cout << "seed " << seed << ": " << o.acknowledged << " acknowledged, " << o.reads
               << " reads, " << o.transfers << " transfers asked, " << o.leaders
-              << " terms with a leader, final log " << o.final_log << "\n";
+              << " terms with a leader, final log " << o.final_log << ", snapshots "
+              << o.snapshots_taken << " taken, " << o.snapshots_installed
+              << " sent to members behind\n";
+  }
+  if (seeds.size() > 1) {
+    EXPECT_GT(installed, 0u) << "members caught up by snapshot";
   }
 }
 

@@ -75,8 +75,8 @@ RC_GTEST_PROP(RaftCodec, EveryBitFlipIsRefusedOrAnotherValidMessage, ()) {
 TEST(RaftCodec, LiesAboutLengthsAreRefusedBeforeAllocating) {
   Message m{.type = MessageType::kAppend, .from = 1, .to = 2, .term = 3};
   std::string bytes = encode_message(m);
-  // The entry count is the last four bytes of an empty message: claim 2^32 - 1.
-  for (std::size_t i = bytes.size() - 4; i < bytes.size(); ++i)
+  // The entry count is the four bytes before the (empty) data's length: claim 2^32 - 1.
+  for (std::size_t i = bytes.size() - 8; i < bytes.size() - 4; ++i)
     bytes[i] = '\xff';
   Result<Message> r = decode_message(bytes);
   ASSERT_FALSE(r.ok());
@@ -85,8 +85,9 @@ TEST(RaftCodec, LiesAboutLengthsAreRefusedBeforeAllocating) {
 
   m.entries.push_back(Entry{.term = 3, .index = 1, .data = "abc"});
   bytes = encode_message(m);
-  // The data length (before the 3 data bytes): claim 2^32 - 1.
-  for (std::size_t i = bytes.size() - 7; i < bytes.size() - 3; ++i)
+  // The entry's data length (before its 3 data bytes and the message's data length):
+  // claim 2^32 - 1.
+  for (std::size_t i = bytes.size() - 11; i < bytes.size() - 7; ++i)
     bytes[i] = '\xff';
   r = decode_message(bytes);
   ASSERT_FALSE(r.ok());
@@ -100,10 +101,11 @@ TEST(RaftCodec, UnknownVersionsTypesAndFlagsAreNamed) {
   EXPECT_NE(decode_message(v).status().message().find("version 1 is not supported"),
             std::string::npos);
   std::string t = bytes;
-  t[1] = 9;
-  EXPECT_NE(decode_message(t).status().message().find("unknown message type 9"), std::string::npos);
+  t[1] = 11;
+  EXPECT_NE(decode_message(t).status().message().find("unknown message type 11"),
+            std::string::npos);
   std::string f = bytes;
-  f[f.size() - 5] = 4;
+  f[f.size() - 9] = 4;
   EXPECT_NE(decode_message(f).status().message().find("unknown flags 4"), std::string::npos);
   EXPECT_NE(decode_message(bytes, 10).status().message().find("past the limit of 10"),
             std::string::npos);
@@ -126,12 +128,47 @@ TEST(RaftCodec, TheLayoutIsLittleEndianAndFixed) {
   // Pinned bytes: a change of layout must change kCodecVersion.
   const std::string bytes = encode_message(
       Message{.type = MessageType::kHeartbeat, .from = 1, .to = 0x0203, .term = 4, .commit = 5});
-  const std::string want =
-      std::string("\x02\x06", 2) + std::string("\x01\0\0\0\0\0\0\0", 8) +
-      std::string("\x03\x02\0\0\0\0\0\0", 8) + std::string("\x04\0\0\0\0\0\0\0", 8) +
-      std::string(8, '\0') + std::string(8, '\0') + std::string("\x05\0\0\0\0\0\0\0", 8) +
-      std::string(8, '\0') + std::string(8, '\0') + std::string(1, '\0') + std::string(4, '\0');
+  const std::string want = std::string("\x03\x06", 2) + std::string("\x01\0\0\0\0\0\0\0", 8) +
+                           std::string("\x03\x02\0\0\0\0\0\0", 8) +
+                           std::string("\x04\0\0\0\0\0\0\0", 8) + std::string(8, '\0') +
+                           std::string(8, '\0') + std::string("\x05\0\0\0\0\0\0\0", 8) +
+                           std::string(8, '\0') + std::string(8, '\0') + std::string(1, '\0') +
+                           std::string(4, '\0') + std::string(4, '\0');
   EXPECT_EQ(bytes, want);
+}
+
+TEST(RaftCodec, SnapshotChunksRoundTrip) {
+  const Message m{.type = MessageType::kSnapshot,
+                  .from = 1,
+                  .to = 2,
+                  .term = 4,
+                  .log_term = 3,
+                  .index = 90,
+                  .context = 4096,
+                  .data = std::string("chunk\0bytes", 11),
+                  .done = true};
+  EXPECT_EQ(*decode_message(encode_message(m)), m);
+  std::string cut = encode_message(m);
+  cut.pop_back();
+  EXPECT_FALSE(decode_message(cut).ok());
+}
+
+TEST(RaftCodec, SnapshotsRoundTripAndEveryDamageIsDataLoss) {
+  const Snapshot s{.metadata = {.index = 42, .term = 7, .voters = {1, 2, 3}},
+                   .data = std::string("state\0machine", 13)};
+  const std::string bytes = encode_snapshot(s);
+  EXPECT_EQ(*decode_snapshot(bytes), s);
+  // Any flipped bit, any cut: refused, never a wrong snapshot.
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    std::string flipped = bytes;
+    flipped[i] = static_cast<char>(flipped[i] ^ 0x10);
+    Result<Snapshot> r = decode_snapshot(flipped);
+    ASSERT_FALSE(r.ok()) << "byte " << i;
+    EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  }
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(decode_snapshot(bytes.substr(0, n)).ok()) << n;
+  EXPECT_FALSE(decode_snapshot(bytes + "x").ok());
 }
 
 }  // namespace

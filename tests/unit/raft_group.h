@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "distkit/core/raft/raft_machine.h"
+#include "distkit/tests/support/applied_log.h"
 
 namespace distkit::raft::testing {
 
@@ -22,7 +23,8 @@ struct Member {
   std::optional<RaftMachine> machine;
   DurableState disk;               // what survives a crash
   std::optional<Ready> in_flight;  // taken, not yet durable
-  std::vector<Entry> applied;      // what its state machine applied, in order
+  std::vector<Entry> applied;      // what its state machine applied (or restored), in order
+  int snapshots_installed = 0;     // snapshots from the leader
   std::vector<ReadState> reads;    // reads confirmed to it, in order
 };
 
@@ -58,18 +60,28 @@ class Group {
     Member& m = members_.at(id);
     if (!m.in_flight) return;
     Ready& rd = *m.in_flight;
+    if (rd.snapshot) {
+      m.disk.snapshot = *rd.snapshot;
+      m.disk.entries.clear();
+    }
+    const Index base = m.disk.snapshot.metadata.index;
     if (!rd.entries.empty()) {
-      if (rd.entries.front().index > m.disk.entries.size() + 1)
+      if (rd.entries.front().index > base + m.disk.entries.size() + 1 ||
+          rd.entries.front().index <= base)
         step_errors_.push_back("member " + std::to_string(id) + " was handed entry " +
                                std::to_string(rd.entries.front().index) + " after entry " +
-                               std::to_string(m.disk.entries.size()) + ": a gap");
-      m.disk.entries.resize(rd.entries.front().index - 1);
+                               std::to_string(base + m.disk.entries.size()) + ": a gap");
+      m.disk.entries.resize(rd.entries.front().index - base - 1);
       for (const Entry& e : rd.entries)
         m.disk.entries.push_back(e);
     }
     if (rd.hard_state) m.disk.hard_state = *rd.hard_state;
     for (Message& msg : rd.persisted_messages)
       post(std::move(msg));
+    if (rd.snapshot) {
+      m.applied = decode_applied(rd.snapshot->data);
+      ++m.snapshots_installed;
+    }
     for (const Entry& e : rd.committed_entries) {
       if (e.index != m.applied.size() + 1) applied_out_of_order_ = true;
       m.applied.push_back(e);
@@ -160,9 +172,24 @@ class Group {
   }
   void restart(NodeId id) {
     Member& m = members_.at(id);
-    m.applied.clear();
+    m.applied = decode_applied(m.disk.snapshot.data);
     m.disk.applied = 0;
     start(id);
+  }
+
+  // The member snapshots its state machine at its applied index and compacts its log
+  // (what a driver does every so many entries). Returns the machine's answer.
+  Status compact(NodeId id) {
+    Member& m = members_.at(id);
+    Result<Snapshot> snapshot =
+        m.machine->snapshot_at(m.machine->applied_index(), encode_applied(m.applied));
+    if (!snapshot.ok()) return snapshot.status();
+    const Index index = snapshot->metadata.index;
+    const Index base = m.disk.snapshot.metadata.index;
+    m.disk.snapshot = *snapshot;
+    m.disk.entries.erase(m.disk.entries.begin(),
+                         m.disk.entries.begin() + static_cast<std::ptrdiff_t>(index - base));
+    return m.machine->compact(std::move(*snapshot));
   }
 
   const std::vector<std::string>& step_errors() const { return step_errors_; }
@@ -223,11 +250,13 @@ class Group {
     if (m.type == MessageType::kAppendResponse && !m.reject) {
       // The acknowledged entries are the ones on disk: the same last term.
       const Member& sender = members_.at(m.from);
+      const Index base = disk.snapshot.metadata.index;
+      const bool covered = m.index <= base;
       const bool same_term =
-          m.index == 0 || !sender.machine ||
-          (disk.entries.size() >= m.index &&
-           sender.machine->log().term(m.index) == disk.entries[m.index - 1].term);
-      if (disk.entries.size() < m.index || !same_term)
+          covered || !sender.machine ||
+          (base + disk.entries.size() >= m.index &&
+           sender.machine->log().term(m.index) == disk.entries[m.index - base - 1].term);
+      if ((!covered && base + disk.entries.size() < m.index) || !same_term)
         broken = "an acknowledgement of index " + std::to_string(m.index);
     }
     const bool hypothetical_term =

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "distkit/core/raft/codec.h"
 #include "tests/unit/raft_group.h"
 
 namespace distkit::raft {
@@ -1115,6 +1116,228 @@ TEST(RaftPersistence, AFollowerLosingItsUnsyncedEntriesCatchesUp) {
   g.stabilize();
   EXPECT_EQ(g[2].log().last_index(), 2u);
   EXPECT_EQ(g.member(2).applied.back().data, "x");
+}
+
+// ---- S1 snapshots ------------------------------------------------------------------
+
+// Entries 1..n of a group's applied log, by data (the no-ops included).
+std::vector<std::string> applied_data(const testing::Member& m) {
+  std::vector<std::string> out;
+  for (const Entry& e : m.applied)
+    out.push_back(std::to_string(e.index) + ":" + e.data);
+  return out;
+}
+
+int count_type(const Group& g, MessageType type) {
+  return g.sent(type);
+}
+
+TEST(RaftSnapshot, ALeaderWhoseLogIsCompactedSendsItsSnapshotInChunks) {
+  Group g(3, Config{.max_snapshot_chunk_bytes = 16});
+  g.elect(1);
+  g.isolate(3);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(g.propose(1, "value-" + std::to_string(i)).ok());
+  ASSERT_TRUE(g.compact(1).ok());
+  EXPECT_EQ(g[1].log().first_index(), g[1].commit_index() + 1) << "the whole log compacted";
+  g.heal();
+  for (int round = 0; round < 5; ++round) {
+    g.tick(1);
+    g.stabilize();
+  }
+  EXPECT_EQ(g.member(3).snapshots_installed, 1);
+  EXPECT_GT(count_type(g, MessageType::kSnapshot), 10) << "many chunks of 16 bytes";
+  EXPECT_EQ(applied_data(g.member(3)), applied_data(g.member(1)));
+  EXPECT_EQ(g[3].log().snapshot_index(), g[1].log().snapshot_index());
+  EXPECT_TRUE(g.broken_promises().empty()) << g.broken_promises().front();
+  EXPECT_TRUE(g.step_errors().empty()) << g.step_errors().front();
+  // And replication goes on after the snapshot.
+  ASSERT_TRUE(g.propose(1, "after").ok());
+  EXPECT_EQ(g.member(3).applied.back().data, "after");
+}
+
+TEST(RaftSnapshot, LostChunksAreSentAgainOnTheNextHeartbeatAnswer) {
+  Group g(3, Config{.max_snapshot_chunk_bytes = 32});
+  g.elect(1);
+  g.isolate(3);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(g.propose(1, "v" + std::to_string(i)).ok());
+  ASSERT_TRUE(g.compact(1).ok());
+  g.heal();
+  int chunks = 0;
+  g.set_filter([&](const Message& m) {
+    return m.type == MessageType::kSnapshot && ++chunks % 3 == 0;  // every third lost
+  });
+  for (int round = 0; round < 40 && g.member(3).snapshots_installed == 0; ++round) {
+    g.tick(1);
+    g.stabilize();
+  }
+  EXPECT_EQ(g.member(3).snapshots_installed, 1);
+  EXPECT_EQ(applied_data(g.member(3)), applied_data(g.member(1)));
+}
+
+TEST(RaftSnapshot, AStaleSnapshotChangesNothing) {
+  Group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.propose(1, "x").ok());
+  const Index commit = g[2].commit_index();
+  ASSERT_EQ(commit, 2u);
+  const std::string bytes =
+      encode_snapshot(Snapshot{.metadata = {.index = 1, .term = 1, .voters = {1, 2, 3}}});
+  ASSERT_TRUE(g[2].step(Message{.type = MessageType::kSnapshot,
+                                .from = 1,
+                                .to = 2,
+                                .term = g[1].term(),
+                                .log_term = 1,
+                                .index = 1,
+                                .data = bytes,
+                                .done = true})
+                  .ok());
+  ASSERT_TRUE(g[2].has_ready());
+  Ready rd = g[2].ready();
+  EXPECT_FALSE(rd.snapshot.has_value());
+  ASSERT_EQ(rd.persisted_messages.size(), 1u);
+  EXPECT_EQ(rd.persisted_messages[0].type, MessageType::kAppendResponse);
+  EXPECT_EQ(rd.persisted_messages[0].index, commit) << "it answers with its commit index";
+  g[2].advance();
+  EXPECT_EQ(g[2].log().last_index(), 2u) << "its log is untouched";
+}
+
+TEST(RaftSnapshot, AFollowerHoldingTheSnapshotsLastEntryKeepsItsLog) {
+  Group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.propose(1, "x").ok());
+  // 2 receives entry 3, but never hears that it committed.
+  g.set_filter([](const Message& m) {
+    return m.to == 2 && (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat) &&
+           m.commit >= 3;
+  });
+  ASSERT_TRUE(g.propose(1, "y").ok());
+  ASSERT_EQ(g[2].log().last_index(), 3u);
+  ASSERT_EQ(g[2].commit_index(), 2u);
+  const std::string bytes = encode_snapshot(
+      Snapshot{.metadata = {.index = 3, .term = g[1].term(), .voters = {1, 2, 3}}, .data = "s"});
+  ASSERT_TRUE(g[2].step(Message{.type = MessageType::kSnapshot,
+                                .from = 1,
+                                .to = 2,
+                                .term = g[1].term(),
+                                .log_term = g[1].term(),
+                                .index = 3,
+                                .data = bytes,
+                                .done = true})
+                  .ok());
+  Ready rd = g[2].ready();
+  EXPECT_FALSE(rd.snapshot.has_value()) << "the log already holds it";
+  g[2].advance();
+  EXPECT_EQ(g[2].commit_index(), 3u);
+  EXPECT_EQ(g[2].log().last_index(), 3u);
+  EXPECT_EQ(g[2].log().snapshot_index(), 0u);
+}
+
+TEST(RaftSnapshot, ADamagedSnapshotIsRefusedAndAskedForAgain) {
+  Group g(3);
+  g.elect(1);
+  std::string bytes =
+      encode_snapshot(Snapshot{.metadata = {.index = 5, .term = 1, .voters = {1, 2, 3}}});
+  bytes[bytes.size() - 1] ^= 1;
+  ASSERT_TRUE(g[2].step(Message{.type = MessageType::kSnapshot,
+                                .from = 1,
+                                .to = 2,
+                                .term = g[1].term(),
+                                .log_term = 1,
+                                .index = 5,
+                                .data = bytes,
+                                .done = true})
+                  .ok());
+  Ready rd = g[2].ready();
+  EXPECT_FALSE(rd.snapshot.has_value());
+  ASSERT_EQ(rd.messages.size(), 1u);
+  EXPECT_EQ(rd.messages[0].type, MessageType::kSnapshotResponse);
+  EXPECT_EQ(rd.messages[0].context, 0u) << "from the start";
+  g[2].advance();
+  EXPECT_EQ(g[2].log().snapshot_index(), 0u);
+}
+
+TEST(RaftSnapshot, AnInstalledSnapshotIsAcknowledgedOnlyOnceDurable) {
+  Group g(3);
+  g.elect(1);
+  g.isolate(3);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(g.propose(1, "v").ok());
+  ASSERT_TRUE(g.compact(1).ok());
+  g.heal();
+  g.tick(1);
+  g.process_all();
+  // Deliver until 3 holds the whole snapshot; its Ready then is not processed.
+  for (int i = 0; i < 100 && !g.network().empty(); ++i) {
+    Message m = g.network().front();
+    g.network().pop_front();
+    g.deliver(m);
+    if (m.to == 3 && m.type == MessageType::kSnapshot && m.done) break;
+    g.process_all();
+  }
+  ASSERT_TRUE(g[3].has_ready());
+  Ready rd = g[3].ready();
+  ASSERT_TRUE(rd.snapshot.has_value());
+  EXPECT_TRUE(rd.must_sync);
+  EXPECT_FALSE(contains_type(rd.messages, MessageType::kAppendResponse));
+  EXPECT_TRUE(contains_type(rd.persisted_messages, MessageType::kAppendResponse));
+  EXPECT_TRUE(rd.committed_entries.empty()) << "the snapshot holds them";
+  g[3].advance();
+  EXPECT_EQ(g[3].applied_index(), rd.snapshot->metadata.index);
+  EXPECT_EQ(g[3].durable_index(), rd.snapshot->metadata.index);
+}
+
+TEST(RaftSnapshot, AMemberRestartsFromItsSnapshotAndTheLogAfterIt) {
+  Group g(3);
+  g.elect(1);
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(g.propose(1, "a" + std::to_string(i)).ok());
+  ASSERT_TRUE(g.compact(2).ok());
+  ASSERT_TRUE(g.propose(1, "after").ok());
+  const std::vector<std::string> before = applied_data(g.member(2));
+  g.crash(2);
+  g.restart(2);
+  EXPECT_EQ(g[2].log().snapshot_index(), 5u);
+  EXPECT_EQ(g[2].applied_index(), 5u) << "restored, not replayed";
+  g.stabilize();
+  g.tick(1);
+  g.stabilize();
+  EXPECT_EQ(applied_data(g.member(2)), before);
+  EXPECT_TRUE(g.step_errors().empty()) << g.step_errors().front();
+}
+
+TEST(RaftSnapshot, CompactionNeedsAnAppliedIndexPastTheCurrentSnapshot) {
+  Group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.propose(1, "x").ok());
+  EXPECT_EQ(g[1].snapshot_at(9, "").status().code(), StatusCode::kFailedPrecondition)
+      << "not applied";
+  ASSERT_TRUE(g.compact(1).ok());
+  EXPECT_EQ(g.compact(1).code(), StatusCode::kFailedPrecondition) << "nothing new";
+  // A snapshot whose last entry the log no longer holds (a newer one replaced it).
+  Snapshot stale{.metadata = {.index = 2, .term = 99, .voters = {1, 2, 3}}};
+  EXPECT_EQ(g[2].compact(stale).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(RaftSnapshot, RestartStateWithASnapshotIsValidated) {
+  DurableState d;
+  d.snapshot.metadata = {.index = 5, .term = 2, .voters = {1, 2, 3}};
+  d.entries = {Entry{.term = 2, .index = 6}};
+  d.hard_state.term = 2;
+  EXPECT_TRUE(RaftMachine::create(three(1), d).ok());
+  DurableState gap = d;
+  gap.entries[0].index = 7;
+  EXPECT_FALSE(RaftMachine::create(three(1), gap).ok());
+  DurableState older = d;
+  older.entries[0].term = 1;
+  EXPECT_FALSE(RaftMachine::create(three(1), older).ok()) << "a term before the snapshot's";
+  DurableState other_voters = d;
+  other_voters.snapshot.metadata.voters = {1, 2};
+  EXPECT_FALSE(RaftMachine::create(three(1), other_voters).ok());
+  Result<RaftMachine> m = RaftMachine::create(three(1), d);
+  EXPECT_EQ(m->commit_index(), 5u) << "a snapshot holds committed entries";
+  EXPECT_EQ(m->applied_index(), 5u);
 }
 
 }  // namespace

@@ -1,15 +1,16 @@
 // Raft's safety properties over generated schedules: five members, and every step one
 // of tick, deliver (any in-flight message: reordering), drop, duplicate, propose, take
 // a Ready, make it durable, crash (losing what was not durable), restart, isolate,
-// heal. After every step:
+// heal, compact (snapshot the state machine and drop the log it covers; followers
+// behind get the snapshot in chunks). After every step:
 //   - election safety: at most one leader per term, over the whole history;
 //   - state machine safety: no two members apply different entries at an index, and
 //     each applies in order;
 //   - durability: every applied (so committed) entry is durable on a quorum;
 //   - promises: no vote, vote request, acknowledgement or message of a term leaves
 //     before what it promises is durable (raft_group.h checks each one sent).
-// At the end, healed and restarted: one leader, and every member applies the same log
-// (liveness). Each deliberately broken machine (Mutation) is caught.
+// At the end, healed, restarted and every log compacted: one leader, and every member
+// applies the same log (liveness). Each deliberately broken machine (Mutation) is caught.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -41,7 +42,8 @@ enum class Act : std::uint8_t {
   kRestart,
   kIsolate,
   kHeal,
-  kRead,  // a linearizable read at the member, if it leads
+  kRead,     // a linearizable read at the member, if it leads
+  kCompact,  // snapshot at the applied index, drop the log before it
 };
 
 struct Action {
@@ -51,9 +53,9 @@ struct Action {
 };
 
 std::string describe(const std::vector<Action>& actions) {
-  static constexpr const char* kNames[] = {"tick",    "deliver", "drop",    "dup",   "propose",
-                                           "process", "take",    "persist", "crash", "restart",
-                                           "isolate", "heal",    "read"};
+  static constexpr const char* kNames[] = {"tick",    "deliver", "drop",    "dup",    "propose",
+                                           "process", "take",    "persist", "crash",  "restart",
+                                           "isolate", "heal",    "read",    "compact"};
   std::string out;
   for (const Action& a : actions) {
     out += kNames[static_cast<int>(a.act)];
@@ -71,8 +73,10 @@ Action action_from(int roll, NodeId node, int pick) {
   Act act;
   if (roll < 32)
     act = Act::kDeliver;
-  else if (roll < 47)
+  else if (roll < 45)
     act = Act::kTick;
+  else if (roll < 47)
+    act = Act::kCompact;
   else if (roll < 70)
     act = Act::kProcess;
   else if (roll < 74)
@@ -108,6 +112,7 @@ class Trial {
                       .heartbeat_tick = 1,
                       .max_append_bytes = 1,  // one entry per append: the most interleavings
                       .max_inflight = 4,
+                      .max_snapshot_chunk_bytes = 256,  // snapshots in several chunks
                       .seed = seed,
                       .mutation = mutation}) {}
 
@@ -176,6 +181,9 @@ class Trial {
       case Act::kHeal:
         group_.heal();
         return;
+      case Act::kCompact:
+        if (alive(a.node)) (void)group_.compact(a.node);
+        return;
       case Act::kRead:
         if (alive(a.node) && group_[a.node].role() == Role::kLeader) {
           // The read must see at least everything committed before it is asked.
@@ -224,7 +232,10 @@ class Trial {
       int holders = 0;
       for (const auto& [id, m] : group_.members()) {
         const std::vector<Entry>& d = m.disk.entries;
-        if (d.size() >= index && d[index - 1].term == e.term) ++holders;
+        const Index base = m.disk.snapshot.metadata.index;
+        // In its durable snapshot (which holds committed entries only), or in its log.
+        if (index <= base || (base + d.size() >= index && d[index - base - 1].term == e.term))
+          ++holders;
       }
       if (holders < kMembers / 2 + 1)
         return "committed entry " + std::to_string(index) + " is durable on " +
@@ -243,6 +254,9 @@ class Trial {
         checked_[id] = 0;
       }
     }
+    // Members that were down or cut off catch up from compacted logs: by snapshot.
+    for (NodeId id = 1; id <= kMembers; ++id)
+      (void)group_.compact(id);
     for (int round = 0; round < 200; ++round) {
       group_.tick_all();
       group_.stabilize();
@@ -266,6 +280,12 @@ class Trial {
   // For classifying runs: how much happened.
   [[nodiscard]] std::size_t terms_with_a_leader() const { return leaders_.size(); }
   [[nodiscard]] std::size_t committed_entries() const { return committed_.size(); }
+  [[nodiscard]] int snapshots_installed() const {
+    int n = 0;
+    for (const auto& [id, m] : group_.members())
+      n += m.snapshots_installed;
+    return n;
+  }
 
  private:
   int proposals_ = 0;
@@ -293,6 +313,7 @@ RC_GTEST_PROP(RaftProperties, SafeOnEveryScheduleAndLiveAfterHealing, ()) {
   RC_ASSERT(!violation.has_value());
   RC_CLASSIFY(run.terms_with_a_leader() >= 3, "3+ leaders");
   RC_CLASSIFY(run.committed_entries() >= 20, "20+ entries committed");
+  RC_CLASSIFY(run.snapshots_installed() > 0, "a snapshot sent to a follower");
 }
 
 // Schedules from a seed, without RapidCheck: for counting how many seeds catch a

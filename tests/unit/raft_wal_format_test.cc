@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "distkit/core/raft/codec.h"
 #include "distkit/core/raft/wal_format.h"
 
 namespace distkit::raft {

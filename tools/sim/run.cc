@@ -344,6 +344,10 @@ Task<void> run_member(sim::NodeContext& node, const std::vector<NodeId>& members
     options.node.raft.voters.push_back(raft::raft_id(m));
   options.node.raft.seed = node.rng().next_u64() | 1;
   options.node.wal.segment_bytes = 1 << 20;  // small: rollovers happen
+  // Snapshots every few hundred entries, sent in chunks: a member that was down long
+  // catches up by snapshot.
+  options.node.snapshot_entries = 256;
+  options.node.raft.max_snapshot_chunk_bytes = 4096;
   options.node.proposal_timeout = seconds(1);
   primitive.configure_member(options);
   std::unique_ptr<raft::StateMachine> machine = primitive.make_state_machine();
