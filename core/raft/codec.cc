@@ -1,5 +1,6 @@
 #include "distkit/core/raft/codec.h"
 
+#include <algorithm>
 #include <boost/crc.hpp>
 #include <cstdint>
 #include <optional>
@@ -18,7 +19,7 @@ std::optional<Status> read_entry(ByteReader& r, Entry& e) {
   std::uint32_t length = 0;
   if (!r.u64(e.term) || !r.u64(e.index) || !r.u8(type) || !r.u32(length))
     return truncated("an entry's header");
-  if (type > static_cast<std::uint8_t>(EntryType::kNoOp))
+  if (type > static_cast<std::uint8_t>(EntryType::kConfChange))
     return protocol_error("raft codec: unknown entry type " + std::to_string(type));
   e.type = static_cast<EntryType>(type);
   if (length > r.left())
@@ -164,6 +165,65 @@ Result<HardState> decode_hard_state(std::string_view bytes) {
   return s;
 }
 
+bool ConfState::is_voter(NodeId id) const {
+  return std::binary_search(voters.begin(), voters.end(), id);
+}
+bool ConfState::is_learner(NodeId id) const {
+  return std::binary_search(learners.begin(), learners.end(), id);
+}
+
+std::string encode_conf_change(const ConfChange& change) {
+  std::string out;
+  put_u8(out, static_cast<std::uint8_t>(change.type));
+  put_u64(out, change.node);
+  return out;
+}
+
+Result<ConfChange> decode_conf_change(std::string_view bytes) {
+  ByteReader r(bytes);
+  std::uint8_t type = 0;
+  ConfChange c;
+  if (!r.u8(type) || !r.u64(c.node) || r.left() != 0)
+    return protocol_error("raft: a membership change is 9 bytes");
+  if (type < static_cast<std::uint8_t>(ConfChangeType::kAddLearner) ||
+      type > static_cast<std::uint8_t>(ConfChangeType::kRemove))
+    return protocol_error("raft: unknown membership change " + std::to_string(type));
+  c.type = static_cast<ConfChangeType>(type);
+  return c;
+}
+
+Status apply_conf_change(ConfState& conf, const ConfChange& change) {
+  const NodeId n = change.node;
+  const std::string who = "member " + std::to_string(n);
+  if (n == kNobody) return invalid_argument_error("raft: a membership change of node 0");
+  const auto insert = [](std::vector<NodeId>& v, NodeId id) {
+    v.insert(std::upper_bound(v.begin(), v.end(), id), id);
+  };
+  const auto erase = [](std::vector<NodeId>& v, NodeId id) {
+    v.erase(std::remove(v.begin(), v.end(), id), v.end());
+  };
+  switch (change.type) {
+    case ConfChangeType::kAddLearner:
+      if (conf.is_member(n)) return invalid_argument_error("raft: " + who + " is already in");
+      insert(conf.learners, n);
+      return Status();
+    case ConfChangeType::kPromote:
+      if (!conf.is_learner(n))
+        return invalid_argument_error("raft: " + who + " is not a learner to promote");
+      erase(conf.learners, n);
+      insert(conf.voters, n);
+      return Status();
+    case ConfChangeType::kRemove:
+      if (!conf.is_member(n)) return invalid_argument_error("raft: " + who + " is not in");
+      if (conf.voters.size() == 1 && conf.is_voter(n))
+        return invalid_argument_error("raft: " + who + " is the last voter");
+      erase(conf.voters, n);
+      erase(conf.learners, n);
+      return Status();
+  }
+  return invalid_argument_error("raft: unknown membership change");
+}
+
 std::string encode_snapshot(const Snapshot& snapshot) {
   std::string body;
   body.reserve(8 + 8 + 4 + 8 * snapshot.metadata.voters.size() + 8 + snapshot.data.size());
@@ -172,6 +232,9 @@ std::string encode_snapshot(const Snapshot& snapshot) {
   put_u32(body, static_cast<std::uint32_t>(snapshot.metadata.voters.size()));
   for (NodeId v : snapshot.metadata.voters)
     put_u64(body, v);
+  put_u32(body, static_cast<std::uint32_t>(snapshot.metadata.learners.size()));
+  for (NodeId l : snapshot.metadata.learners)
+    put_u64(body, l);
   put_u64(body, snapshot.data.size());
   body += snapshot.data;
   std::string out;
@@ -203,6 +266,13 @@ Result<Snapshot> decode_snapshot(std::string_view bytes) {
   s.metadata.voters.resize(voters);
   for (NodeId& v : s.metadata.voters) {
     if (!r.u64(v)) return data_loss_error("raft snapshot: truncated voters");
+  }
+  std::uint32_t learners = 0;
+  if (!r.u32(learners) || learners > r.left() / 8)
+    return data_loss_error("raft snapshot: truncated learners");
+  s.metadata.learners.resize(learners);
+  for (NodeId& l : s.metadata.learners) {
+    if (!r.u64(l)) return data_loss_error("raft snapshot: truncated learners");
   }
   if (!r.u64(length) || length != r.left() || !r.bytes(length, s.data))
     return data_loss_error("raft snapshot: the data's length does not match");

@@ -12,7 +12,9 @@
 // Snapshot (a file, and the bytes a leader sends in chunks), checksummed because it
 // travels and rests whole:
 //   u32 magic "DKSN" | u8 version 1 | u32 crc32c of what follows | u64 index | u64 term
-//   | u32 voter count | u64 voters | u64 data length | data
+//   | u32 voter count | u64 voters | u32 learner count | u64 learners | u64 data length
+//   | data
+// Membership change (a kConfChange entry's data): u8 type | u64 node
 #ifndef DISTKIT_CORE_RAFT_CODEC_H_
 #define DISTKIT_CORE_RAFT_CODEC_H_
 
@@ -100,6 +102,7 @@ void encode_hard_state(const HardState& state, std::string& out);
 
 [[nodiscard]] std::string encode_message(const Message& message);
 [[nodiscard]] std::string encode_snapshot(const Snapshot& snapshot);
+[[nodiscard]] std::string encode_conf_change(const ConfChange& change);
 
 // The whole of `bytes` must be one value: trailing bytes are an error too.
 [[nodiscard]] Result<Message> decode_message(std::string_view bytes,
@@ -108,6 +111,12 @@ void encode_hard_state(const HardState& state, std::string& out);
 [[nodiscard]] Result<HardState> decode_hard_state(std::string_view bytes);
 // kDataLoss for a snapshot whose checksum fails or whose fields do not parse.
 [[nodiscard]] Result<Snapshot> decode_snapshot(std::string_view bytes);
+// kProtocolError for bytes that are not one change.
+[[nodiscard]] Result<ConfChange> decode_conf_change(std::string_view bytes);
+// The members after `change`; kInvalidArgument (and `conf` unchanged) when it does not
+// apply: adding a member, promoting a non-learner, removing a non-member or the last
+// voter, node 0.
+[[nodiscard]] Status apply_conf_change(ConfState& conf, const ConfChange& change);
 
 }  // namespace distkit::raft
 

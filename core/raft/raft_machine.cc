@@ -53,15 +53,18 @@ std::string_view to_string(Role role) {
 
 Status Config::validate() const {
   if (id == kNobody) return invalid_argument_error("raft config: id must not be 0");
+  if (voters.empty()) return invalid_argument_error("raft config: no voters");
   std::set<NodeId> seen;
-  for (NodeId v : voters) {
-    if (v == kNobody) return invalid_argument_error("raft config: voter id 0");
-    if (!seen.insert(v).second)
-      return invalid_argument_error("raft config: voter " + std::to_string(v) + " listed twice");
+  for (const std::vector<NodeId>* list : {&voters, &learners}) {
+    for (NodeId v : *list) {
+      if (v == kNobody) return invalid_argument_error("raft config: member id 0");
+      if (!seen.insert(v).second)
+        return invalid_argument_error("raft config: member " + std::to_string(v) + " listed twice");
+    }
   }
   if (!seen.contains(id))
     return invalid_argument_error("raft config: id " + std::to_string(id) +
-                                  " is not among the voters");
+                                  " is not among the members");
   if (heartbeat_tick <= 0)
     return invalid_argument_error("raft config: heartbeat_tick must be positive");
   if (election_tick <= heartbeat_tick)
@@ -85,14 +88,8 @@ Status validate_durable(const Config& config, const DurableState& d) {
     return invalid_argument_error("raft durable state: a snapshot of index " +
                                   std::to_string(snap.index) + " and term " +
                                   std::to_string(snap.term));
-  if (snap.index != 0) {
-    std::vector<NodeId> voters = snap.voters, configured = config.voters;
-    std::sort(voters.begin(), voters.end());
-    std::sort(configured.begin(), configured.end());
-    if (voters != configured)
-      return invalid_argument_error(
-          "raft durable state: the snapshot's voters are not the configured ones");
-  }
+  if (snap.index != 0 && snap.voters.empty())
+    return invalid_argument_error("raft durable state: a snapshot without voters");
   Term previous = snap.term;
   for (std::size_t i = 0; i < d.entries.size(); ++i) {
     const Entry& e = d.entries[i];
@@ -118,10 +115,7 @@ Status validate_durable(const Config& config, const DurableState& d) {
   if (d.applied > std::max(d.hard_state.commit, snap.index))
     return invalid_argument_error("raft durable state: applied " + std::to_string(d.applied) +
                                   " is past commit " + std::to_string(d.hard_state.commit));
-  if (d.hard_state.vote != kNobody && std::find(config.voters.begin(), config.voters.end(),
-                                                d.hard_state.vote) == config.voters.end())
-    return invalid_argument_error("raft durable state: a vote for non-member " +
-                                  std::to_string(d.hard_state.vote));
+  (void)config;
   return Status();
 }
 
@@ -152,6 +146,7 @@ Result<RaftMachine> RaftMachine::create(Config config, DurableState durable) {
   DISTKIT_RETURN_IF_ERROR(config.validate());
   DISTKIT_RETURN_IF_ERROR(validate_durable(config, durable));
   std::sort(config.voters.begin(), config.voters.end());
+  std::sort(config.learners.begin(), config.learners.end());
   return RaftMachine(std::move(config), std::move(durable));
 }
 
@@ -170,16 +165,109 @@ RaftMachine::RaftMachine(Config config, DurableState durable)
       handed_(log_.last_index()),
       durable_hard_state_(durable.hard_state),
       outstanding_applied_(applied_) {
-  if (!durable.snapshot.empty()) {
-    snapshot_.voters = config_.voters;
+  if (durable.snapshot.empty()) {
+    base_conf_ = ConfState{config_.voters, config_.learners};
+  } else {
     snapshot_bytes_ = encode_snapshot(durable.snapshot);
+    base_conf_ = ConfState{snapshot_.voters, snapshot_.learners};
+    std::sort(base_conf_.voters.begin(), base_conf_.voters.end());
+    std::sort(base_conf_.learners.begin(), base_conf_.learners.end());
   }
+  for (Index i = log_.first_index(); i <= log_.last_index(); ++i) {
+    if (log_.at(i).type == EntryType::kConfChange) conf_entries_.push_back(i);
+  }
+  recompute_conf();
   started_term_ = term_;
   reset_randomized_timeout();
 }
 
-bool RaftMachine::is_voter(NodeId id) const {
-  return std::binary_search(config_.voters.begin(), config_.voters.end(), id);
+ConfState RaftMachine::conf_at(Index index) const {
+  ConfState conf = base_conf_;
+  for (Index i : conf_entries_) {
+    if (i > index) break;
+    Result<ConfChange> change = decode_conf_change(log_.at(i).data);
+    // Each was checked when proposed, against the same members.
+    if (change.ok()) (void)apply_conf_change(conf, *change);
+  }
+  return conf;
+}
+
+void RaftMachine::recompute_conf() {
+  conf_ = conf_at(log_.last_index());
+}
+
+void RaftMachine::append_entries(std::span<const Entry> entries) {
+  if (entries.empty()) return;
+  const Index first = entries.front().index;
+  bool replaced = false;
+  while (!conf_entries_.empty() && conf_entries_.back() >= first) {
+    conf_entries_.pop_back();  // a change that is replaced is undone
+    replaced = true;
+  }
+  log_.append(entries);
+  for (const Entry& e : entries) {
+    if (e.type == EntryType::kConfChange) conf_entries_.push_back(e.index);
+  }
+  if (replaced) {
+    recompute_conf();
+  } else {
+    for (const Entry& e : entries) {
+      if (e.type != EntryType::kConfChange) continue;
+      Result<ConfChange> change = decode_conf_change(e.data);
+      if (change.ok()) (void)apply_conf_change(conf_, *change);
+    }
+  }
+  if (role_ == Role::kLeader) sync_progress();
+}
+
+void RaftMachine::sync_progress() {
+  // A member a pending change removes is still sent the log until the change commits,
+  // so it learns that it was removed (and does not campaign).
+  ConfState committed;
+  if (!conf_entries_.empty() && conf_entries_.back() > commit_) committed = conf_at(commit_);
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    if (it->first != config_.id && !conf_.is_member(it->first) && !committed.is_member(it->first)) {
+      it = progress_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const std::vector<NodeId>* list : {&conf_.voters, &conf_.learners}) {
+    for (NodeId m : *list) {
+      if (m == config_.id || progress_.contains(m)) continue;
+      Progress& p = progress_[m];
+      p.next = log_.last_index() + 1;
+      p.match = 0;
+    }
+  }
+  if (lead_transferee_ != kNobody && !conf_.is_voter(lead_transferee_)) {
+    lead_transferee_ = kNobody;  // its successor left the voters
+    transfer_elapsed_ = 0;
+  }
+}
+
+Result<Index> RaftMachine::propose_conf_change(ConfChange change) {
+  if (role_ != Role::kLeader) return not_leader_error();
+  if (lead_transferee_ != kNobody)
+    return unavailable_error("raft: leadership is being transferred to " +
+                             std::to_string(lead_transferee_));
+  if (!committed_in_term() && config_.mutation != Mutation::kNoSingleServerFix)
+    return unavailable_error(
+        "raft: a new leader changes membership only once an entry of its term has committed");
+  if (!conf_entries_.empty() && conf_entries_.back() > commit_)
+    return failed_precondition_error("raft: the membership change at index " +
+                                     std::to_string(conf_entries_.back()) +
+                                     " is not committed yet");
+  if (change.type == ConfChangeType::kRemove && change.node == config_.id)
+    return failed_precondition_error(
+        "raft: the leader cannot remove itself; transfer leadership first");
+  ConfState next = conf_;
+  DISTKIT_RETURN_IF_ERROR(apply_conf_change(next, change));
+  std::vector<Entry> one;
+  one.push_back(Entry{.type = EntryType::kConfChange, .data = encode_conf_change(change)});
+  append_as_leader(std::move(one));
+  appends_pending_ = true;
+  return log_.last_index();
 }
 
 const Progress* RaftMachine::progress(NodeId member) const {
@@ -238,11 +326,7 @@ void RaftMachine::become_leader() {
   reset(term_);
   leader_ = config_.id;
   role_ = Role::kLeader;
-  for (NodeId v : config_.voters) {
-    Progress& p = progress_[v];
-    p.next = log_.last_index() + 1;
-    p.match = 0;
-  }
+  sync_progress();
   progress_[config_.id].match = durable_;
   progress_[config_.id].recent_active = true;
   // An entry of this term, so that what earlier leaders left commits (Figure 8).
@@ -250,7 +334,7 @@ void RaftMachine::become_leader() {
 }
 
 void RaftMachine::campaign() {
-  if (role_ == Role::kLeader) return;
+  if (role_ == Role::kLeader || !is_voter(config_.id)) return;
   start_election(config_.pre_vote);
 }
 
@@ -272,7 +356,7 @@ void RaftMachine::start_election(bool pre_vote, bool transfer) {
     }
     return;
   }
-  for (NodeId v : config_.voters) {
+  for (NodeId v : conf_.voters) {
     if (v == config_.id) continue;
     send(Message{.type = type,
                  .to = v,
@@ -284,12 +368,13 @@ void RaftMachine::start_election(bool pre_vote, bool transfer) {
 }
 
 int RaftMachine::poll(NodeId from, bool granted) {
-  votes_.try_emplace(from, granted);
+  if (is_voter(from)) votes_.try_emplace(from, granted);
   std::size_t yes = 0, no = 0;
-  for (const auto& [id, g] : votes_)
-    (g ? yes : no) += 1;
+  for (const auto& [id, g] : votes_) {
+    if (is_voter(id)) (g ? yes : no) += 1;
+  }
   if (yes >= quorum()) return 1;
-  if (no > config_.voters.size() - quorum()) return -1;
+  if (no > conf_.voters.size() - quorum()) return -1;
   return 0;
 }
 
@@ -312,7 +397,7 @@ void RaftMachine::extend_lease(NodeId from, std::uint64_t round) {
   acked = std::max(acked, round);
   // The latest round a quorum (this leader included) has acknowledged.
   std::vector<std::uint64_t> rounds{heartbeat_round_};
-  for (NodeId v : config_.voters) {
+  for (NodeId v : conf_.voters) {
     if (v == config_.id) continue;
     auto it = round_acked_.find(v);
     rounds.push_back(it == round_acked_.end() ? 0 : it->second);
@@ -353,14 +438,14 @@ void RaftMachine::tick() {
   ++election_elapsed_;
   if (election_elapsed_ >= randomized_timeout_) {
     election_elapsed_ = 0;
-    start_election(config_.pre_vote);
+    if (is_voter(config_.id)) start_election(config_.pre_vote);  // learners never campaign
   }
 }
 
 void RaftMachine::check_quorum_round() {
   std::size_t active = 0;
   for (auto& [id, p] : progress_) {
-    if (id == config_.id || p.recent_active) ++active;
+    if (is_voter(id) && (id == config_.id || p.recent_active)) ++active;
     if (id != config_.id) p.recent_active = false;
   }
   if (active < quorum()) become_follower(term_, kNobody);
@@ -370,8 +455,11 @@ Status RaftMachine::validate_message(const Message& m) const {
   if (m.to != config_.id)
     return invalid_argument_error("raft: message for " + std::to_string(m.to) + " reached " +
                                   std::to_string(config_.id));
-  if (m.from == config_.id || !is_voter(m.from))
-    return invalid_argument_error("raft: message from non-member " + std::to_string(m.from));
+  // A sender outside this member's view of the group is fine: a change may not have
+  // reached it yet. Answers from non-members are not counted.
+  if (m.from == config_.id || m.from == kNobody)
+    return invalid_argument_error("raft: message from " + std::to_string(m.from) + " to " +
+                                  std::to_string(config_.id));
   if (m.term == 0) return invalid_argument_error("raft: message with term 0");
   const bool names_an_entry = m.type == MessageType::kAppend || m.type == MessageType::kVote ||
                               m.type == MessageType::kPreVote || m.type == MessageType::kSnapshot;
@@ -388,7 +476,7 @@ Status RaftMachine::validate_message(const Message& m) const {
     for (std::size_t i = 0; i < m.entries.size(); ++i) {
       const Entry& e = m.entries[i];
       if (e.index != m.index + 1 + i || e.term == 0 || e.term < previous || e.term > m.term ||
-          e.type > EntryType::kNoOp)
+          e.type > EntryType::kConfChange)
         return invalid_argument_error("raft: append from " + std::to_string(m.from) +
                                       " with malformed entry at position " + std::to_string(i));
       previous = e.term;
@@ -526,7 +614,7 @@ void RaftMachine::step_follower(const Message& m) {
     case MessageType::kTimeoutNow:
       // The leader hands over: campaign at once, without pre-vote (the leader, which
       // would have answered no, asked for it).
-      start_election(false, /*transfer=*/true);
+      if (is_voter(config_.id)) start_election(false, /*transfer=*/true);
       return;
     default:
       return;  // late answers to a campaign or to a leadership this member lost
@@ -560,7 +648,7 @@ void RaftMachine::handle_append(const Message& m) {
       const std::span<const Entry> fresh(m.entries.begin() + static_cast<std::ptrdiff_t>(skip),
                                          m.entries.end());
       if (conflict <= log_.last_index()) truncated_at(conflict);
-      log_.append(fresh);
+      append_entries(fresh);
     }
     commit_to(std::min(m.commit, last_new));
     send(Message{
@@ -608,7 +696,11 @@ void RaftMachine::step_leader(const Message& m) {
       return;
     case MessageType::kHeartbeatResponse:
       p.recent_active = true;
-      p.probe_sent = false;
+      // A snapshot chunk in flight is sent again only once it looks lost: a fresh
+      // copy per heartbeat would start a new stream of chunks each time.
+      if (p.state != Progress::State::kSnapshot ||
+          ticks_ - p.chunk_sent_at >= static_cast<std::uint64_t>(config_.election_tick) / 2)
+        p.probe_sent = false;
       if (m.context != 0) release_reads_confirmed_by(m.from, m.context);
       if (config_.lease_reads && m.index != 0) extend_lease(m.from, m.index);
       if (p.match >= log_.last_index()) return;
@@ -688,7 +780,7 @@ void RaftMachine::handle_append_response(const Message& m) {
 Status RaftMachine::transfer_leader(NodeId to) {
   if (role_ != Role::kLeader) return not_leader_error();
   if (!is_voter(to))
-    return invalid_argument_error("raft: cannot transfer leadership to non-member " +
+    return invalid_argument_error("raft: cannot transfer leadership to non-voter " +
                                   std::to_string(to));
   if (to == config_.id || to == lead_transferee_) return Status();
   lead_transferee_ = to;
@@ -710,6 +802,8 @@ void RaftMachine::send_snapshot_chunk(NodeId to, Progress& p) {
       static_cast<std::size_t>(std::min<std::uint64_t>(p.snapshot_offset, snapshot_bytes_.size()));
   const std::size_t n = std::min(config_.max_snapshot_chunk_bytes, snapshot_bytes_.size() - offset);
   p.probe_sent = true;
+  p.chunk_end = offset + n;
+  p.chunk_sent_at = ticks_;
   send(Message{.type = MessageType::kSnapshot,
                .to = to,
                .term = term_,
@@ -725,6 +819,10 @@ void RaftMachine::handle_snapshot_response(const Message& m) {
   Progress& p = progress_[m.from];
   if (p.state != Progress::State::kSnapshot || m.index != p.snapshot_index) return;  // stale
   p.snapshot_offset = m.context;
+  // Only the answer to the chunk in flight sends the next one (one stream); other
+  // answers (to a duplicate, or saying what the follower holds) only move the offset,
+  // and a lost chunk is sent again from there on a heartbeat answer.
+  if (!p.probe_sent || m.context != p.chunk_end) return;
   p.probe_sent = false;
   // All of it there: the follower acknowledges with an append answer once it is durable.
   if (p.snapshot_offset < snapshot_bytes_.size()) send_snapshot_chunk(m.from, p);
@@ -741,18 +839,17 @@ void RaftMachine::handle_snapshot(const Message& m) {
   };
   if (m.index <= commit_) {
     // Stale: it holds all of that, committed. The leader carries on from its commit.
-    incoming_index_ = 0;
-    incoming_bytes_.clear();
     send(Message{
         .type = MessageType::kAppendResponse, .to = m.from, .term = term_, .index = commit_});
     return;
   }
-  if (m.context == 0) {
+  bool same = incoming_index_ == m.index && incoming_term_ == m.log_term;
+  if (m.context == 0 && !(same && !incoming_bytes_.empty())) {  // not a duplicate first chunk
     incoming_index_ = m.index;
     incoming_term_ = m.log_term;
     incoming_bytes_.clear();
+    same = true;
   }
-  const bool same = incoming_index_ == m.index && incoming_term_ == m.log_term;
   if (!same || m.context != incoming_bytes_.size()) {
     answer(same ? incoming_bytes_.size() : 0);  // not the chunk expected: say what it has
     return;
@@ -767,7 +864,7 @@ void RaftMachine::handle_snapshot(const Message& m) {
   incoming_bytes_.clear();
   incoming_index_ = 0;
   if (!snapshot.ok() || snapshot->metadata.index != m.index ||
-      snapshot->metadata.term != m.log_term || snapshot->metadata.voters != config_.voters) {
+      snapshot->metadata.term != m.log_term || snapshot->metadata.voters.empty()) {
     answer(0);  // damaged on the way, or not the snapshot announced: from the start
     return;
   }
@@ -785,11 +882,18 @@ void RaftMachine::handle_snapshot(const Message& m) {
 
 void RaftMachine::restore(Snapshot snapshot) {
   const Index index = snapshot.metadata.index;
+  const Index committed_before = commit_;
   log_.restore(index, snapshot.metadata.term);
   snapshot_ = snapshot.metadata;
+  base_conf_ = ConfState{snapshot_.voters, snapshot_.learners};
+  std::sort(base_conf_.voters.begin(), base_conf_.voters.end());
+  std::sort(base_conf_.learners.begin(), base_conf_.learners.end());
+  conf_entries_.clear();
+  conf_ = base_conf_;
   commit_ = std::max(commit_, index);
-  // The entries held before are void; the snapshot is durable once its Ready is.
-  durable_ = std::min(durable_, index);
+  // The entries held before are void but for the committed ones; the snapshot is
+  // durable once its Ready is.
+  durable_ = std::min(durable_, committed_before);
   handed_ = index;
   if (outstanding_) outstanding_truncated_ = 1;
   snapshot_to_persist_ = std::move(snapshot);
@@ -801,7 +905,11 @@ Result<Snapshot> RaftMachine::snapshot_at(Index index, std::string data) const {
                                      " (applied " + std::to_string(applied_) +
                                      ", the log starts after " +
                                      std::to_string(log_.snapshot_index()) + ")");
-  return Snapshot{.metadata = {.index = index, .term = *log_.term(index), .voters = config_.voters},
+  const ConfState conf = conf_at(index);
+  return Snapshot{.metadata = {.index = index,
+                               .term = *log_.term(index),
+                               .voters = conf.voters,
+                               .learners = conf.learners},
                   .data = std::move(data)};
 }
 
@@ -815,7 +923,10 @@ Status RaftMachine::compact(Snapshot snapshot) {
         std::to_string(log_.snapshot_index()) + ", applied " + std::to_string(applied_));
   snapshot_bytes_ = encode_snapshot(snapshot);
   snapshot_ = meta;
+  base_conf_ = conf_at(meta.index);
   log_.compact(meta.index);
+  conf_entries_.erase(conf_entries_.begin(),
+                      std::upper_bound(conf_entries_.begin(), conf_entries_.end(), meta.index));
   return Status();
 }
 
@@ -863,9 +974,13 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
 }
 
 void RaftMachine::broadcast_append(bool send_if_empty) {
-  for (NodeId v : config_.voters) {
-    if (v != config_.id) send_append(v, send_if_empty);
+  // Over a copy of the members: progress_ may not be touched while iterating it.
+  std::vector<NodeId> to;
+  for (const auto& [id, p] : progress_) {
+    if (id != config_.id) to.push_back(id);
   }
+  for (NodeId v : to)
+    send_append(v, send_if_empty);
 }
 
 void RaftMachine::broadcast_heartbeat(std::uint64_t context) {
@@ -874,13 +989,13 @@ void RaftMachine::broadcast_heartbeat(std::uint64_t context) {
     round = ++heartbeat_round_;
     round_sent_at_[round] = ticks_;
   }
-  for (NodeId v : config_.voters) {
+  for (const auto& [v, p] : progress_) {
     if (v == config_.id) continue;
     send(Message{.type = MessageType::kHeartbeat,
                  .to = v,
                  .term = term_,
                  .index = round,
-                 .commit = std::min(progress_[v].match, commit_),
+                 .commit = std::min(p.match, commit_),
                  .context = context});
   }
 }
@@ -919,7 +1034,7 @@ void RaftMachine::confirm_read(std::uint64_t request) {
 void RaftMachine::release_reads_confirmed_by(NodeId from, std::uint64_t request) {
   auto it = std::find_if(pending_reads_.begin(), pending_reads_.end(),
                          [request](const PendingRead& r) { return r.request == request; });
-  if (it == pending_reads_.end()) return;
+  if (it == pending_reads_.end() || !is_voter(from)) return;
   if (std::find(it->acks.begin(), it->acks.end(), from) == it->acks.end()) it->acks.push_back(from);
   if (it->acks.size() < quorum()) return;
   // A quorum still followed this leader after the read was asked: this read, and every
@@ -940,8 +1055,10 @@ void RaftMachine::start_waiting_reads() {
 
 bool RaftMachine::maybe_commit() {
   std::vector<Index> matches;
-  for (const auto& [id, p] : progress_)
-    matches.push_back(p.match);
+  for (const auto& [id, p] : progress_) {
+    if (is_voter(id)) matches.push_back(p.match);
+  }
+  if (matches.size() < quorum()) return false;  // the leader itself is no voter
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const Index candidate = matches[quorum() - 1];
   // Only an entry of this term commits by counting (Figure 8).
@@ -954,7 +1071,12 @@ bool RaftMachine::maybe_commit() {
       const std::size_t size = log_.at(i).data.size();
       uncommitted_bytes_ -= std::min(uncommitted_bytes_, size);
     }
+    const Index before = commit_;
     commit_ = candidate;
+    // A membership change committed: members it removed are no longer sent to.
+    if (std::upper_bound(conf_entries_.begin(), conf_entries_.end(), before) !=
+        std::upper_bound(conf_entries_.begin(), conf_entries_.end(), commit_))
+      sync_progress();
     start_waiting_reads();
     return true;
   }
@@ -968,7 +1090,7 @@ void RaftMachine::append_as_leader(std::vector<Entry> entries) {
     e.index = ++index;
     uncommitted_bytes_ += e.data.size();
   }
-  log_.append(entries);
+  append_entries(entries);
   // The leader's own entries count once they are durable (advance()).
 }
 

@@ -49,11 +49,17 @@
 //    its log and hands the snapshot to its driver (Ready::snapshot) unless its log
 //    already holds the snapshot's last entry or its commit index is past it (a stale
 //    snapshot changes nothing). It acknowledges the snapshot only once it is durable.
+// M1 Membership (Raft thesis §4.1, single-server changes). A change is a log entry
+//    that takes effect on every member as soon as it is in its log (committed or not;
+//    a replaced one is undone). Learners receive the log and count for nothing. A
+//    leader takes one change at a time (the previous one committed), never removes
+//    itself (transfer first), and none before an entry of its own term committed:
+//    otherwise a change appended by an earlier leader and one of its own can lead to
+//    disjoint majorities (the single-server bug, raft-dev 2015).
 // I1 Bad input. A message that names another member, an unknown sender, or entries
 //    that are not contiguous is refused with kInvalidArgument and changes nothing;
 //    a restart state that is not a valid log is refused by create().
 //
-// Not yet: membership changes (docs/raft.md says what is planned).
 //
 // Thread safety: none; one driver calls it from one thread.
 #ifndef DISTKIT_CORE_RAFT_RAFT_MACHINE_H_
@@ -64,6 +70,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -82,13 +89,18 @@ enum class Mutation : std::uint8_t {
   kAcknowledgeBeforePersisting,   // append acks leave with the entries unsynced
   kVoteBeforePersisting,          // votes leave with the vote unsynced
   kReadWithoutQuorum,             // a leader answers reads without confirming it leads
+  kNoSingleServerFix,             // M1: a new leader changes membership before its first commit
 };
 
 struct Config {
   NodeId id = kNobody;
-  std::vector<NodeId> voters;  // every member, this one included
-  int election_tick = 10;      // ticks without a leader before a campaign (randomized up to 2x)
-  int heartbeat_tick = 1;      // ticks between a leader's heartbeats; < election_tick
+  // The members when the log holds no change and there is no snapshot (a snapshot's
+  // and then the log's changes take over). This member is one of them; a member that
+  // joins is started as a learner with the voters it joins.
+  std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
+  int election_tick = 10;  // ticks without a leader before a campaign (randomized up to 2x)
+  int heartbeat_tick = 1;  // ticks between a leader's heartbeats; < election_tick
   bool pre_vote = true;
   bool check_quorum = true;
   // L2 lease reads: a leader answers a read at once while a quorum acknowledged one of
@@ -107,8 +119,8 @@ struct Config {
   std::uint64_t seed = 1;  // election timeouts
   Mutation mutation = Mutation::kNone;
 
-  // kInvalidArgument naming the first problem: no id, id not a voter, duplicate or
-  // zero voters, ticks out of order.
+  // kInvalidArgument naming the first problem: no id, id not a member, duplicate or
+  // zero members, no voter, ticks out of order.
   [[nodiscard]] Status validate() const;
 };
 
@@ -134,10 +146,12 @@ struct Progress {
   bool probe_sent = false;     // probe: an append is in flight, wait for its answer
   bool recent_active = false;  // heard from since the last check_quorum round
   std::deque<Index> inflight;  // replicate: the last index of each append in flight
-  // kSnapshot: the snapshot being sent and how many of its encoded bytes the follower
-  // holds (probe_sent: a chunk is in flight).
+  // kSnapshot: the snapshot being sent, how many of its encoded bytes the follower
+  // holds, and the chunk in flight (probe_sent): where it ends and when it left.
   Index snapshot_index = 0;
   std::uint64_t snapshot_offset = 0;
+  std::uint64_t chunk_end = 0;
+  std::uint64_t chunk_sent_at = 0;
 };
 
 class RaftMachine {
@@ -158,7 +172,17 @@ class RaftMachine {
   // while leadership is being transferred; kResourceExhausted past
   // max_uncommitted_bytes; kInvalidArgument past kMaxEntryBytes.
   [[nodiscard]] Result<Index> propose(std::string data);
-  // Starts an election now (pre-vote first if configured). No-op on a leader.
+  // M1: appends a membership change, if this member is the leader. Returns its index
+  // (in effect at once; committed like any entry). kUnavailable when not the leader,
+  // during a transfer, or before an entry of this term committed (the single-server
+  // fix: retry shortly); kFailedPrecondition while another change is uncommitted or
+  // for removing the leader itself; kInvalidArgument for a change that does not apply
+  // to the current members.
+  [[nodiscard]] Result<Index> propose_conf_change(ConfChange change);
+  // The members in effect: the latest change in the log.
+  [[nodiscard]] const ConfState& conf_state() const { return conf_; }
+  // Starts an election now (pre-vote first if configured). No-op on a leader or a
+  // member that is not a voter.
   void campaign();
   // Asks for a linearizable read (L1). Ready::read_states later carries {request,
   // index}: once the state machine has applied `index`, its state reflects every write
@@ -208,8 +232,14 @@ class RaftMachine {
  private:
   RaftMachine(Config config, DurableState durable);
 
-  [[nodiscard]] std::size_t quorum() const { return config_.voters.size() / 2 + 1; }
-  [[nodiscard]] bool is_voter(NodeId id) const;
+  [[nodiscard]] std::size_t quorum() const { return conf_.voters.size() / 2 + 1; }
+  [[nodiscard]] bool is_voter(NodeId id) const { return conf_.is_voter(id); }
+  // Appends to the log (a suffix may be replaced) and keeps the members in step.
+  void append_entries(std::span<const Entry> entries);
+  void recompute_conf();
+  [[nodiscard]] ConfState conf_at(Index index) const;
+  // Leader: a progress for every member but itself, none for others.
+  void sync_progress();
   [[nodiscard]] HardState hard_state() const { return {term_, vote_, commit_}; }
   [[nodiscard]] bool in_lease() const;
   [[nodiscard]] bool lease_valid() const;
@@ -258,6 +288,11 @@ class RaftMachine {
   Config config_;
   SplitMix64 rng_;
   RaftLog log_;
+  // M1: the members as of the log's start, the membership changes in the log (their
+  // indexes), and the members in effect (base_conf_ with every change applied).
+  ConfState base_conf_;
+  std::vector<Index> conf_entries_;
+  ConfState conf_;
   // The snapshot the log starts after, and its encoding (what followers are sent).
   SnapshotMetadata snapshot_;
   std::string snapshot_bytes_;

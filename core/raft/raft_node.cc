@@ -130,8 +130,9 @@ Task<Status> RaftNode::install(const Snapshot& snapshot) {
 
 Task<Status> RaftNode::maybe_snapshot() {
   const Index applied = machine_.applied_index();
-  if (options_.snapshot_entries == 0 ||
-      applied - machine_.snapshot_metadata().index < options_.snapshot_entries)
+  const Index last = machine_.snapshot_metadata().index;
+  if (options_.snapshot_entries == 0 || applied < last ||
+      applied - last < options_.snapshot_entries)
     co_return Status();
   Result<Snapshot> snapshot = machine_.snapshot_at(applied, state_.snapshot());
   if (!snapshot.ok()) co_return Status();  // nothing new to cover
@@ -272,13 +273,26 @@ Task<Result<std::string>> RaftNode::propose(std::string command) {
     co_return unavailable_error("raft: the member stopped: " + failed_.to_string());
   Result<Index> index = machine_.propose(std::move(command));
   if (!index.ok()) co_return index.status();
+  co_return co_await wait_for_commit(*index);
+}
+
+Task<Status> RaftNode::change_membership(ConfChange change) {
+  if (!failed_.ok())
+    co_return unavailable_error("raft: the member stopped: " + failed_.to_string());
+  Result<Index> index = machine_.propose_conf_change(change);
+  if (!index.ok()) co_return index.status();
+  Result<std::string> outcome = co_await wait_for_commit(*index);
+  co_return outcome.status();
+}
+
+Task<Result<std::string>> RaftNode::wait_for_commit(Index index) {
   // An earlier proposal at this index was replaced in this member's own log: it can
   // no longer commit.
-  resolve(*index, unavailable_error("raft: another entry took the proposal's place"));
+  resolve(index, unavailable_error("raft: another entry took the proposal's place"));
   Waiter waiter{.owner = this, .term = machine_.term()};
-  const Registration<Index> registration(*this, waiters_, *index, waiter);
+  const Registration<Index> registration(*this, waiters_, index, waiter);
   waiter.timer =
-      executor_.schedule_after(options_.proposal_timeout, [this, i = *index, w = &waiter] {
+      executor_.schedule_after(options_.proposal_timeout, [this, i = index, w = &waiter] {
         auto it = waiters_.find(i);
         if (it == waiters_.end() || it->second != w) return;
         w->timer = 0;

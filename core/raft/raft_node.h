@@ -79,6 +79,10 @@ class RaftNode {
   RaftNode& operator=(const RaftNode&) = delete;
 
   [[nodiscard]] Task<Result<std::string>> propose(std::string command);
+  // A membership change (RaftMachine::propose_conf_change), complete once committed
+  // and applied here. Outcomes as propose(); kUnavailable also right after an
+  // election (the new leader's first entry has not committed yet: retry).
+  [[nodiscard]] Task<Status> change_membership(ConfChange change);
   // Completes once reading the state machine here is linearizable (ReadIndex): the
   // leader confirmed its leadership after this call, and this member has applied the
   // commit index of that moment. kUnavailable (nothing happened; retry) when this
@@ -115,6 +119,7 @@ class RaftNode {
 
   RaftNode(Executor& executor, PeerEndpoint& peers, StateMachine& state, RaftNodeOptions options,
            RaftMachine machine, std::unique_ptr<WalStorage> wal);
+  Task<Result<std::string>> wait_for_commit(Index index);
   Task<void> tick_loop();
   Task<void> receive_loop();
   Task<void> process_readies();

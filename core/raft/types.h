@@ -25,8 +25,31 @@ using Index = std::uint64_t;
 inline constexpr std::size_t kMaxEntryBytes = 8 << 20;
 
 enum class EntryType : std::uint8_t {
-  kNormal,  // a command for the replicated state machine
-  kNoOp,    // appended by each new leader so that an entry of its term commits
+  kNormal,      // a command for the replicated state machine
+  kNoOp,        // appended by each new leader so that an entry of its term commits
+  kConfChange,  // a membership change (ConfChange, codec.h); in effect once appended
+};
+
+// The group's members. Voters elect leaders and count toward commit and reads;
+// learners receive the log and snapshots and count for nothing. Sorted, disjoint.
+struct ConfState {
+  std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
+
+  [[nodiscard]] bool is_voter(NodeId id) const;
+  [[nodiscard]] bool is_learner(NodeId id) const;
+  [[nodiscard]] bool is_member(NodeId id) const { return is_voter(id) || is_learner(id); }
+  friend bool operator==(const ConfState&, const ConfState&) = default;
+};
+
+// One membership change at a time (Raft thesis §4.1, single-server changes): a new
+// member joins as a learner, catches up, then is promoted to voter; any member but
+// the leader can be removed.
+enum class ConfChangeType : std::uint8_t { kAddLearner = 1, kPromote = 2, kRemove = 3 };
+struct ConfChange {
+  ConfChangeType type = ConfChangeType::kAddLearner;
+  NodeId node = kNobody;
+  friend bool operator==(const ConfChange&, const ConfChange&) = default;
 };
 
 struct Entry {
@@ -100,11 +123,12 @@ struct Message {
 };
 
 // What a snapshot stands for: the state machine after applying entries 1..index (the
-// last of term `term`), with the group's voters at that point.
+// last of term `term`), with the group's members at that point.
 struct SnapshotMetadata {
   Index index = 0;
   Term term = 0;
   std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
 
   friend bool operator==(const SnapshotMetadata&, const SnapshotMetadata&) = default;
 };

@@ -213,18 +213,28 @@ Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
         // that log (the segments before were being removed).
         if (first_index > out.base + out.entries.size() + 1) expect_mark = first_index - 1;
       } else {
-        if (expect_mark != 0 && (static_cast<RecordType>(type) != RecordType::kSnapshotMark ||
-                                 payload.size() != 16 || get_u64(payload, 0) != expect_mark))
-          return data_loss_error(where + " begins at index " + std::to_string(expect_mark + 1) +
-                                 ", but the log before it ends at " +
-                                 std::to_string(out.base + out.entries.size()));
-        expect_mark = 0;
+        // A segment that skips ahead must continue with the mark (after the hard state
+        // every segment begins with).
+        if (expect_mark != 0 && static_cast<RecordType>(type) != RecordType::kHardState) {
+          if (static_cast<RecordType>(type) != RecordType::kSnapshotMark || payload.size() != 16 ||
+              get_u64(payload, 0) != expect_mark)
+            return data_loss_error(where + " begins at index " + std::to_string(expect_mark + 1) +
+                                   ", but the log before it ends at " +
+                                   std::to_string(out.base + out.entries.size()));
+          expect_mark = 0;
+        }
         switch (static_cast<RecordType>(type)) {
           case RecordType::kEntry: {
             Result<Entry> e = decode_entry(payload);
             if (!e.ok())
               return data_loss_error(where + " at offset " + std::to_string(pos) + ": " +
                                      e.status().message());
+            if (e->index <= out.base && e->index > 0 && !out.base_is_mark) {
+              // The first segment begins past where a later write replaced the log's
+              // suffix (the segments before were compacted away): the log restarts there.
+              out.base = e->index - 1;
+              out.entries.clear();
+            }
             if (e->index <= out.base || e->index > out.base + out.entries.size() + 1)
               return data_loss_error(where + " at offset " + std::to_string(pos) + ": entry " +
                                      std::to_string(e->index) + " after entry " +

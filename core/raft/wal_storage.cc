@@ -76,9 +76,13 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
             [](const auto& a, const auto& b) { return a.first.seq < b.first.seq; });
   // Segments before a gap in the numbering are what a compaction was removing when the
   // member went down (removals are not synced): the snapshot covers them, or the check
-  // below finds the log does not reach the snapshot.
+  // below finds the log does not reach the snapshot. They are removed once the log
+  // opens.
+  std::vector<std::string> leftovers;
   for (std::size_t k = found.size(); k-- > 1;) {
     if (found[k].first.seq != found[k - 1].first.seq + 1) {
+      for (std::size_t j = 0; j < k; ++j)
+        leftovers.push_back(found[j].second);
       found.erase(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(k));
       break;
     }
@@ -125,6 +129,7 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
     entries.clear();
   }
   wal->recovered_.hard_state = recovered->hard_state;
+  wal->hard_state_ = recovered->hard_state;
   wal->recovered_.hard_state.commit = std::max(wal->recovered_.hard_state.commit, s);
   wal->recovered_.entries = std::move(entries);
   wal->last_index_ = s + wal->recovered_.entries.size();
@@ -161,11 +166,15 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
     // Not even the header survived: write it again.
     std::string header;
     wal->encoder_.append_segment_header(wal->seq_, wal->last_index_ + 1, header);
+    wal->encoder_.append_hard_state(wal->hard_state_, header);
     if (Status s = wal->segment_->write(0, header); !s.ok()) co_return s;
     wal->end_ = header.size();
   }
   if (Status s = co_await wal->segment_->sync(); !s.ok()) co_return s;
   if (Status st = co_await wal->write_mark_unless(continues); !st.ok()) co_return st;
+  for (const std::string& name : leftovers) {
+    if (Status st = disk.remove(name); !st.ok()) co_return st;
+  }
   co_return std::move(wal);
 }
 
@@ -187,8 +196,11 @@ Task<Status> WalStorage::start_segment(std::uint64_t seq, Index first_index) {
   const std::string name = segment_file_name(seq, first_index);
   Result<std::unique_ptr<File>> f = disk_.open(name, true);
   if (!f.ok()) co_return f.status();
+  // The header, and the latest hard state: every segment holds one, so removing older
+  // segments (compaction) never loses it.
   std::string header;
   encoder_.append_segment_header(seq, first_index, header);
+  encoder_.append_hard_state(hard_state_, header);
   std::string image = header;
   image.resize(std::max(options_.segment_bytes, header.size()), '\0');  // preallocated
   if (Status s = (*f)->write(0, image); !s.ok()) co_return s;
@@ -198,6 +210,7 @@ Task<Status> WalStorage::start_segment(std::uint64_t seq, Index first_index) {
   segment_ = std::move(*f);
   seq_ = seq;
   end_ = header.size();
+  data_start_ = end_;
   segments_.push_back({seq, first_index});
   ++segments_created_;
   co_return Status();
@@ -271,7 +284,7 @@ Task<Status> WalStorage::persist(std::span<const Entry> entries,
     encoder.append_entry(e, records);
   if (hard_state) encoder.append_hard_state(*hard_state, records);
 
-  if (end_ + records.size() > options_.segment_bytes && end_ > kRecordHeaderBytes + 24) {
+  if (end_ + records.size() > options_.segment_bytes && end_ > data_start_) {
     // Full: the records go to a new segment. This one is synced first (if a persist
     // without sync left records in it): a damaged record anywhere but the last
     // segment's tail is data loss at the next open.
@@ -300,6 +313,7 @@ Task<Status> WalStorage::persist(std::span<const Entry> entries,
   encoder_ = encoder;
   end_ += records.size();
   if (!entries.empty()) last_index_ = entries.back().index;
+  if (hard_state) hard_state_ = *hard_state;
   co_return Status();
 }
 

@@ -92,7 +92,9 @@ class WalStorage {
   std::vector<Segment> segments_;  // every segment on disk, oldest first
   std::unique_ptr<File> segment_;
   std::uint64_t seq_ = 0;
-  std::size_t end_ = 0;  // where the next record goes in segment_
+  std::size_t end_ = 0;         // where the next record goes in segment_
+  std::size_t data_start_ = 0;  // where the first record after its header went
+  HardState hard_state_;        // the latest written
   WalEncoder encoder_;
   Index last_index_ = 0;
   Index snapshot_index_ = 0;

@@ -30,16 +30,28 @@ struct Member {
 
 class Group {
  public:
-  // Members 1..n with `base` (id and voters filled in) and the given durable states.
+  // Voters 1..n with `base` (id and voters filled in; its learners are members too)
+  // and the given durable states.
   explicit Group(int n, Config base = {}, std::map<NodeId, DurableState> disks = {}) : base_(base) {
     for (int i = 1; i <= n; ++i)
       base_.voters.push_back(static_cast<NodeId>(i));
-    for (int i = 1; i <= n; ++i) {
-      const NodeId id = static_cast<NodeId>(i);
+    std::vector<NodeId> all = base_.voters;
+    all.insert(all.end(), base_.learners.begin(), base_.learners.end());
+    for (NodeId id : all) {
       Member& m = members_[id];
       if (auto it = disks.find(id); it != disks.end()) m.disk = it->second;
       start(id);
     }
+  }
+
+  // A member the others do not know yet (it joins by a membership change): it starts
+  // as a learner beside the group's voters.
+  void add_joiner(NodeId id) {
+    Config c = base_;
+    c.learners = {id};
+    configs_[id] = c;
+    members_[id];
+    start(id);
   }
 
   RaftMachine& operator[](NodeId id) { return *members_.at(id).machine; }
@@ -122,8 +134,9 @@ class Group {
     }
   }
   void deliver(const Message& msg) {
-    Member& to = members_.at(msg.to);
-    if (!to.machine) return;
+    auto it = members_.find(msg.to);
+    if (it == members_.end() || !it->second.machine) return;  // no such member, or down
+    Member& to = it->second;
     if (Status s = to.machine->step(msg); !s.ok()) step_errors_.push_back(s.to_string());
   }
 
@@ -217,7 +230,7 @@ class Group {
 
  private:
   void start(NodeId id) {
-    Config c = base_;
+    Config c = configs_.contains(id) ? configs_.at(id) : base_;
     c.id = id;
     c.seed = base_.seed * 1000 + id;
     Result<RaftMachine> r = RaftMachine::create(c, members_.at(id).disk);
@@ -269,6 +282,7 @@ class Group {
   }
 
   Config base_;
+  std::map<NodeId, Config> configs_;  // members whose config is not base_
   std::map<NodeId, Member> members_;
   std::deque<Message> network_;
   std::set<std::pair<NodeId, NodeId>> cut_;

@@ -450,5 +450,57 @@ TEST(RaftWalSnapshots, RemovalsACrashUndoesAndAHalfWrittenSnapshotAreHarmless) {
   EXPECT_EQ(again->segments(), wal->segments());
 }
 
+TEST(RaftWalSnapshots, TheHardStateOutlivesTheSegmentsItWasWrittenIn) {
+  // Every segment begins with the latest hard state: an installed snapshot's segment,
+  // and segments that only ever held entries, keep it when the older ones are removed.
+  SimDisk disk;
+  auto wal = open_wal(disk, 512);
+  const HardState hs{.term = 3, .vote = 2, .commit = 10};
+  const Entry first = entry(1, 3, "x");
+  ASSERT_TRUE(run_now(wal->persist(std::span(&first, 1), hs)).ok());
+  persist_entries(*wal, 2, 60, 3);  // entries only: later segments hold no hard state record
+  ASSERT_TRUE(run_now(wal->save_snapshot(snapshot_of(55, 3))).ok());
+  ASSERT_TRUE(wal->compact(55).ok());
+  ASSERT_TRUE(run_now(disk.sync_directory()).ok());
+  disk.crash(CrashLoss::kEverythingUnsynced);
+  auto again = open_wal(disk, 512);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->recovered().hard_state.term, 3u);
+  EXPECT_EQ(again->recovered().hard_state.vote, 2u);
+  // And after installing a leader's snapshot, before anything else is written.
+  ASSERT_TRUE(run_now(again->save_snapshot(snapshot_of(90, 3))).ok());
+  ASSERT_TRUE(run_now(again->install_snapshot(snapshot_of(90, 3).metadata)).ok());
+  ASSERT_TRUE(run_now(disk.sync_directory()).ok());
+  disk.crash(CrashLoss::kEverythingUnsynced);
+  auto third = open_wal(disk, 512);
+  ASSERT_NE(third, nullptr);
+  EXPECT_EQ(third->recovered().hard_state.term, 3u);
+  EXPECT_EQ(third->recovered().hard_state.vote, 2u);
+  EXPECT_EQ(third->recovered().hard_state.commit, 90u);
+}
+
+TEST(RaftWalSnapshots, ASuffixRewrittenBelowTheFirstKeptSegmentRecovers) {
+  SimDisk disk;
+  auto wal = open_wal(disk, 4096);
+  persist_entries(*wal, 1, 60, 1);
+  ASSERT_EQ(wal->segments(), 2u) << "the second segment begins near entry 50";
+  // A new leader replaces the suffix from 45, below where the current segment began;
+  // the snapshot then lets the first segment go.
+  std::vector<Entry> rewrite;
+  for (Index i = 45; i <= 70; ++i)
+    rewrite.push_back(entry(i, 2, "r" + std::to_string(i)));
+  for (const Entry& e : rewrite)
+    ASSERT_TRUE(run_now(wal->persist(std::span(&e, 1), std::nullopt)).ok());
+  ASSERT_EQ(wal->segments(), 2u);
+  ASSERT_TRUE(run_now(wal->save_snapshot(snapshot_of(65, 2))).ok());
+  ASSERT_TRUE(wal->compact(65).ok());
+  ASSERT_EQ(wal->segments(), 1u);
+  ASSERT_TRUE(run_now(disk.sync_directory()).ok());
+  disk.crash(CrashLoss::kEverythingUnsynced);
+  auto again = open_wal(disk, 4096);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->recovered().entries, std::vector<Entry>(rewrite.end() - 5, rewrite.end()));
+}
+
 }  // namespace
 }  // namespace distkit::raft
