@@ -84,6 +84,7 @@ struct Outcome {
   std::size_t final_log = 0;
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
+  int membership_changes = 0;
 };
 
 // Lease reads; and the partitioned-leader schedule: member r1 is made leader and then
@@ -94,8 +95,12 @@ struct Reads {
   std::int64_t r1_drift_ppm = 0;
 };
 
+// `churn`: the leader also changes membership now and then during the chaos: removes
+// a voter, adds it back as a learner, promotes it (never fewer than four voters of
+// five, so the durability check's quorum of the five stays sound); after the chaos it
+// only restores the full group.
 Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
-            bool check_quorum = true, Reads reads_mode = {}) {
+            bool check_quorum = true, Reads reads_mode = {}, bool churn = false) {
   World world({.seed = seed,
                .default_link = LinkConfig{.latency = {.min = milliseconds(1),
                                                       .max = milliseconds(5),
@@ -111,6 +116,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   int proposals = 0;
   int reads = 0;
   int transfers = 0;
+  int changes = 0;
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
   std::map<NodeId, std::size_t> checked;  // applied entries checked, per member
@@ -173,6 +179,20 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
               const NodeId to = ids[node.rng().below(ids.size())];
               (void)raft->transfer_leadership(raft::raft_id(to));
               ++transfers;
+            }
+            if (churn && node.rng().below(20) == 0) {
+              const raft::ConfState& conf = raft->machine().conf_state();
+              std::optional<raft::ConfChange> change;
+              for (NodeId m : ids) {
+                const raft::NodeId r = raft::raft_id(m);
+                if (conf.is_learner(r)) change = {raft::ConfChangeType::kPromote, r};
+                if (!conf.is_member(r)) change = {raft::ConfChangeType::kAddLearner, r};
+              }
+              if (!change && conf.voters.size() == ids.size() && world.now() < SimTime(kChaos)) {
+                const raft::NodeId r = raft::raft_id(ids[node.rng().below(ids.size())]);
+                if (r != raft->machine().id()) change = {raft::ConfChangeType::kRemove, r};
+              }
+              if (change && (co_await raft->change_membership(*change)).ok()) ++changes;
             }
             const std::string command = "put k" + std::to_string(node.rng().below(8)) + " " +
                                         node.name() + "-" + std::to_string(++proposals);
@@ -311,6 +331,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   out.leaders = static_cast<int>(invariants->leaders().size());
   out.reads = reads;
   out.transfers = transfers;
+  out.membership_changes = changes;
   for (const auto& [id, node] : live) {
     if (node == nullptr) continue;
     snapshots_taken += node->snapshots_taken();
@@ -321,22 +342,25 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   return out;
 }
 
-std::string replay_line(std::uint64_t seed) {
-  return "replay: bazel test //tests/property:raft_sim_test --test_env=DISTKIT_RAFT_SEED=" +
-         std::to_string(seed);
+std::string replay_line(std::uint64_t seed, const std::string& test = "SafeUnderFaults*") {
+  return "replay: bazel test //tests/property:raft_sim_test --test_filter=RaftSim." + test +
+         " --test_env=DISTKIT_RAFT_SEED=" + std::to_string(seed);
+}
+
+// DISTKIT_RAFT_SEED=<s> runs that seed alone; DISTKIT_RAFT_SEEDS=<n> seeds 1..n (a longer
+// search than CI's `count`).
+std::vector<std::uint64_t> seeds_to_run(std::uint64_t count) {
+  if (const char* env = std::getenv("DISTKIT_RAFT_SEED")) return {std::strtoull(env, nullptr, 10)};
+  if (const char* many = std::getenv("DISTKIT_RAFT_SEEDS"))
+    count = std::strtoull(many, nullptr, 10);
+  std::vector<std::uint64_t> seeds;
+  for (std::uint64_t s = 1; s <= count; ++s)
+    seeds.push_back(s);
+  return seeds;
 }
 
 TEST(RaftSim, SafeUnderFaultsAndLiveAfterHealing) {
-  std::vector<std::uint64_t> seeds;
-  if (const char* env = std::getenv("DISTKIT_RAFT_SEED")) {
-    seeds.push_back(std::strtoull(env, nullptr, 10));
-  } else {
-    // DISTKIT_RAFT_SEEDS=<n> runs seeds 1..n (a longer search than CI's 12).
-    const char* many = std::getenv("DISTKIT_RAFT_SEEDS");
-    const std::uint64_t n = many != nullptr ? std::strtoull(many, nullptr, 10) : 12;
-    for (std::uint64_t s = 1; s <= n; ++s)
-      seeds.push_back(s);
-  }
+  const std::vector<std::uint64_t> seeds = seeds_to_run(12);
   std::uint64_t installed = 0;
   for (std::uint64_t seed : seeds) {
     const Outcome o = run(seed);
@@ -356,6 +380,24 @@ TEST(RaftSim, SafeUnderFaultsAndLiveAfterHealing) {
   }
   if (seeds.size() > 1) {
     EXPECT_GT(installed, 0u) << "members caught up by snapshot";
+  }
+}
+
+TEST(RaftSim, MembershipChangesUnderFaultsKeepEveryInvariant) {
+  int changes = 0;
+  const std::vector<std::uint64_t> seeds = seeds_to_run(6);
+  for (std::uint64_t seed : seeds) {
+    const Outcome o = run(seed, raft::Mutation::kNone, true, {}, /*churn=*/true);
+    EXPECT_FALSE(o.violation.has_value())
+        << "seed " << seed << ": " << o.violation.value_or("") << "\n"
+        << replay_line(seed, "MembershipChanges*");
+    EXPECT_GT(o.acknowledged, 20) << "seed " << seed;
+    changes += o.membership_changes;
+    std::cout << "seed " << seed << ": " << o.membership_changes << " membership changes, "
+              << o.acknowledged << " acknowledged\n";
+  }
+  if (seeds.size() > 1) {
+    EXPECT_GT(changes, 12) << "members were removed, added back and promoted";
   }
 }
 
