@@ -118,6 +118,9 @@ Task<RaftClient::Final> RaftClient::call(ClientOp op, std::string body, std::uin
       case StatusCode::kOk:
       case StatusCode::kInvalidArgument:
       case StatusCode::kFailedPrecondition:
+        // Answered by a member that no longer leads (it handed over meanwhile): the
+        // next call goes to the leader it names.
+        if (reply.leader != 0 && reply.leader - 1 != to) advance_target(reply.leader);
         out.reply = std::move(reply);
         co_return out;
       case StatusCode::kUnknownOutcome:

@@ -104,6 +104,18 @@ Task<void> RaftNode::receive_loop() {
 }
 
 void RaftNode::pump() {
+  // Reads asked while leading and not confirmed yet never will be once leadership is
+  // lost: say so now rather than at their timeout (nothing ran; the caller retries).
+  if (machine_.role() != Role::kLeader && reads_.size() > confirmed_.size()) {
+    std::set<std::uint64_t> confirmed;
+    for (const auto& [index, request] : confirmed_)
+      confirmed.insert(request);
+    for (auto& [request, waiter] : std::map<std::uint64_t, Waiter*>(reads_)) {
+      if (!confirmed.contains(request))
+        resolve_read(request, unavailable_error("raft: leadership was lost before the read "
+                                                "was confirmed"));
+    }
+  }
   if (processing_ || !failed_.ok() || !machine_.has_ready()) return;
   processing_ = true;
   spawn(executor_, &scope_, process_readies());
@@ -283,6 +295,32 @@ Task<Status> RaftNode::change_membership(ConfChange change) {
   if (!index.ok()) co_return index.status();
   Result<std::string> outcome = co_await wait_for_commit(*index);
   co_return outcome.status();
+}
+
+Task<Status> RaftNode::step_down(Duration timeout) {
+  const MonoTime deadline = executor_.clock().now() + timeout;
+  while (failed_.ok() && machine_.role() == Role::kLeader) {
+    if (executor_.clock().now() >= deadline)
+      co_return unavailable_error("raft: leadership was not handed over within the timeout");
+    if (machine_.lead_transferee() == kNobody) {
+      raft::NodeId best = kNobody;
+      Index best_match = 0;
+      for (raft::NodeId v : machine_.conf_state().voters) {
+        const Progress* p = machine_.progress(v);
+        if (v == machine_.id() || p == nullptr) continue;
+        if (best == kNobody || p->match > best_match) {
+          best = v;
+          best_match = p->match;
+        }
+      }
+      if (best == kNobody)
+        co_return failed_precondition_error("raft: no other voter to hand leadership to");
+      (void)machine_.transfer_leader(best);
+      pump();
+    }
+    co_await sleep_for(executor_, options_.tick);
+  }
+  co_return Status();
 }
 
 Task<Result<std::string>> RaftNode::wait_for_commit(Index index) {

@@ -92,6 +92,12 @@ class RaftNode {
   // once (RaftMachine::transfer_leader). Proposals get kUnavailable meanwhile; the
   // transfer is abandoned after an election timeout.
   [[nodiscard]] Status transfer_leadership(raft::NodeId to);
+  // Before a planned stop: if this member leads, hands leadership to the voter whose
+  // log is most up to date (trying again after an abandoned transfer), and completes
+  // once another member leads. OK at once when not the leader; kFailedPrecondition
+  // when no other voter exists; kUnavailable when no handover happened within
+  // `timeout` (this member may still lead).
+  [[nodiscard]] Task<Status> step_down(Duration timeout);
   // The last entry the state machine applied, or restored from a snapshot.
   [[nodiscard]] Index applied_index() const { return applied_; }
   // Snapshots taken here / received from the leader (this incarnation).
@@ -99,6 +105,7 @@ class RaftNode {
   [[nodiscard]] std::uint64_t snapshots_installed() const { return snapshots_installed_; }
 
   [[nodiscard]] const RaftMachine& machine() const { return machine_; }
+  [[nodiscard]] const RaftNodeOptions& options() const { return options_; }
   [[nodiscard]] const Status& failed() const { return failed_; }
   // Messages that could not be decoded or stepped (and were dropped).
   [[nodiscard]] std::uint64_t bad_messages() const { return bad_messages_; }

@@ -38,6 +38,12 @@ Task<void> RaftServer::serve_loop() {
       ++bad_requests_;
       continue;
     }
+    if (shutting_down_) {
+      reply(message.from, {.call = request->call,
+                           .code = StatusCode::kUnavailable,
+                           .body = "raft server: shutting down"});
+      continue;
+    }
     // The scope holds this loop and every request being handled.
     if (scope_.live_tasks() - 1 >= options_.max_in_flight) {
       reply(message.from, {.call = request->call,
@@ -49,8 +55,23 @@ Task<void> RaftServer::serve_loop() {
   }
 }
 
+Task<Status> RaftServer::shutdown(Duration timeout) {
+  shutting_down_ = true;
+  const MonoTime deadline = executor_.clock().now() + timeout;
+  Status handed = co_await node_->step_down(timeout);
+  // Requests in flight get their answers (their entries commit under the new leader,
+  // or they are refused), so no client waits out an attempt timeout.
+  while (scope_.live_tasks() > 1 && executor_.clock().now() < deadline)
+    co_await sleep_for(executor_, node_->options().tick);
+  if (handed.ok() && options_.shutdown_linger > Duration::zero())
+    co_await sleep_for(executor_, options_.shutdown_linger);
+  co_return handed;
+}
+
 void RaftServer::reply(NodeId to, ClientReply reply) {
   reply.leader = node_->machine().leader();
+  // Draining: never point a client back at this member.
+  if (shutting_down_ && reply.leader == node_->machine().id()) reply.leader = kNobody;
   clients_.send(to, encode_reply(reply));
 }
 

@@ -13,6 +13,10 @@
 // is safe). More than `max_in_flight` requests at once: kResourceExhausted. Requests
 // that do not decode are dropped and counted.
 //
+// shutdown() prepares a planned stop: new requests are refused (kUnavailable, naming
+// the leader), and a leader hands leadership over first, so clients see at most the
+// short pause of a transfer instead of an election timeout.
+//
 // Lifetime as RaftNode's (raft_node.h).
 #ifndef DISTKIT_CORE_RAFT_RAFT_SERVER_H_
 #define DISTKIT_CORE_RAFT_RAFT_SERVER_H_
@@ -34,6 +38,10 @@ struct RaftServerOptions {
   RaftNodeOptions node;
   SessionOptions sessions;
   std::size_t max_in_flight = 1024;
+  // After handing leadership over, shutdown() keeps redirecting requests to the new
+  // leader this long, so clients that call meanwhile learn of it instead of timing
+  // out against a member that is gone.
+  Duration shutdown_linger = std::chrono::milliseconds(200);
 };
 
 class RaftServer {
@@ -49,6 +57,13 @@ class RaftServer {
   ~RaftServer();
   RaftServer(const RaftServer&) = delete;
   RaftServer& operator=(const RaftServer&) = delete;
+
+  // Stops taking requests, hands leadership over if leading (RaftNode::step_down),
+  // waits (within `timeout`) until the requests in flight are answered, then keeps
+  // redirecting for shutdown_linger. The caller then destroys the server (or the
+  // process exits). Returns step_down()'s outcome.
+  [[nodiscard]] Task<Status> shutdown(Duration timeout);
+  [[nodiscard]] bool shutting_down() const { return shutting_down_; }
 
   [[nodiscard]] RaftNode& node() { return *node_; }
   [[nodiscard]] const RaftNode& node() const { return *node_; }
@@ -70,6 +85,7 @@ class RaftServer {
   RaftServerOptions options_;
   std::unique_ptr<RaftNode> node_;
   std::uint64_t bad_requests_ = 0;
+  bool shutting_down_ = false;
   TaskScope scope_;  // last: the handlers die before what they use
 };
 
