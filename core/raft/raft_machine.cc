@@ -1091,6 +1091,10 @@ void RaftMachine::append_as_leader(std::vector<Entry> entries) {
     uncommitted_bytes_ += e.data.size();
   }
   append_entries(entries);
+  if (config_.mutation == Mutation::kApplyBeforeDurable) {
+    progress_[config_.id].match = log_.last_index();
+    (void)maybe_commit();
+  }
   // The leader's own entries count once they are durable (advance()).
 }
 
@@ -1164,7 +1168,8 @@ Ready RaftMachine::ready() {
   persisted_messages_.clear();
   rd.read_states = std::move(read_states_);
   read_states_.clear();
-  const Index apply_to = std::min(commit_, durable_);
+  const Index apply_to =
+      config_.mutation == Mutation::kApplyBeforeDurable ? commit_ : std::min(commit_, durable_);
   for (Index i = apply_from; i <= apply_to; ++i)
     rd.committed_entries.push_back(log_.at(i));
 

@@ -90,6 +90,8 @@ enum class Mutation : std::uint8_t {
   kVoteBeforePersisting,          // votes leave with the vote unsynced
   kReadWithoutQuorum,             // a leader answers reads without confirming it leads
   kNoSingleServerFix,             // M1: a new leader changes membership before its first commit
+  kApplyBeforeDurable,            // P2 off: a leader counts its own entries at once and they
+                                  // are applied before they are durable (etcd #14370)
 };
 
 struct Config {

@@ -28,6 +28,19 @@ void RaftInvariants::set_node(distkit::NodeId member, const raft::RaftNode* node
   Member& m = it->second;
   m.node = node;
   if (node == nullptr) return;
+  // A new incarnation: what it recovered must cover what it held durably before.
+  const raft::RaftMachine& machine = node->machine();
+  const raft::Index start = machine.log().snapshot_index();
+  for (raft::Index i = std::max(start, m.covered) + 1; i <= m.durable.size(); ++i) {
+    const std::optional<raft::Term> t = machine.log().term(i);
+    if (!t || *t != m.durable[i - 1]) {
+      fail(name(member) + " restarted without entry " + std::to_string(i) + " (term " +
+           std::to_string(m.durable[i - 1]) + ") that it held durably before: " +
+           (t ? "its log has term " + std::to_string(*t)
+              : "its log ends at " + std::to_string(machine.log().last_index())));
+      break;
+    }
+  }
   // A new incarnation: its commit restarts from what it recovers.
   m.checked_commit = 0;
   m.term = 0;

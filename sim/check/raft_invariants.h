@@ -13,7 +13,10 @@
 //   snapshot covers are compared while they are in some member's log);
 // - durability: an entry is durable on a quorum when it is first seen committed (else
 //   a crash of those members loses it), counting what crashed members held durably;
-// - monotonicity within an incarnation: term and commit index never go back.
+// - monotonicity within an incarnation: term and commit index never go back;
+// - durability across restarts: a restarted member's log holds every entry it held
+//   durably when it went down (or a snapshot covering it), so every acknowledgement
+//   it sent still holds (a disk that lies about sync fails this).
 #ifndef DISTKIT_SIM_CHECK_RAFT_INVARIANTS_H_
 #define DISTKIT_SIM_CHECK_RAFT_INVARIANTS_H_
 

@@ -99,8 +99,10 @@ struct Reads {
 // a voter, adds it back as a learner, promotes it (never fewer than four voters of
 // five, so the durability check's quorum of the five stays sound); after the chaos it
 // only restores the full group.
+// `lying_disk`: r1's disk reports syncs it never made (test-only SimDisk fault).
 Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
-            bool check_quorum = true, Reads reads_mode = {}, bool churn = false) {
+            bool check_quorum = true, Reads reads_mode = {}, bool churn = false,
+            bool lying_disk = false) {
   World world({.seed = seed,
                .default_link = LinkConfig{.latency = {.min = milliseconds(1),
                                                       .max = milliseconds(5),
@@ -202,6 +204,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
         });
     ids.push_back(id);
   }
+  if (lying_disk) world.disk(ids[0]).set_lying_sync(true);
   invariants = std::make_unique<RaftInvariants>(ids);
 
   const auto check = [&] {
@@ -399,6 +402,19 @@ TEST(RaftSim, MembershipChangesUnderFaultsKeepEveryInvariant) {
   if (seeds.size() > 1) {
     EXPECT_GT(changes, 12) << "members were removed, added back and promoted";
   }
+}
+
+// A disk that lies about sync: a crash loses entries the member acknowledged. The
+// restart check (its log must cover what it held durably) catches it.
+TEST(RaftSim, ALyingFsyncIsCaught) {
+  std::optional<std::string> caught;
+  for (std::uint64_t seed = 1; seed <= 8 && !caught; ++seed) {
+    const Outcome o = run(seed, raft::Mutation::kNone, true, {}, false, /*lying_disk=*/true);
+    if (o.violation) caught = "seed " + std::to_string(seed) + ": " + *o.violation;
+  }
+  ASSERT_TRUE(caught.has_value()) << "a lying fsync was not caught in 8 seeds";
+  EXPECT_NE(caught->find("restarted without entry"), std::string::npos) << *caught;
+  std::cout << "caught at " << *caught << "\n";
 }
 
 TEST(RaftSim, SameSeedSameTrace) {

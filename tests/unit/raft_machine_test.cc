@@ -1068,6 +1068,28 @@ TEST(RaftPersistence, AGroupOfOneCommitsOnlyAfterItsOwnSync) {
   EXPECT_EQ(next.committed_entries[1].data, "x");
 }
 
+// etcd #14370: a member of a group of one applied entries its crash then lost.
+TEST(RaftPersistence, NothingIsAppliedThatACrashCanLoseTheBrokenMachineDoes) {
+  for (Mutation mutation : {Mutation::kNone, Mutation::kApplyBeforeDurable}) {
+    Group g(1, Config{.mutation = mutation});
+    g.elect(1);
+    ASSERT_TRUE(g[1].propose("x").ok());
+    g.take_ready(1);  // handed out, not yet durable
+    const testing::Member& m = g.member(1);
+    const bool applied_x =
+        std::any_of(m.in_flight->committed_entries.begin(), m.in_flight->committed_entries.end(),
+                    [](const Entry& e) { return e.data == "x"; });
+    g.crash(1);
+    g.restart(1);
+    const bool in_log = g[1].log().last_index() >= 2;
+    if (mutation == Mutation::kNone) {
+      EXPECT_FALSE(applied_x) << "applied before it was durable";
+    } else {
+      EXPECT_TRUE(applied_x && !in_log) << "the broken machine applied what the crash lost";
+    }
+  }
+}
+
 TEST(RaftPersistence, ALeaderSendsItsAppendsBeforeItsOwnWriteIsDurable) {
   Group g(3);
   g.elect(1);
