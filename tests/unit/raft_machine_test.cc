@@ -1158,6 +1158,18 @@ int count_type(const Group& g, MessageType type) {
   return g.sent(type);
 }
 
+// A whole snapshot in one chunk from leader 1 to `to`.
+Message whole_snapshot(NodeId to, Term term, Index index, Term log_term, std::string bytes) {
+  return Message{.type = MessageType::kSnapshot,
+                 .from = 1,
+                 .to = to,
+                 .term = term,
+                 .log_term = log_term,
+                 .index = index,
+                 .data = std::move(bytes),
+                 .done = true};
+}
+
 TEST(RaftSnapshot, ALeaderWhoseLogIsCompactedSendsItsSnapshotInChunks) {
   Group g(3, Config{.max_snapshot_chunk_bytes = 16});
   g.elect(1);
@@ -1235,15 +1247,7 @@ TEST(RaftSnapshot, AStaleSnapshotChangesNothing) {
   ASSERT_EQ(commit, 2u);
   const std::string bytes =
       encode_snapshot(Snapshot{.metadata = {.index = 1, .term = 1, .voters = {1, 2, 3}}});
-  ASSERT_TRUE(g[2].step(Message{.type = MessageType::kSnapshot,
-                                .from = 1,
-                                .to = 2,
-                                .term = g[1].term(),
-                                .log_term = 1,
-                                .index = 1,
-                                .data = bytes,
-                                .done = true})
-                  .ok());
+  ASSERT_TRUE(g[2].step(whole_snapshot(2, g[1].term(), 1, 1, bytes)).ok());
   ASSERT_TRUE(g[2].has_ready());
   Ready rd = g[2].ready();
   EXPECT_FALSE(rd.snapshot.has_value());
@@ -1268,15 +1272,7 @@ TEST(RaftSnapshot, AFollowerHoldingTheSnapshotsLastEntryKeepsItsLog) {
   ASSERT_EQ(g[2].commit_index(), 2u);
   const std::string bytes = encode_snapshot(
       Snapshot{.metadata = {.index = 3, .term = g[1].term(), .voters = {1, 2, 3}}, .data = "s"});
-  ASSERT_TRUE(g[2].step(Message{.type = MessageType::kSnapshot,
-                                .from = 1,
-                                .to = 2,
-                                .term = g[1].term(),
-                                .log_term = g[1].term(),
-                                .index = 3,
-                                .data = bytes,
-                                .done = true})
-                  .ok());
+  ASSERT_TRUE(g[2].step(whole_snapshot(2, g[1].term(), 3, g[1].term(), bytes)).ok());
   Ready rd = g[2].ready();
   EXPECT_FALSE(rd.snapshot.has_value()) << "the log already holds it";
   g[2].advance();
@@ -1291,15 +1287,7 @@ TEST(RaftSnapshot, ADamagedSnapshotIsRefusedAndAskedForAgain) {
   std::string bytes =
       encode_snapshot(Snapshot{.metadata = {.index = 5, .term = 1, .voters = {1, 2, 3}}});
   bytes[bytes.size() - 1] ^= 1;
-  ASSERT_TRUE(g[2].step(Message{.type = MessageType::kSnapshot,
-                                .from = 1,
-                                .to = 2,
-                                .term = g[1].term(),
-                                .log_term = 1,
-                                .index = 5,
-                                .data = bytes,
-                                .done = true})
-                  .ok());
+  ASSERT_TRUE(g[2].step(whole_snapshot(2, g[1].term(), 5, 1, bytes)).ok());
   Ready rd = g[2].ready();
   EXPECT_FALSE(rd.snapshot.has_value());
   ASSERT_EQ(rd.messages.size(), 1u);
