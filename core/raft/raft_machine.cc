@@ -82,6 +82,14 @@ Status Config::validate() const {
 
 namespace {
 
+// The members a snapshot records, sorted.
+ConfState conf_of(const SnapshotMetadata& snapshot) {
+  ConfState conf{snapshot.voters, snapshot.learners};
+  std::sort(conf.voters.begin(), conf.voters.end());
+  std::sort(conf.learners.begin(), conf.learners.end());
+  return conf;
+}
+
 Status validate_durable(const Config& config, const DurableState& d) {
   const SnapshotMetadata& snap = d.snapshot.metadata;
   if ((snap.index == 0) != (snap.term == 0))
@@ -169,9 +177,7 @@ RaftMachine::RaftMachine(Config config, DurableState durable)
     base_conf_ = ConfState{config_.voters, config_.learners};
   } else {
     snapshot_bytes_ = encode_snapshot(durable.snapshot);
-    base_conf_ = ConfState{snapshot_.voters, snapshot_.learners};
-    std::sort(base_conf_.voters.begin(), base_conf_.voters.end());
-    std::sort(base_conf_.learners.begin(), base_conf_.learners.end());
+    base_conf_ = conf_of(snapshot_);
   }
   for (Index i = log_.first_index(); i <= log_.last_index(); ++i) {
     if (log_.at(i).type == EntryType::kConfChange) conf_entries_.push_back(i);
@@ -199,24 +205,21 @@ void RaftMachine::recompute_conf() {
 void RaftMachine::append_entries(std::span<const Entry> entries) {
   if (entries.empty()) return;
   const Index first = entries.front().index;
-  bool replaced = false;
+  bool changed = false;
   while (!conf_entries_.empty() && conf_entries_.back() >= first) {
     conf_entries_.pop_back();  // a change that is replaced is undone
-    replaced = true;
+    changed = true;
   }
   log_.append(entries);
   for (const Entry& e : entries) {
-    if (e.type == EntryType::kConfChange) conf_entries_.push_back(e.index);
+    if (e.type != EntryType::kConfChange) continue;
+    conf_entries_.push_back(e.index);
+    changed = true;
   }
-  if (replaced) {
-    recompute_conf();
-  } else {
-    for (const Entry& e : entries) {
-      if (e.type != EntryType::kConfChange) continue;
-      Result<ConfChange> change = decode_conf_change(e.data);
-      if (change.ok()) (void)apply_conf_change(conf_, *change);
-    }
-  }
+  // Membership changes are rare: the common append touches neither the members nor the
+  // leader's progress.
+  if (!changed) return;
+  recompute_conf();
   if (role_ == Role::kLeader) sync_progress();
 }
 
@@ -885,9 +888,7 @@ void RaftMachine::restore(Snapshot snapshot) {
   const Index committed_before = commit_;
   log_.restore(index, snapshot.metadata.term);
   snapshot_ = snapshot.metadata;
-  base_conf_ = ConfState{snapshot_.voters, snapshot_.learners};
-  std::sort(base_conf_.voters.begin(), base_conf_.voters.end());
-  std::sort(base_conf_.learners.begin(), base_conf_.learners.end());
+  base_conf_ = conf_of(snapshot_);
   conf_entries_.clear();
   conf_ = base_conf_;
   commit_ = std::max(commit_, index);

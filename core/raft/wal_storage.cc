@@ -133,13 +133,16 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
   wal->recovered_.hard_state.commit = std::max(wal->recovered_.hard_state.commit, s);
   wal->recovered_.entries = std::move(entries);
   wal->last_index_ = s + wal->recovered_.entries.size();
-  wal->snapshot_index_ = s;
   wal->recovered_.snapshot = std::move(*snapshot);
   wal->torn_bytes_ = recovered->torn_bytes;
   wal->encoder_ = WalEncoder(recovered->chain_crc);
   if (found.empty()) {
     if (Status st = co_await wal->start_segment(0, wal->last_index_ + 1); !st.ok()) co_return st;
-    if (Status st = co_await wal->write_mark_unless(continues); !st.ok()) co_return st;
+    // Every segment is gone but the snapshot is there: the log continues after it.
+    if (s > 0) {
+      if (Status st = co_await wal->write_mark(s, wal->recovered_.snapshot.metadata.term); !st.ok())
+        co_return st;
+    }
     co_return std::move(wal);
   }
   wal->seq_ = found.back().first.seq;
@@ -171,22 +174,25 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
     wal->end_ = header.size();
   }
   if (Status s = co_await wal->segment_->sync(); !s.ok()) co_return s;
-  if (Status st = co_await wal->write_mark_unless(continues); !st.ok()) co_return st;
+  if (!continues) {
+    // A leader's snapshot whose mark did not make it: the entries appended next continue
+    // the snapshot, not the void log before it.
+    if (Status st = co_await wal->write_mark(s, wal->recovered_.snapshot.metadata.term); !st.ok())
+      co_return st;
+  }
   for (const std::string& name : leftovers) {
     if (Status st = disk.remove(name); !st.ok()) co_return st;
   }
   co_return std::move(wal);
 }
 
-// After a snapshot whose mark did not make it (or with no segment left): the mark, so
-// that the entries appended next continue the snapshot, not the void log before it.
-Task<Status> WalStorage::write_mark_unless(bool log_continues_snapshot) {
-  if (log_continues_snapshot || snapshot_index_ == 0) co_return Status();
+// Appends a snapshot mark (the log continues after (index, term)) and syncs it.
+Task<Status> WalStorage::write_mark(Index index, Term term) {
   std::string mark;
   WalEncoder encoder = encoder_;
-  encoder.append_snapshot_mark(snapshot_index_, recovered_.snapshot.metadata.term, mark);
-  if (Status s = segment_->write(end_, mark); !s.ok()) co_return s;
-  if (Status s = co_await segment_->sync(); !s.ok()) co_return fail(s);
+  encoder.append_snapshot_mark(index, term, mark);
+  if (Status s = segment_->write(end_, mark); !s.ok()) co_return fail(s);
+  if (Status s = co_await sync_segment(); !s.ok()) co_return s;
   encoder_ = encoder;
   end_ += mark.size();
   co_return Status();
@@ -228,7 +234,6 @@ Task<Status> WalStorage::save_snapshot(const Snapshot& snapshot) {
   }
   if (Status s = disk_.rename(kSnapshotTemp, name); !s.ok()) co_return s;
   if (Status s = co_await disk_.sync_directory(); !s.ok()) co_return fail(s);
-  snapshot_index_ = std::max(snapshot_index_, snapshot.metadata.index);
   for (const std::string& other : disk_.list()) {
     if (is_snapshot_file_name(other) && other < name) {
       if (Status s = disk_.remove(other); !s.ok()) co_return s;
@@ -244,13 +249,7 @@ Task<Status> WalStorage::install_snapshot(const SnapshotMetadata& snapshot) {
     if (Status s = co_await sync_segment(); !s.ok()) co_return s;
   }
   if (Status s = co_await start_segment(seq_ + 1, snapshot.index + 1); !s.ok()) co_return fail(s);
-  std::string mark;
-  WalEncoder encoder = encoder_;
-  encoder.append_snapshot_mark(snapshot.index, snapshot.term, mark);
-  if (Status s = segment_->write(end_, mark); !s.ok()) co_return fail(s);
-  if (Status s = co_await sync_segment(); !s.ok()) co_return s;
-  encoder_ = encoder;
-  end_ += mark.size();
+  if (Status s = co_await write_mark(snapshot.index, snapshot.term); !s.ok()) co_return s;
   last_index_ = snapshot.index;
   co_return compact(snapshot.index + 1);
 }

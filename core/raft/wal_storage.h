@@ -78,7 +78,7 @@ class WalStorage {
   WalStorage(Disk& disk, WalOptions options) : disk_(disk), options_(options) {}
   Task<Status> start_segment(std::uint64_t seq, Index first_index);
   Task<Status> sync_segment();
-  Task<Status> write_mark_unless(bool log_continues_snapshot);
+  Task<Status> write_mark(Index index, Term term);
   Status fail(Status s);
 
   Disk& disk_;
@@ -97,7 +97,6 @@ class WalStorage {
   HardState hard_state_;        // the latest written
   WalEncoder encoder_;
   Index last_index_ = 0;
-  Index snapshot_index_ = 0;
   std::uint64_t segments_created_ = 0;
   Status failed_;          // set once a sync failed: fail-stop
   bool unsynced_ = false;  // segment_ has records written without a sync

@@ -1170,13 +1170,19 @@ Message whole_snapshot(NodeId to, Term term, Index index, Term log_term, std::st
                  .done = true};
 }
 
-TEST(RaftSnapshot, ALeaderWhoseLogIsCompactedSendsItsSnapshotInChunks) {
-  Group g(3, Config{.max_snapshot_chunk_bytes = 16});
+// Leader 1 commits `entries` proposals while member 3 is cut off, then compacts its
+// whole log: 3 can only catch up by snapshot. Reconnecting is the caller's.
+void leave_three_behind(Group& g, int entries) {
   g.elect(1);
   g.isolate(3);
-  for (int i = 0; i < 20; ++i)
+  for (int i = 0; i < entries; ++i)
     ASSERT_TRUE(g.propose(1, "value-" + std::to_string(i)).ok());
   ASSERT_TRUE(g.compact(1).ok());
+}
+
+TEST(RaftSnapshot, ALeaderWhoseLogIsCompactedSendsItsSnapshotInChunks) {
+  Group g(3, Config{.max_snapshot_chunk_bytes = 16});
+  leave_three_behind(g, 20);
   EXPECT_EQ(g[1].log().first_index(), g[1].commit_index() + 1) << "the whole log compacted";
   g.heal();
   for (int round = 0; round < 5; ++round) {
@@ -1196,11 +1202,7 @@ TEST(RaftSnapshot, ALeaderWhoseLogIsCompactedSendsItsSnapshotInChunks) {
 
 TEST(RaftSnapshot, HeartbeatsDuringATransferDoNotMultiplyTheChunks) {
   Group g(3, Config{.max_snapshot_chunk_bytes = 16});
-  g.elect(1);
-  g.isolate(3);
-  for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE(g.propose(1, "value-" + std::to_string(i)).ok());
-  ASSERT_TRUE(g.compact(1).ok());
+  leave_three_behind(g, 20);
   const std::size_t needed = (encode_snapshot(g.member(1).disk.snapshot).size() + 15) / 16;
   g.heal();
   const int before = g.sent(MessageType::kSnapshot);
@@ -1221,11 +1223,7 @@ TEST(RaftSnapshot, HeartbeatsDuringATransferDoNotMultiplyTheChunks) {
 
 TEST(RaftSnapshot, LostChunksAreSentAgainOnTheNextHeartbeatAnswer) {
   Group g(3, Config{.max_snapshot_chunk_bytes = 32});
-  g.elect(1);
-  g.isolate(3);
-  for (int i = 0; i < 10; ++i)
-    ASSERT_TRUE(g.propose(1, "v" + std::to_string(i)).ok());
-  ASSERT_TRUE(g.compact(1).ok());
+  leave_three_behind(g, 10);
   g.heal();
   int chunks = 0;
   g.set_filter([&](const Message& m) {
@@ -1299,11 +1297,7 @@ TEST(RaftSnapshot, ADamagedSnapshotIsRefusedAndAskedForAgain) {
 
 TEST(RaftSnapshot, AnInstalledSnapshotIsAcknowledgedOnlyOnceDurable) {
   Group g(3);
-  g.elect(1);
-  g.isolate(3);
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(g.propose(1, "v").ok());
-  ASSERT_TRUE(g.compact(1).ok());
+  leave_three_behind(g, 3);
   g.heal();
   g.tick(1);
   g.process_all();
