@@ -176,7 +176,7 @@ RaftMachine::RaftMachine(Config config, DurableState durable)
   if (durable.snapshot.empty()) {
     base_conf_ = ConfState{config_.voters, config_.learners};
   } else {
-    snapshot_bytes_ = encode_snapshot(durable.snapshot);
+    snapshot_bytes_ = std::make_shared<const std::string>(encode_snapshot(durable.snapshot));
     base_conf_ = conf_of(snapshot_);
   }
   for (Index i = log_.first_index(); i <= log_.last_index(); ++i) {
@@ -766,6 +766,7 @@ void RaftMachine::handle_append_response(const Message& m) {
   const bool snapshot_done = p.state == Progress::State::kSnapshot && p.match >= p.snapshot_index;
   if ((p.state == Progress::State::kProbe && updated) || snapshot_done) {
     p.state = Progress::State::kReplicate;
+    p.snapshot_bytes = nullptr;
     p.probe_sent = false;
     p.next = p.match + 1;
     p.inflight.clear();
@@ -797,25 +798,31 @@ Status RaftMachine::transfer_leader(NodeId to) {
 }
 
 void RaftMachine::send_snapshot_chunk(NodeId to, Progress& p) {
-  if (p.snapshot_index != snapshot_.index) {  // a newer one since: start it over
+  // A transfer goes on with the snapshot it started with; one not yet begun takes the
+  // newest.
+  if (p.snapshot_bytes == nullptr ||
+      (p.snapshot_offset == 0 && p.snapshot_index != snapshot_.index)) {
     p.snapshot_index = snapshot_.index;
+    p.snapshot_term = snapshot_.term;
+    p.snapshot_bytes = snapshot_bytes_;
     p.snapshot_offset = 0;
   }
+  const std::string& bytes = *p.snapshot_bytes;
   const std::size_t offset =
-      static_cast<std::size_t>(std::min<std::uint64_t>(p.snapshot_offset, snapshot_bytes_.size()));
-  const std::size_t n = std::min(config_.max_snapshot_chunk_bytes, snapshot_bytes_.size() - offset);
+      static_cast<std::size_t>(std::min<std::uint64_t>(p.snapshot_offset, bytes.size()));
+  const std::size_t n = std::min(config_.max_snapshot_chunk_bytes, bytes.size() - offset);
   p.probe_sent = true;
   p.chunk_end = offset + n;
   p.chunk_sent_at = ticks_;
   send(Message{.type = MessageType::kSnapshot,
                .to = to,
                .term = term_,
-               .log_term = snapshot_.term,
-               .index = snapshot_.index,
+               .log_term = p.snapshot_term,
+               .index = p.snapshot_index,
                .commit = commit_,
                .context = offset,
-               .data = snapshot_bytes_.substr(offset, n),
-               .done = offset + n == snapshot_bytes_.size()});
+               .data = bytes.substr(offset, n),
+               .done = offset + n == bytes.size()});
 }
 
 void RaftMachine::handle_snapshot_response(const Message& m) {
@@ -828,7 +835,7 @@ void RaftMachine::handle_snapshot_response(const Message& m) {
   if (!p.probe_sent || m.context != p.chunk_end) return;
   p.probe_sent = false;
   // All of it there: the follower acknowledges with an append answer once it is durable.
-  if (p.snapshot_offset < snapshot_bytes_.size()) send_snapshot_chunk(m.from, p);
+  if (p.snapshot_offset < p.snapshot_bytes->size()) send_snapshot_chunk(m.from, p);
 }
 
 void RaftMachine::handle_snapshot(const Message& m) {
@@ -873,7 +880,7 @@ void RaftMachine::handle_snapshot(const Message& m) {
   }
   if (!log_.matches(m.index, m.log_term)) {
     restore(std::move(*snapshot));
-    snapshot_bytes_ = std::move(bytes);
+    snapshot_bytes_ = std::make_shared<const std::string>(std::move(bytes));
   } else {
     // Its log already holds the snapshot's last entry, hence everything before it.
     commit_to(m.index);
@@ -922,7 +929,7 @@ Status RaftMachine::compact(Snapshot snapshot) {
         "raft: cannot compact to " + std::to_string(meta.index) + " (term " +
         std::to_string(meta.term) + "): the log starts after " +
         std::to_string(log_.snapshot_index()) + ", applied " + std::to_string(applied_));
-  snapshot_bytes_ = encode_snapshot(snapshot);
+  snapshot_bytes_ = std::make_shared<const std::string>(encode_snapshot(snapshot));
   snapshot_ = meta;
   base_conf_ = conf_at(meta.index);
   log_.compact(meta.index);
@@ -943,6 +950,7 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
     p.inflight.clear();
     p.probe_sent = false;
     p.snapshot_index = 0;
+    p.snapshot_bytes = nullptr;
   }
   if (p.state == Progress::State::kSnapshot) {
     if (p.probe_sent) return false;

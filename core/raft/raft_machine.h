@@ -45,7 +45,8 @@
 //    compact() drops the log up to its index. A follower that needs entries from before
 //    the leader's log start gets the snapshot instead, in chunks of
 //    max_snapshot_chunk_bytes, one in flight (a lost one is sent again on the next
-//    heartbeat answer). When the last chunk is in and checks out, the follower drops
+//    heartbeat answer), from the snapshot the transfer started with (a compaction
+//    meanwhile does not restart it). When the last chunk is in and checks out, the follower drops
 //    its log and hands the snapshot to its driver (Ready::snapshot) unless its log
 //    already holds the snapshot's last entry or its commit index is past it (a stale
 //    snapshot changes nothing). It acknowledges the snapshot only once it is durable.
@@ -69,6 +70,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -148,9 +150,13 @@ struct Progress {
   bool probe_sent = false;     // probe: an append is in flight, wait for its answer
   bool recent_active = false;  // heard from since the last check_quorum round
   std::deque<Index> inflight;  // replicate: the last index of each append in flight
-  // kSnapshot: the snapshot being sent, how many of its encoded bytes the follower
-  // holds, and the chunk in flight (probe_sent): where it ends and when it left.
+  // kSnapshot: the snapshot being sent (kept to the end of the transfer even when the
+  // leader compacts again meanwhile, so frequent snapshots cannot restart a transfer
+  // forever), how many of its encoded bytes the follower holds, and the chunk in
+  // flight (probe_sent): where it ends and when it left.
   Index snapshot_index = 0;
+  Term snapshot_term = 0;
+  std::shared_ptr<const std::string> snapshot_bytes;
   std::uint64_t snapshot_offset = 0;
   std::uint64_t chunk_end = 0;
   std::uint64_t chunk_sent_at = 0;
@@ -297,7 +303,7 @@ class RaftMachine {
   ConfState conf_;
   // The snapshot the log starts after, and its encoding (what followers are sent).
   SnapshotMetadata snapshot_;
-  std::string snapshot_bytes_;
+  std::shared_ptr<const std::string> snapshot_bytes_;
   // Follower: a snapshot being received, the chunks so far.
   Index incoming_index_ = 0;
   Term incoming_term_ = 0;

@@ -1221,6 +1221,39 @@ TEST(RaftSnapshot, HeartbeatsDuringATransferDoNotMultiplyTheChunks) {
   EXPECT_LE(chunks, needed + needed / 2) << "one chunk in flight, not a stream per heartbeat";
 }
 
+// Snapshots taken faster than one can be sent: each transfer goes on with the snapshot
+// it started with (restarting it from byte 0 at every compaction, the follower would
+// never catch up).
+TEST(RaftSnapshot, ATransferFinishesWhileTheLeaderKeepsCompacting) {
+  Group g(3, Config{.max_snapshot_chunk_bytes = 16});
+  leave_three_behind(g, 20);
+  const std::size_t chunks_per_transfer =
+      (encode_snapshot(g.member(1).disk.snapshot).size() + 15) / 16;
+  g.heal();
+  int compactions = 0;
+  int proposals = 0;
+  for (int step = 0; step < 5000 && g.member(3).snapshots_installed == 0; ++step) {
+    if (step % 10 == 0) g.tick(1);
+    if (step % 20 == 0) (void)g.member(1).machine->propose("more-" + std::to_string(proposals++));
+    // A new snapshot well before a transfer could end.
+    if (step % static_cast<int>(chunks_per_transfer) == 0 && g.compact(1).ok()) ++compactions;
+    g.process_all();
+    if (g.network().empty()) continue;
+    const Message m = g.network().front();
+    g.network().pop_front();
+    g.deliver(m);
+  }
+  EXPECT_GE(compactions, 3) << "the leader compacted during the transfer";
+  ASSERT_GE(g.member(3).snapshots_installed, 1);
+  // Once compaction stops, the follower catches up completely.
+  for (int round = 0; round < 20; ++round) {
+    g.tick(1);
+    g.stabilize();
+  }
+  EXPECT_EQ(applied_data(g.member(3)), applied_data(g.member(1)));
+  EXPECT_TRUE(g.step_errors().empty()) << g.step_errors().front();
+}
+
 TEST(RaftSnapshot, LostChunksAreSentAgainOnTheNextHeartbeatAnswer) {
   Group g(3, Config{.max_snapshot_chunk_bytes = 32});
   leave_three_behind(g, 10);
