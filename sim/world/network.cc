@@ -63,8 +63,14 @@ std::uint64_t World::datagrams_sent(NodeId node) const {
   return it == datagrams_sent_.end() ? 0 : it->second;
 }
 
+std::uint64_t World::datagram_bytes_sent(NodeId node) const {
+  auto it = datagram_bytes_sent_.find(node);
+  return it == datagram_bytes_sent_.end() ? 0 : it->second;
+}
+
 void World::send_datagram(NodeId from, NodeId to, std::string payload) {
   ++datagrams_sent_[from];
+  datagram_bytes_sent_[from] += payload.size();
   if (to >= nodes_.size()) return;  // unknown node: dropped, as the contract says
   const LinkConfig& config = link(from, to);
   const std::uint64_t digest = mix_hash(0, payload);

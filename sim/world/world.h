@@ -208,6 +208,8 @@ class World {
   // Peer messages sent by `node` (lost ones included): benchmarks count messages per
   // committed entry.
   [[nodiscard]] std::uint64_t datagrams_sent(NodeId node) const;
+  // Their payload bytes (the lab's RPC byte budget).
+  [[nodiscard]] std::uint64_t datagram_bytes_sent(NodeId node) const;
   // Resets every Redis connection `node` is an end of, as a RST from the network:
   // requests in flight complete with kUnknownOutcome.
   void reset_connections(NodeId node);
@@ -347,6 +349,7 @@ class World {
   std::map<NodeId, std::uint64_t> disk_fault_generation_;
   std::function<void(NodeId)> crash_observer_;
   std::map<NodeId, std::uint64_t> datagrams_sent_;
+  std::map<NodeId, std::uint64_t> datagram_bytes_sent_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index = NodeId
   std::map<std::string, NodeId> names_;
   std::map<std::string, NodeId, std::less<>> addresses_;
