@@ -126,13 +126,14 @@ Result<SegmentName> parse_segment_file_name(std::string_view name) {
   return out;
 }
 
-Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
+Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments, WalMutation mutation) {
   RecoveredWal out;
+  out.segments_used = segments.size();
   std::uint32_t crc = 0;
   for (std::size_t k = 0; k < segments.size(); ++k) {
     const SegmentImage& seg = segments[k];
     const std::string_view file = seg.bytes;
-    const bool last = k + 1 == segments.size();
+    bool last = k + 1 == segments.size();
     const std::string where = "WAL segment " + std::to_string(seg.seq);
     if (k > 0 && seg.seq != segments[k - 1].seq + 1)
       return data_loss_error(where + " follows segment " + std::to_string(segments[k - 1].seq) +
@@ -141,6 +142,11 @@ Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
     // Returns the error to report, or nullopt when the rest of the last segment is a
     // torn write (then recovery stops here).
     const auto bad = [&](const std::string& what, bool torn) -> std::optional<Status> {
+      if (mutation == WalMutation::kTruncateOnDamage && !(last && torn)) {
+        out.segments_used = k + 1;
+        last = true;
+        torn = true;
+      }
       if (last && torn) {
         std::size_t end = file.size();
         while (end > pos && file[end - 1] == 0)
@@ -271,7 +277,10 @@ Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments) {
       pos += frame;
       first = false;
     }
-    if (last) out.last_segment_end = pos;
+    if (last) {
+      out.last_segment_end = pos;
+      break;
+    }
   }
   out.chain_crc = crc;
   return out;

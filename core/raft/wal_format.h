@@ -98,10 +98,23 @@ struct RecoveredWal {
   std::uint32_t chain_crc = 0;
   // Bytes discarded from the last segment as a torn write (0 if none).
   std::size_t torn_bytes = 0;
+  // The segments recovered: all of them, but for WalMutation::kTruncateOnDamage, which
+  // drops those after the damaged one (last_segment_end is then the damaged one's).
+  std::size_t segments_used = 0;
+};
+
+// A deliberately broken recovery, for proving that the tests catch it. Never set
+// outside tests.
+enum class WalMutation : std::uint8_t {
+  kNone,
+  // Any damage is taken for a torn tail: the log is cut there (with every later
+  // segment) instead of refusing to start. Loses synced, acknowledged entries.
+  kTruncateOnDamage,
 };
 
 // `segments` in file order (seq ascending). An empty list is an empty log.
-[[nodiscard]] Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments);
+[[nodiscard]] Result<RecoveredWal> recover_wal(std::span<const SegmentImage> segments,
+                                               WalMutation mutation = WalMutation::kNone);
 
 }  // namespace distkit::raft
 

@@ -100,8 +100,13 @@ Task<Result<std::unique_ptr<WalStorage>>> WalStorage::open(Disk& disk, WalOption
   std::vector<SegmentImage> images;
   for (std::size_t i = 0; i < found.size(); ++i)
     images.push_back({.seq = found[i].first.seq, .bytes = contents[i]});
-  Result<RecoveredWal> recovered = recover_wal(images);
+  Result<RecoveredWal> recovered = recover_wal(images, options.mutation);
   if (!recovered.ok()) co_return recovered.status();
+  while (found.size() > recovered->segments_used) {  // WalMutation::kTruncateOnDamage
+    if (Status s = disk.remove(found.back().second); !s.ok()) co_return s;
+    found.pop_back();
+    contents.pop_back();
+  }
 
   for (const auto& [parsed, name] : found)
     wal->segments_.push_back({parsed.seq, parsed.first_index});

@@ -37,6 +37,7 @@ struct WalOptions {
   // A segment rolls over once it would pass this size; each is preallocated to it
   // with zeros (the simulator uses small segments so that rollover is exercised).
   std::size_t segment_bytes = 64 << 20;
+  WalMutation mutation = WalMutation::kNone;  // tests only
 };
 
 class WalStorage {

@@ -85,6 +85,16 @@ struct Outcome {
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
   int membership_changes = 0;
+  std::optional<std::string> r1_refused;  // why r1 refused to start (DiskDamage)
+};
+
+// Silent corruption: when r1 restarts in the second half of the chaos (it is crashed
+// then if the schedule has not), one bit of one of its WAL segments flips first. A
+// correct member refuses to start (kDataLoss) and stays down; the other four go on.
+// `wal_mutation`: a broken recovery for that member.
+struct DiskDamage {
+  bool corrupt_r1 = false;
+  raft::WalMutation wal_mutation = raft::WalMutation::kNone;
 };
 
 // Lease reads; and the partitioned-leader schedule: member r1 is made leader and then
@@ -102,7 +112,7 @@ struct Reads {
 // `lying_disk`: r1's disk reports syncs it never made (test-only SimDisk fault).
 Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
             bool check_quorum = true, Reads reads_mode = {}, bool churn = false,
-            bool lying_disk = false) {
+            bool lying_disk = false, DiskDamage damage = {}) {
   World world({.seed = seed,
                .default_link = LinkConfig{.latency = {.min = milliseconds(1),
                                                       .max = milliseconds(5),
@@ -122,6 +132,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   std::uint64_t snapshots_taken = 0;
   std::uint64_t snapshots_installed = 0;
   std::map<NodeId, std::size_t> checked;  // applied entries checked, per member
+  std::optional<std::string> r1_refused;
   for (int i = 0; i < kMembers; ++i) {
     const NodeId id =
         world.add_instance("r" + std::to_string(i + 1), [&](NodeContext& node) -> Task<void> {
@@ -134,6 +145,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
           options.raft.check_quorum = check_quorum;
           options.raft.lease_reads = reads_mode.lease;
           options.wal.segment_bytes = 16 << 10;  // small: rollovers happen
+          options.wal.mutation = damage.wal_mutation;
           // Frequent snapshots, sent in several chunks to members that fell behind.
           options.snapshot_entries = 50;
           options.raft.max_snapshot_chunk_bytes = 512;
@@ -142,6 +154,11 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
           Result<std::unique_ptr<RaftNode>> started =
               co_await RaftNode::start(node.executor(), node.peers(), node.disk(), kv, options);
           if (!started.ok()) {
+            if (damage.corrupt_r1 && node.id() == ids[0] &&
+                started.status().code() == StatusCode::kDataLoss) {
+              r1_refused = started.status().to_string();
+              co_return;
+            }
             violation =
                 "member " + node.name() + " could not start: " + started.status().to_string();
             co_return;
@@ -205,7 +222,10 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
     ids.push_back(id);
   }
   if (lying_disk) world.disk(ids[0]).set_lying_sync(true);
-  invariants = std::make_unique<RaftInvariants>(ids);
+  std::vector<std::string> names;
+  for (NodeId id : ids)
+    names.push_back(world.name(id));
+  invariants = std::make_unique<RaftInvariants>(ids, names);
 
   const auto check = [&] {
     if (violation) return;
@@ -245,6 +265,42 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   // Faults, drawn from the seed (none in the partitioned-leader runs: they have theirs).
   Rng faults(seed ^ 0x5eed);
   std::set<NodeId> down;
+  Rng rot(seed ^ 0xb17);
+  bool corrupted = false;
+  // Restarts `who`, first flipping a bit of r1's WAL if DiskDamage says so (once).
+  const auto restart = [&](NodeId who) {
+    if (damage.corrupt_r1 && who == ids[0] && !corrupted && world.now() >= SimTime(kChaos / 2)) {
+      corrupted = true;
+      SimDisk& disk = world.disk(who);
+      std::vector<std::string> segments;
+      for (const std::string& name : disk.list()) {
+        if (name.rfind("wal-", 0) == 0) segments.push_back(name);
+      }
+      const std::string& name = segments.at(rot.below(segments.size()));
+      const std::string image = *(*disk.open(name, false))->read_all();
+      const std::size_t end = image.find_last_not_of('\0');  // past it: preallocated zeros
+      if (end != std::string::npos) {
+        const std::uint64_t bit = rot.below(end + 1) * 8 + rot.below(8);
+        if (Status st = disk.flip_durable_bit(name, bit); !st.ok()) violation = st.to_string();
+      }
+    }
+    world.restart(who);  // its main runs at the next step and goes live
+  };
+  if (damage.corrupt_r1) {
+    world.schedule(SimTime(kChaos / 2), [&] {
+      if (!world.alive(ids[0])) return;
+      live[ids[0]] = nullptr;
+      invariants->set_node(ids[0], nullptr);
+      world.crash(ids[0], CrashLoss::kEverythingUnsynced);
+      down.insert(ids[0]);
+    });
+    world.schedule(SimTime(kChaos / 2 + milliseconds(500)), [&] {
+      if (!world.alive(ids[0])) {
+        restart(ids[0]);
+        down.erase(ids[0]);
+      }
+    });
+  }
   for (Duration t = milliseconds(300); t < (reads_mode.partition_leader ? Duration(0) : kChaos);
        t += milliseconds(faults.between(100, 900))) {
     const std::size_t i = faults.below(ids.size());
@@ -264,7 +320,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
             world.crash(who, kind == 0 ? CrashLoss::kEverythingUnsynced : CrashLoss::kTornSectors);
             down.insert(who);
           } else if (!world.alive(who)) {
-            world.restart(who);  // its main runs at the next step and goes live
+            restart(who);
             down.erase(who);
           }
           break;
@@ -296,8 +352,11 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   // Healing: everyone back and connected.
   world.heal_all();
   for (NodeId id : ids) {
-    if (!world.alive(id)) world.restart(id);
+    if (!world.alive(id)) restart(id);
   }
+  // A member that refused its damaged log stays down: the rest must converge.
+  const auto refused = [&](NodeId id) { return id == ids[0] && r1_refused.has_value(); };
+  const NodeId survivor = r1_refused ? ids[1] : ids[0];
   const auto converged = [&] {
     check();
     if (violation) return true;
@@ -309,6 +368,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
     const raft::Index commit = leader->machine().commit_index();
     if (commit != leader->machine().log().last_index()) return false;
     for (NodeId id : ids) {
+      if (refused(id)) continue;
       if (live[id] == nullptr || live[id]->machine().applied_index() < commit) return false;
     }
     return true;
@@ -318,7 +378,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
     violation = "no convergence within 30 s of healing";
   if (!violation) {
     std::set<std::string> in_log;
-    for (const Entry& e : applied[ids[0]])
+    for (const Entry& e : applied[survivor])
       in_log.insert(e.data);
     for (const std::string& c : acknowledged) {
       if (!in_log.contains(c)) {
@@ -326,7 +386,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
         break;
       }
     }
-    out.final_log = applied[ids[0]].size();
+    out.final_log = applied[survivor].size();
   }
   out.violation = violation;
   out.trace_hash = world.trace_hash();
@@ -335,6 +395,7 @@ Outcome run(std::uint64_t seed, raft::Mutation mutation = raft::Mutation::kNone,
   out.reads = reads;
   out.transfers = transfers;
   out.membership_changes = changes;
+  out.r1_refused = r1_refused;
   for (const auto& [id, node] : live) {
     if (node == nullptr) continue;
     snapshots_taken += node->snapshots_taken();
@@ -415,6 +476,37 @@ TEST(RaftSim, ALyingFsyncIsCaught) {
   ASSERT_TRUE(caught.has_value()) << "a lying fsync was not caught in 8 seeds";
   EXPECT_NE(caught->find("restarted without entry"), std::string::npos) << *caught;
   std::cout << "caught at " << *caught << "\n";
+}
+
+// A bit flipped in a member's synced log: it refuses to start, and the group goes on
+// without it (kDataLoss names the segment and offset). A recovery that cuts the log at
+// the damage instead, as if it were a torn write, loses entries the member had
+// acknowledged: the restart check catches it.
+TEST(RaftSim, SilentCorruptionIsRefusedAndTruncatingAtItIsCaught) {
+  int refused = 0;
+  int caught = 0;
+  const std::vector<std::uint64_t> seeds = seeds_to_run(6);
+  for (std::uint64_t seed : seeds) {
+    const Outcome o =
+        run(seed, raft::Mutation::kNone, true, {}, false, false, {.corrupt_r1 = true});
+    EXPECT_FALSE(o.violation.has_value()) << "seed " << seed << ": " << *o.violation << "\n"
+                                          << replay_line(seed, "SilentCorruption*");
+    if (o.r1_refused) {
+      ++refused;
+      std::cout << "seed " << seed << ": r1 refused: " << *o.r1_refused << "\n";
+    }
+    const Outcome broken =
+        run(seed, raft::Mutation::kNone, true, {}, false, false,
+            {.corrupt_r1 = true, .wal_mutation = raft::WalMutation::kTruncateOnDamage});
+    if (broken.violation) {
+      ++caught;
+      std::cout << "seed " << seed << ": truncating at the damage is caught: " << *broken.violation
+                << "\n";
+    }
+  }
+  EXPECT_EQ(refused, static_cast<int>(seeds.size())) << "a corruption did not reach recovery";
+  EXPECT_GE(caught, 1) << "truncating at mid-log damage was not caught in " << seeds.size()
+                       << " seeds";
 }
 
 TEST(RaftSim, SameSeedSameTrace) {

@@ -227,6 +227,15 @@ TEST(RaftWal, DamageInAClosedSegmentRefusesToStart) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find("WAL segment 0 at offset"), std::string::npos) << r.status();
+  // The broken recovery the simulator must catch: the log is cut at the damage, the
+  // later segment dropped, and entries that were synced are gone.
+  std::vector<SegmentImage> images;
+  for (std::size_t i = 0; i < zeroed.size(); ++i)
+    images.push_back({i, zeroed[i]});
+  Result<RecoveredWal> cut = recover_wal(images, WalMutation::kTruncateOnDamage);
+  ASSERT_TRUE(cut.ok()) << cut.status();
+  EXPECT_EQ(cut->segments_used, 1u);
+  EXPECT_LT(cut->entries.size(), 5u);
 }
 
 TEST(RaftWal, AMissingOrForeignSegmentRefusesToStart) {
