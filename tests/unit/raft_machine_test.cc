@@ -406,6 +406,47 @@ TEST(RaftElection, WithPreVoteARejoiningMemberDoesNotDeposeTheLeader) {
   EXPECT_NE(role, Role::kLeader);
 }
 
+// Partial connectivity (Cloudflare, 2020-11-02: etcd lost its leader again and again
+// for hours when one link broke): leader 1 and member 2 cannot reach each other, and
+// both reach 3. Member 2 hears no leader and campaigns. With pre-vote and check quorum,
+// 3 (which hears the leader) refuses its pre-vote: no election, and no term moves.
+// Each alone costs something: with pre-vote alone, 3 grants (2's log is as long) and
+// the working leader is deposed; with check quorum alone, 3 ignores 2, but 2's term
+// runs up with every timeout, and would depose the leader once the link heals.
+struct BrokenLinkOutcome {
+  int elections = 0;  // leaderships won while the link was down
+  Term highest_term = 0;
+};
+BrokenLinkOutcome one_broken_link(bool pre_vote, bool check_quorum) {
+  Group g(3, {.pre_vote = pre_vote, .check_quorum = check_quorum});
+  g.elect(1);
+  EXPECT_TRUE(g.propose(1, "x").ok());
+  g.cut(1, 2);
+  BrokenLinkOutcome out;
+  std::pair<NodeId, Term> leading{g.leader(), g[g.leader()].term()};
+  for (int tick = 0; tick < 50 * 10; ++tick) {  // 50 election timeouts
+    g.tick_all();
+    g.stabilize();
+    const NodeId now = g.leader();
+    if (now != kNobody && std::pair<NodeId, Term>{now, g[now].term()} != leading) {
+      ++out.elections;
+      leading = {now, g[now].term()};
+    }
+  }
+  for (NodeId id : {1, 2, 3})
+    out.highest_term = std::max(out.highest_term, g[id].term());
+  EXPECT_TRUE(g.step_errors().empty());
+  return out;
+}
+
+TEST(RaftElection, OneBrokenLinkCausesNoElectionWithPreVoteAndCheckQuorum) {
+  const BrokenLinkOutcome both = one_broken_link(true, true);
+  EXPECT_EQ(both.elections, 0);
+  EXPECT_EQ(both.highest_term, 1u);
+  EXPECT_EQ(one_broken_link(true, false).elections, 1) << "pre-vote alone: the leader is deposed";
+  EXPECT_GE(one_broken_link(false, true).highest_term, 20u) << "check quorum alone: runaway terms";
+}
+
 // With check_quorum, a member that heard from its leader recently ignores vote
 // requests of a higher term.
 TEST(RaftElection, AMemberInALeadersLeaseIgnoresHigherTermVoteRequests) {
