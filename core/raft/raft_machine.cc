@@ -774,7 +774,14 @@ void RaftMachine::handle_append_response(const Message& m) {
     while (!p.inflight.empty() && p.inflight.front() <= m.index)
       p.inflight.pop_front();
   }
-  if (updated && maybe_commit()) broadcast_append();
+  if (updated && maybe_commit()) {
+    broadcast_append();
+  } else if (p.sent_commit < std::min(commit_, p.next - 1)) {
+    // It holds entries committed since it was last told (a commit broadcast skips a
+    // paused follower): tell it now, not at the next heartbeat. Found by the
+    // interaction scripts.
+    send_append(m.from);
+  }
   // Fill the window (the broadcast sent at most one append to this follower).
   while (send_append(m.from, false)) {
   }
@@ -972,6 +979,8 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
   } else {
     p.probe_sent = true;
   }
+  // The follower commits up to what this append leaves it holding.
+  p.sent_commit = std::max(p.sent_commit, std::min(commit_, last_sent));
   send(Message{.type = MessageType::kAppend,
                .to = to,
                .term = term_,
@@ -998,8 +1007,9 @@ void RaftMachine::broadcast_heartbeat(std::uint64_t context) {
     round = ++heartbeat_round_;
     round_sent_at_[round] = ticks_;
   }
-  for (const auto& [v, p] : progress_) {
+  for (auto& [v, p] : progress_) {
     if (v == config_.id) continue;
+    p.sent_commit = std::max(p.sent_commit, std::min(p.match, commit_));
     send(Message{.type = MessageType::kHeartbeat,
                  .to = v,
                  .term = term_,

@@ -150,6 +150,7 @@ struct Progress {
   bool probe_sent = false;     // probe: an append is in flight, wait for its answer
   bool recent_active = false;  // heard from since the last check_quorum round
   std::deque<Index> inflight;  // replicate: the last index of each append in flight
+  Index sent_commit = 0;       // the highest commit index it was told it may apply
   // kSnapshot: the snapshot being sent (kept to the end of the transfer even when the
   // leader compacts again meanwhile, so frequent snapshots cannot restart a transfer
   // forever), how many of its encoded bytes the follower holds, and the chunk in

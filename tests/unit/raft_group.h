@@ -54,6 +54,11 @@ class Group {
     start(id);
   }
 
+  // Observers (the interaction scripts print through them): every Ready as it is
+  // taken, every message as it is delivered.
+  std::function<void(NodeId, const Ready&)> on_ready;
+  std::function<void(const Message&)> on_deliver;
+
   RaftMachine& operator[](NodeId id) { return *members_.at(id).machine; }
   Member& member(NodeId id) { return members_.at(id); }
   const std::map<NodeId, Member>& members() const { return members_; }
@@ -64,6 +69,7 @@ class Group {
     Member& m = members_.at(id);
     if (m.in_flight || !m.machine->has_ready()) return;
     m.in_flight = m.machine->ready();
+    if (on_ready) on_ready(id, *m.in_flight);
     for (Message& msg : m.in_flight->messages)
       post(std::move(msg));
   }
@@ -134,6 +140,7 @@ class Group {
     }
   }
   void deliver(const Message& msg) {
+    if (on_deliver) on_deliver(msg);
     auto it = members_.find(msg.to);
     if (it == members_.end() || !it->second.machine) return;  // no such member, or down
     Member& to = it->second;
@@ -265,10 +272,14 @@ class Group {
       const Member& sender = members_.at(m.from);
       const Index base = disk.snapshot.metadata.index;
       const bool covered = m.index <= base;
-      const bool same_term =
-          covered || !sender.machine ||
-          (base + disk.entries.size() >= m.index &&
-           sender.machine->log().term(m.index) == disk.entries[m.index - base - 1].term);
+      // (When the sender's log no longer holds the index, a snapshot from the leader
+      // replaced it after the acknowledgement was made: what is on disk is what it
+      // acknowledged.)
+      const std::optional<Term> in_log =
+          sender.machine ? sender.machine->log().term(m.index) : std::nullopt;
+      const bool same_term = covered || !in_log ||
+                             (base + disk.entries.size() >= m.index &&
+                              *in_log == disk.entries[m.index - base - 1].term);
       if ((!covered && base + disk.entries.size() < m.index) || !same_term)
         broken = "an acknowledgement of index " + std::to_string(m.index);
     }
