@@ -707,8 +707,7 @@ void RaftMachine::step_leader(const Message& m) {
       if (m.context != 0) release_reads_confirmed_by(m.from, m.context);
       if (config_.lease_reads && m.index != 0) extend_lease(m.from, m.index);
       if (p.match >= log_.last_index()) return;
-      if (p.state == Progress::State::kReplicate && p.inflight.size() >= config_.max_inflight &&
-          log_.term(p.next - 1)) {
+      if (p.state == Progress::State::kReplicate && window_full(p) && log_.term(p.next - 1)) {
         // The window is full and perhaps its appends were lost: an empty append at the
         // window's end is acknowledged (freeing it) or rejected (back to probe). The
         // window itself is left alone, so a slow follower is never sent more than it.
@@ -739,7 +738,7 @@ void RaftMachine::handle_append_response(const Message& m) {
     if (p.state == Progress::State::kReplicate) {
       if (m.index > p.match) {  // else a stale rejection
         p.state = Progress::State::kProbe;
-        p.inflight.clear();
+        clear_inflight(p);
         p.next = p.match + 1;
         moved = true;
       }
@@ -769,10 +768,12 @@ void RaftMachine::handle_append_response(const Message& m) {
     p.snapshot_bytes = nullptr;
     p.probe_sent = false;
     p.next = p.match + 1;
-    p.inflight.clear();
+    clear_inflight(p);
   } else if (p.state == Progress::State::kReplicate) {
-    while (!p.inflight.empty() && p.inflight.front() <= m.index)
+    while (!p.inflight.empty() && p.inflight.front().last <= m.index) {
+      p.inflight_bytes -= p.inflight.front().bytes;
       p.inflight.pop_front();
+    }
   }
   if (updated && maybe_commit()) {
     broadcast_append();
@@ -786,6 +787,34 @@ void RaftMachine::handle_append_response(const Message& m) {
   while (send_append(m.from, false)) {
   }
   if (m.from == lead_transferee_ && p.match == log_.last_index()) send_timeout_now(m.from);
+}
+
+bool RaftMachine::window_full(const Progress& p) const {
+  return p.inflight.size() >= config_.max_inflight ||
+         (config_.max_inflight_bytes > 0 && p.inflight_bytes >= config_.max_inflight_bytes);
+}
+
+void RaftMachine::clear_inflight(Progress& p) {
+  p.inflight.clear();
+  p.inflight_bytes = 0;
+}
+
+void RaftMachine::report_unreachable(NodeId member) {
+  if (role_ != Role::kLeader || member == config_.id) return;
+  auto it = progress_.find(member);
+  if (it == progress_.end() || it->second.state != Progress::State::kReplicate) return;
+  Progress& p = it->second;
+  p.state = Progress::State::kProbe;
+  clear_inflight(p);
+  p.next = p.match + 1;
+  p.probe_sent = false;
+}
+
+void RaftMachine::report_snapshot_failure(NodeId member) {
+  if (role_ != Role::kLeader) return;
+  auto it = progress_.find(member);
+  if (it == progress_.end() || it->second.state != Progress::State::kSnapshot) return;
+  it->second.probe_sent = false;
 }
 
 Status RaftMachine::transfer_leader(NodeId to) {
@@ -954,7 +983,7 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
   if (p.state != Progress::State::kSnapshot && p.next <= log_.snapshot_index()) {
     // What it needs next is compacted away: it gets the snapshot (S1).
     p.state = Progress::State::kSnapshot;
-    p.inflight.clear();
+    clear_inflight(p);
     p.probe_sent = false;
     p.snapshot_index = 0;
     p.snapshot_bytes = nullptr;
@@ -964,8 +993,7 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
     send_snapshot_chunk(to, p);
     return true;
   }
-  const bool paused =
-      p.state == Progress::State::kProbe ? p.probe_sent : p.inflight.size() >= config_.max_inflight;
+  const bool paused = p.state == Progress::State::kProbe ? p.probe_sent : window_full(p);
   if (paused) return false;
   const Index previous = p.next - 1;
   std::vector<Entry> entries = log_.slice(p.next, log_.last_index(), config_.max_append_bytes);
@@ -974,7 +1002,11 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
   if (p.state == Progress::State::kReplicate) {
     if (!entries.empty()) {
       p.next = last_sent + 1;
-      p.inflight.push_back(last_sent);
+      std::size_t bytes = 0;
+      for (const Entry& e : entries)
+        bytes += e.data.size();
+      p.inflight.push_back({last_sent, bytes});
+      p.inflight_bytes += bytes;
     }
   } else {
     p.probe_sent = true;

@@ -16,7 +16,8 @@
 //    timeout steps down, so a leader on the minority side of a partition stops
 //    acting as one.
 // R1 Replication. Per follower: probe (one append in flight until it answers) until
-//    the match is found, then replicate (up to max_inflight appends pipelined). A
+//    the match is found, then replicate (up to max_inflight appends and
+//    max_inflight_bytes of entries pipelined; report_unreachable falls back to probe). A
 //    rejection carries a hint so the leader skips a whole term per round trip.
 // R2 Commit. A leader commits an index stored by a quorum only if the entry is of its
 //    own term (Figure 8); each new leader appends a no-op so that happens.
@@ -114,8 +115,11 @@ struct Config {
   // clock runs slow serves stale reads. Needs check_quorum.
   bool lease_reads = false;
   double max_clock_drift = 0.1;
-  std::size_t max_append_bytes = 1 << 20;          // data per append message (at least one entry)
-  std::size_t max_inflight = 256;                  // appends in flight per follower
+  std::size_t max_append_bytes = 1 << 20;  // data per append message (at least one entry)
+  std::size_t max_inflight = 256;          // appends in flight per follower
+  // Entry data in flight per follower: no append is sent past it (0: no bound), so a
+  // slow follower holds at most this much of the leader's bandwidth and its memory.
+  std::size_t max_inflight_bytes = 0;
   std::size_t max_snapshot_chunk_bytes = 1 << 20;  // of a snapshot sent to a follower
   // Proposals are refused (kResourceExhausted) while the leader's uncommitted data
   // exceeds this; 0 means no bound.
@@ -149,8 +153,15 @@ struct Progress {
   State state = State::kProbe;
   bool probe_sent = false;     // probe: an append is in flight, wait for its answer
   bool recent_active = false;  // heard from since the last check_quorum round
-  std::deque<Index> inflight;  // replicate: the last index of each append in flight
-  Index sent_commit = 0;       // the highest commit index it was told it may apply
+  // Replicate: each append in flight (its last index and its entries' data bytes),
+  // and their total bytes.
+  struct Inflight {
+    Index last = 0;
+    std::size_t bytes = 0;
+  };
+  std::deque<Inflight> inflight;
+  std::size_t inflight_bytes = 0;
+  Index sent_commit = 0;  // the highest commit index it was told it may apply
   // kSnapshot: the snapshot being sent (kept to the end of the transfer even when the
   // leader compacts again meanwhile, so frequent snapshots cannot restart a transfer
   // forever), how many of its encoded bytes the follower holds, and the chunk in
@@ -202,6 +213,15 @@ class RaftMachine {
   // it); kInvalidArgument when `to` is not a voter. To itself, or to the member a
   // transfer is already heading for: nothing happens.
   [[nodiscard]] Status transfer_leader(NodeId to);
+  // The driver could not reach `member` (its transport failed to send): a follower
+  // being sent appends pipelined falls back to one at a time (probe) until it answers,
+  // instead of filling its window into the void. Unknown members are ignored.
+  void report_unreachable(NodeId member);
+  // The driver failed to deliver the snapshot chunk in flight to `member`: it is sent
+  // again, from what the follower acknowledged, at the next chance instead of after
+  // half an election timeout. (Success needs no report: the follower acknowledges the
+  // snapshot itself once it is durable there.)
+  void report_snapshot_failure(NodeId member);
   // The member a transfer in progress is heading for, or kNobody.
   [[nodiscard]] NodeId lead_transferee() const { return lead_transferee_; }
 
@@ -278,6 +298,8 @@ class RaftMachine {
   void handle_snapshot(const Message& m);
   void handle_snapshot_response(const Message& m);
   void send_snapshot_chunk(NodeId to, Progress& p);
+  [[nodiscard]] bool window_full(const Progress& p) const;
+  static void clear_inflight(Progress& p);
   void restore(Snapshot snapshot);
 
   void append_as_leader(std::vector<Entry> entries);

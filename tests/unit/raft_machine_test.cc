@@ -731,6 +731,48 @@ TEST(RaftReplication, AFullWindowIsProbedWithAnEmptyAppendAndNeverOverfilled) {
   EXPECT_EQ(terms_of(g[2].log()), terms_of(g[1].log()));
 }
 
+// The window also has a size in bytes: with 100 bytes allowed and 60-byte entries, two
+// appends are in flight and no third leaves until one is acknowledged.
+TEST(RaftReplication, TheWindowInBytesBoundsWhatIsInFlight) {
+  Group g(3, {.max_append_bytes = 1, .max_inflight = 100, .max_inflight_bytes = 100});
+  g.elect(1);
+  g.set_filter([](const Message& m) { return m.to == 2 && m.type == MessageType::kAppend; });
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(g[1].propose(std::string(60, static_cast<char>('a' + i))).ok());
+  g.stabilize();
+  const Progress* p = g[1].progress(2);
+  ASSERT_EQ(p->state, Progress::State::kReplicate);
+  EXPECT_EQ(p->inflight.size(), 2u) << "60 + 60 bytes reach the bound; a third waits";
+  EXPECT_EQ(p->inflight_bytes, 120u);
+  EXPECT_EQ(g[1].progress(3)->match, g[1].log().last_index()) << "3 is not held back";
+  g.set_filter(nullptr);
+  for (int round = 0; round < 5; ++round) {
+    g.tick(1);
+    g.stabilize();
+  }
+  EXPECT_EQ(terms_of(g[2].log()), terms_of(g[1].log()));
+  EXPECT_EQ(g[1].progress(2)->inflight_bytes, 0u);
+}
+
+// An unreachable follower stops being sent pipelined appends (back to probe: one at a
+// time until it answers); an unknown member or a non-leader ignores the report.
+TEST(RaftReplication, AnUnreachableFollowerIsProbedAgain) {
+  Group g(3);
+  g.elect(1);
+  ASSERT_TRUE(g.propose(1, "x").ok());
+  ASSERT_EQ(g[1].progress(2)->state, Progress::State::kReplicate);
+  g[1].report_unreachable(2);
+  EXPECT_EQ(g[1].progress(2)->state, Progress::State::kProbe);
+  EXPECT_EQ(g[1].progress(2)->next, g[1].progress(2)->match + 1);
+  g[1].report_unreachable(9);
+  g[2].report_unreachable(3);
+  EXPECT_EQ(g[1].progress(3)->state, Progress::State::kReplicate);
+  // It answers the next probe and is replicated to again.
+  ASSERT_TRUE(g.propose(1, "y").ok());
+  EXPECT_EQ(g[1].progress(2)->state, Progress::State::kReplicate);
+  EXPECT_EQ(terms_of(g[2].log()), terms_of(g[1].log()));
+}
+
 // Figure 8: an entry of an earlier term stored on a quorum does not commit by counting;
 // it commits with the first entry of the leader's own term.
 TEST(RaftReplication, OnlyAnEntryOfTheLeadersTermCommitsByCounting) {
@@ -1309,6 +1351,28 @@ TEST(RaftSnapshot, LostChunksAreSentAgainOnTheNextHeartbeatAnswer) {
   }
   EXPECT_EQ(g.member(3).snapshots_installed, 1);
   EXPECT_EQ(applied_data(g.member(3)), applied_data(g.member(1)));
+}
+
+// A chunk the driver failed to deliver is sent again at the next heartbeat answer,
+// without waiting for half an election timeout.
+TEST(RaftSnapshot, AReportedChunkFailureIsResentAtTheNextChance) {
+  Group g(3, Config{.max_snapshot_chunk_bytes = 32});
+  leave_three_behind(g, 10);
+  g.heal();
+  g.set_filter([](const Message& m) { return m.type == MessageType::kSnapshot; });
+  g.tick(1);
+  g.stabilize();  // the first chunk leaves and is lost
+  const int sent = g.sent(MessageType::kSnapshot);
+  ASSERT_GE(sent, 1);
+  g.set_filter(nullptr);
+  g.tick(1);
+  g.stabilize();
+  EXPECT_EQ(g.sent(MessageType::kSnapshot), sent) << "one tick later it is not resent yet";
+  g[1].report_snapshot_failure(3);
+  g.tick(1);
+  g.stabilize();
+  EXPECT_GT(g.sent(MessageType::kSnapshot), sent);
+  EXPECT_EQ(g.member(3).snapshots_installed, 1);
 }
 
 TEST(RaftSnapshot, AStaleSnapshotChangesNothing) {
