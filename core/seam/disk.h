@@ -14,6 +14,7 @@
 // - A sync() or sync_directory() that fails leaves the state unknown: the caller must
 //   stop using the disk (PostgreSQL's "fsyncgate": a retried fsync can report success
 //   for data the kernel already dropped). Errors are kDataLoss then.
+// - Names are plain file names (is_plain_file_name): kInvalidArgument otherwise.
 // - Errors: kFailedPrecondition for a missing file or a handle from before a crash,
 //   kResourceExhausted for a full disk, kDataLoss for a failed sync.
 //
@@ -31,6 +32,12 @@
 #include "distkit/core/base/status.h"
 
 namespace distkit {
+
+// Not empty, not "." or "..", no '/' and no NUL: a name inside the directory.
+[[nodiscard]] inline bool is_plain_file_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
 
 class File {
  public:

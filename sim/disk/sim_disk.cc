@@ -56,6 +56,8 @@ Result<SimDisk::FileState*> SimDisk::state(FileId id, std::uint64_t generation) 
 }
 
 Result<std::unique_ptr<File>> SimDisk::open(const std::string& name, bool create) {
+  if (!is_plain_file_name(name))
+    return invalid_argument_error("sim disk: not a plain file name: '" + name + "'");
   auto it = names_.find(name);
   FileId id;
   if (it != names_.end()) {
@@ -77,11 +79,16 @@ std::vector<std::string> SimDisk::list() const {
 }
 
 Status SimDisk::remove(const std::string& name) {
+  if (!is_plain_file_name(name))
+    return invalid_argument_error("sim disk: not a plain file name: '" + name + "'");
   if (names_.erase(name) == 0) return failed_precondition_error("sim disk: no file '" + name + "'");
   return Status();
 }
 
 Status SimDisk::rename(const std::string& from, const std::string& to) {
+  if (!is_plain_file_name(from) || !is_plain_file_name(to))
+    return invalid_argument_error("sim disk: not a plain file name: '" + from + "' or '" + to +
+                                  "'");
   auto it = names_.find(from);
   if (it == names_.end()) return failed_precondition_error("sim disk: no file '" + from + "'");
   const FileId id = it->second;
