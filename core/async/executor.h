@@ -44,19 +44,32 @@ class Executor {
 
 // `co_await sleep_until(executor, deadline)` resumes on `executor` once its clock has
 // reached `deadline`. Also suspends (and resumes through the executor) when the
-// deadline has passed, so a loop of sleeps always yields.
+// deadline has passed, so a loop of sleeps always yields. A frame destroyed while it
+// sleeps cancels its timer (on the executor's thread, as frames are destroyed there):
+// the executor never resumes it, so an object whose loops sleep can be destroyed while
+// the executor runs on.
 class SleepAwaiter {
  public:
   SleepAwaiter(Executor& executor, MonoTime deadline) : executor_(executor), deadline_(deadline) {}
+  ~SleepAwaiter() {
+    if (timer_ != 0) executor_.cancel(timer_);
+  }
+  SleepAwaiter(const SleepAwaiter&) = delete;
+  SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> handle) {
-    executor_.schedule_at(deadline_, [handle] { handle.resume(); });
+    // (The awaiter lives in the suspended frame until the timer resumes it.)
+    timer_ = executor_.schedule_at(deadline_, [this, handle] {
+      timer_ = 0;
+      handle.resume();
+    });
   }
   void await_resume() const noexcept {}
 
  private:
   Executor& executor_;
   MonoTime deadline_;
+  Executor::TimerId timer_ = 0;
 };
 
 [[nodiscard]] inline SleepAwaiter sleep_until(Executor& executor, MonoTime deadline) {

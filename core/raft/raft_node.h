@@ -23,10 +23,12 @@
 // A failed sync is fail-stop: the member stops taking part (failed() says why) and must
 // be restarted, recovering from what is durable.
 //
-// Lifetime: destroying a RaftNode destroys its loops. The executor must not resume them
-// afterwards (the simulator drops a crashed node's events; production stops its
-// executor first). Callers still waiting in propose() or read_barrier() are never
-// resumed, and their frames may be destroyed after the node.
+// Lifetime: destroying a RaftNode (on its executor's thread) destroys its loops: their
+// sleeps cancel their timers, a pending receive() is withdrawn and a disk sync in
+// flight is not resumed (the seams' contracts), so the executor may run on, as in a
+// process that stops one member and starts it again. Callers still waiting in
+// propose() or read_barrier() are never resumed, and their frames may be destroyed
+// after the node.
 #ifndef DISTKIT_CORE_RAFT_RAFT_NODE_H_
 #define DISTKIT_CORE_RAFT_RAFT_NODE_H_
 
