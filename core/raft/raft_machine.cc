@@ -9,6 +9,17 @@
 
 namespace distkit::raft {
 
+namespace {
+
+// Config::seed, or (0) one of the member's own, so that members configured alike do not
+// time out in step.
+std::uint64_t election_seed(const Config& config) {
+  std::uint64_t state = config.id;
+  return config.seed != 0 ? config.seed : splitmix64_step(state);
+}
+
+}  // namespace
+
 std::string_view to_string(MessageType type) {
   switch (type) {
     case MessageType::kPreVote:
@@ -160,7 +171,7 @@ Result<RaftMachine> RaftMachine::create(Config config, DurableState durable) {
 
 RaftMachine::RaftMachine(Config config, DurableState durable)
     : config_(std::move(config)),
-      rng_(config_.seed),
+      rng_(election_seed(config_)),
       log_(std::move(durable.entries), durable.snapshot.metadata.index,
            durable.snapshot.metadata.term),
       snapshot_(durable.snapshot.metadata),

@@ -124,7 +124,9 @@ struct Config {
   // Proposals are refused (kResourceExhausted) while the leader's uncommitted data
   // exceeds this; 0 means no bound.
   std::size_t max_uncommitted_bytes = 0;
-  std::uint64_t seed = 1;  // election timeouts
+  // Election timeouts. 0: one derived from the member's id, so members configured
+  // alike still time out apart (RaftNode draws one from its executor's entropy).
+  std::uint64_t seed = 0;
   Mutation mutation = Mutation::kNone;
 
   // kInvalidArgument naming the first problem: no id, id not a member, duplicate or

@@ -28,6 +28,8 @@ Task<Result<std::unique_ptr<RaftNode>>> RaftNode::start(Executor& executor, Peer
   }
   durable.applied = durable.snapshot.metadata.index;
   const Index restored = durable.applied;
+  // Members started alike must not time out in step (repeated split votes).
+  if (options.raft.seed == 0) options.raft.seed = executor.entropy();
   Result<RaftMachine> machine = RaftMachine::create(options.raft, std::move(durable));
   if (!machine.ok()) co_return machine.status();
   std::unique_ptr<RaftNode> node(new RaftNode(executor, peers, state, std::move(options),

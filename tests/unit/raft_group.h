@@ -239,7 +239,7 @@ class Group {
   void start(NodeId id) {
     Config c = configs_.contains(id) ? configs_.at(id) : base_;
     c.id = id;
-    c.seed = base_.seed * 1000 + id;
+    c.seed = (base_.seed == 0 ? 1 : base_.seed) * 1000 + id;
     Result<RaftMachine> r = RaftMachine::create(c, members_.at(id).disk);
     if (!r.ok()) {
       step_errors_.push_back(r.status().to_string());
