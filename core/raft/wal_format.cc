@@ -17,13 +17,20 @@ using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, 
 
 // The chain: each record's crc covers the previous record's crc, then its type and
 // payload.
-std::uint32_t record_crc(std::uint32_t chain, std::uint8_t type, std::string_view payload) {
+// A record's checksum so far: the previous record's, then the type (the payload
+// follows).
+Crc32c record_crc_start(std::uint32_t chain, std::uint8_t type) {
   Crc32c c;
   unsigned char previous[4];
   for (int i = 0; i < 4; ++i)
     previous[i] = static_cast<unsigned char>((chain >> (8 * i)) & 0xff);
   c.process_bytes(previous, 4);
   c.process_byte(type);
+  return c;
+}
+
+std::uint32_t record_crc(std::uint32_t chain, std::uint8_t type, std::string_view payload) {
+  Crc32c c = record_crc_start(chain, type);
   c.process_bytes(payload.data(), payload.size());
   return c.checksum();
 }
@@ -59,12 +66,7 @@ bool torn_in_a_sector(std::string_view file, std::size_t from, std::size_t to) {
 // Found by the simulator: the log was cut there, losing synced entries.
 bool whole_but_for_its_length(std::string_view file, std::size_t pos, std::uint32_t chain,
                               std::uint8_t type, std::uint32_t stored_crc, std::size_t claimed) {
-  Crc32c c;
-  unsigned char previous[4];
-  for (int i = 0; i < 4; ++i)
-    previous[i] = static_cast<unsigned char>((chain >> (8 * i)) & 0xff);
-  c.process_bytes(previous, 4);
-  c.process_byte(type);
+  Crc32c c = record_crc_start(chain, type);
   const std::size_t start = pos + kRecordHeaderBytes;
   const std::size_t limit = std::min(claimed, file.size() - start);
   for (std::size_t length = 0; length < limit; ++length) {

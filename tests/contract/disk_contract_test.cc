@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -16,35 +15,12 @@
 #include "distkit/core/raft/wal_storage.h"
 #include "distkit/core/seam/disk.h"
 #include "distkit/sim/disk/sim_disk.h"
+#include "distkit/tests/support/queue_executor.h"
 #include "distkit/transport/posix_disk.h"
 #include "distkit/transport/runtime.h"
 
 namespace distkit {
 namespace {
-
-// Runs tasks to completion on the test's thread (the simulated disk never waits).
-class QueueExecutor final : public Executor, public Clock {
- public:
-  const Clock& clock() const override { return *this; }
-  MonoTime now() const override { return MonoTime{}; }
-  WallTime wall_now() const override { return WallTime{}; }
-  void post(Callback fn) override { queue_.push_back(std::move(fn)); }
-  TimerId schedule_at(MonoTime, Callback fn) override {
-    queue_.push_back(std::move(fn));
-    return 0;
-  }
-  bool cancel(TimerId) override { return false; }
-  void drain() {
-    while (!queue_.empty()) {
-      Callback fn = std::move(queue_.front());
-      queue_.pop_front();
-      fn();
-    }
-  }
-
- private:
-  std::deque<Callback> queue_;
-};
 
 class Backend {
  public:
@@ -70,13 +46,10 @@ class SimBackend final : public Backend {
  private:
   template <typename T>
   T drain(Task<T> task) {
-    std::optional<T> out;
-    spawn(executor_, nullptr, std::move(task), [&](T&& v) { out.emplace(std::move(v)); });
-    executor_.drain();
-    if (!out) return T(internal_error("the task did not finish"));
-    return std::move(*out);
+    std::optional<T> out = executor_.run(std::move(task));
+    return out ? std::move(*out) : T(internal_error("the task did not finish"));
   }
-  QueueExecutor executor_;
+  distkit::testing::QueueExecutor executor_;
   sim::SimDisk disk_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "distkit/core/raft/wal_storage.h"
 #include "distkit/sim/disk/sim_disk.h"
+#include "distkit/tests/support/queue_executor.h"
 
 namespace distkit::raft {
 namespace {
@@ -20,36 +21,11 @@ namespace {
 using sim::CrashLoss;
 using sim::SimDisk;
 
-// Runs tasks to completion on the test's thread (the simulated disk never waits).
-class QueueExecutor final : public Executor, public Clock {
- public:
-  const Clock& clock() const override { return *this; }
-  MonoTime now() const override { return MonoTime{}; }
-  WallTime wall_now() const override { return WallTime{}; }
-  void post(Callback fn) override { queue_.push_back(std::move(fn)); }
-  TimerId schedule_at(MonoTime, Callback fn) override {
-    queue_.push_back(std::move(fn));
-    return 0;
-  }
-  bool cancel(TimerId) override { return false; }
-  void drain() {
-    while (!queue_.empty()) {
-      Callback fn = std::move(queue_.front());
-      queue_.pop_front();
-      fn();
-    }
-  }
-
- private:
-  std::deque<Callback> queue_;
-};
-
+// Runs `task` on the test's thread (the simulated disk never waits).
 template <typename T>
 T run_now(Task<T> task) {
-  QueueExecutor executor;
-  std::optional<T> out;
-  spawn(executor, nullptr, std::move(task), [&](T&& v) { out.emplace(std::move(v)); });
-  executor.drain();
+  distkit::testing::QueueExecutor executor;
+  std::optional<T> out = executor.run(std::move(task));
   if (!out) ADD_FAILURE() << "the task did not finish";
   return std::move(*out);
 }
