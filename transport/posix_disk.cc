@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <coroutine>
@@ -16,6 +17,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace distkit::transport {
 
@@ -44,8 +46,10 @@ class SyncThread {
     ready_.notify_one();
   }
 
-  // Set once a sync failed (fail-stop); read and written on the executor's thread.
-  bool failed = false;
+  // Set by the first sync that fails (fail-stop): every later sync fails too, also one
+  // queued before the failure was seen (the kernel may have dropped the data and
+  // report the next fsync a success: fsyncgate).
+  std::atomic<bool> failed{false};
 
  private:
   void run() {
@@ -75,19 +79,38 @@ std::string errno_text(int error) {
   return std::system_category().message(error);
 }
 
-// The seam's error for an errno from `what` on `path`.
+// The seam's error for an errno from `what` on `path`: data loss only for what may
+// have lost data; the operator's mistakes and exhausted resources say so.
 Status io_error(int error, const std::string& what, const std::string& path) {
   std::string message = "disk: " + what + " " + path + ": " + errno_text(error);
   switch (error) {
     case ENOENT:
+    case EACCES:
+    case EPERM:
+    case EROFS:
+    case ENOTDIR:
+    case EISDIR:
+    case ENAMETOOLONG:
+    case EEXIST:
+    case ENOTEMPTY:
       return failed_precondition_error(std::move(message));
     case ENOSPC:
     case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
       return resource_exhausted_error(std::move(message));
     default:
       return data_loss_error(std::move(message));
   }
 }
+
+// error 0: durable. Otherwise the errno; `attempted` false when no sync ran (the
+// descriptor could not even be duplicated), so nothing is known to be lost.
+struct SyncOutcome {
+  int error = 0;
+  bool attempted = true;
+};
 
 // fdatasync (fsync for a directory) of a duplicate of `fd` on the sync thread; the
 // awaiting coroutine resumes on `executor` with the errno (0: durable). A duplicate, so
@@ -104,6 +127,7 @@ class SyncAwaiter {
     const int copy = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
     if (copy < 0) {
       state_->error = errno;
+      state_->synced = false;  // nothing was attempted
       return true;
     }
     fd_ = copy;
@@ -111,24 +135,31 @@ class SyncAwaiter {
   }
   void await_suspend(std::coroutine_handle<> handle) {
     state_->handle = handle;
-    syncs_.submit([state = state_, executor = &executor_, fd = fd_, directory = directory_] {
-      const int rc = directory ? ::fsync(fd) : ::fdatasync(fd);
-      state->error = rc == 0 ? 0 : errno;
-      ::close(fd);
-      // The executor outlives the disk and its files, whose destruction waits for this
-      // job: posting is safe.
-      executor->post([state] {
-        if (state->alive) state->handle.resume();
-      });
-    });
+    syncs_.submit(
+        [state = state_, syncs = &syncs_, executor = &executor_, fd = fd_, directory = directory_] {
+          if (syncs->failed.load()) {
+            state->error = EIO;  // an earlier sync failed: this one proves nothing
+          } else {
+            const int rc = directory ? ::fsync(fd) : ::fdatasync(fd);
+            state->error = rc == 0 ? 0 : errno;
+            if (rc != 0) syncs->failed.store(true);
+          }
+          ::close(fd);
+          // The executor outlives the disk and its files, whose destruction waits for this
+          // job: posting is safe.
+          executor->post([state] {
+            if (state->alive) state->handle.resume();
+          });
+        });
   }
-  int await_resume() const { return state_->error; }
+  SyncOutcome await_resume() const { return {.error = state_->error, .attempted = state_->synced}; }
 
  private:
   struct State {
     std::coroutine_handle<> handle;
-    bool alive = true;  // executor thread only
-    int error = 0;      // written on the sync thread before the resume is posted
+    bool alive = true;   // executor thread only
+    bool synced = true;  // false when no sync was attempted
+    int error = 0;       // written on the sync thread before the resume is posted
   };
   Executor& executor_;
   SyncThread& syncs_;
@@ -180,12 +211,14 @@ class PosixFile final : public File {
   }
 
   Task<Status> sync() override {
-    if (syncs_->failed) co_return data_loss_error("disk: an earlier sync failed: reopen the log");
-    const int error = co_await SyncAwaiter(executor_, *syncs_, fd_, false);
-    if (error != 0) {
-      syncs_->failed = true;
-      co_return data_loss_error("disk: fdatasync " + path_ + ": " + errno_text(error));
-    }
+    if (syncs_->failed.load())
+      co_return data_loss_error("disk: an earlier sync failed: reopen the log");
+    const SyncOutcome out = co_await SyncAwaiter(executor_, *syncs_, fd_, false);
+    if (!out.attempted)
+      co_return resource_exhausted_error("disk: cannot sync " + path_ + ": " +
+                                         errno_text(out.error));
+    if (out.error != 0)
+      co_return data_loss_error("disk: fdatasync " + path_ + ": " + errno_text(out.error));
     co_return Status();
   }
 
@@ -198,10 +231,37 @@ class PosixFile final : public File {
 
 }  // namespace
 
+namespace {
+
+// fsync of a directory, on the caller's thread (only at open()).
+Status sync_directory_now(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error(errno, "open directory", path.string());
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0)
+    return data_loss_error("disk: fsync of directory " + path.string() + ": " + errno_text(error));
+  return Status();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<PosixDisk>> PosixDisk::open(Executor& executor, std::string directory) {
+  // The directories this creates, outermost first: each one's parent is synced after,
+  // so the new names are durable before anything is written inside.
+  std::vector<std::filesystem::path> created;
   std::error_code ec;
+  for (std::filesystem::path p = std::filesystem::absolute(directory, ec);
+       !ec && !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    created.insert(created.begin(), p);
+    if (p == p.parent_path()) break;
+  }
   std::filesystem::create_directories(directory, ec);
   if (ec) return io_error(ec.value(), "create directory", directory);
+  for (const std::filesystem::path& p : created) {
+    if (Status s = sync_directory_now(p.parent_path()); !s.ok()) return s;
+  }
   const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return io_error(errno, "open directory", directory);
   return std::unique_ptr<PosixDisk>(new PosixDisk(executor, std::move(directory), fd));
@@ -256,12 +316,15 @@ Status PosixDisk::rename(const std::string& from, const std::string& to) {
 }
 
 Task<Status> PosixDisk::sync_directory() {
-  if (syncs_->failed) co_return data_loss_error("disk: an earlier sync failed: reopen the log");
-  const int error = co_await SyncAwaiter(executor_, *syncs_, directory_fd_, true);
-  if (error != 0) {
-    syncs_->failed = true;
-    co_return data_loss_error("disk: fsync of directory " + directory_ + ": " + errno_text(error));
-  }
+  if (syncs_->failed.load())
+    co_return data_loss_error("disk: an earlier sync failed: reopen the log");
+  const SyncOutcome out = co_await SyncAwaiter(executor_, *syncs_, directory_fd_, true);
+  if (!out.attempted)
+    co_return resource_exhausted_error("disk: cannot sync directory " + directory_ + ": " +
+                                       errno_text(out.error));
+  if (out.error != 0)
+    co_return data_loss_error("disk: fsync of directory " + directory_ + ": " +
+                              errno_text(out.error));
   co_return Status();
 }
 

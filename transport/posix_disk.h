@@ -9,12 +9,18 @@
 //   a failed fsync the kernel may have dropped the data and report a retry as a success
 //   (fsyncgate). Reopen the directory after a restart.
 // - Names are plain file names: kInvalidArgument for one with '/', "." or "..".
-// - Errors: kFailedPrecondition for a missing file, kResourceExhausted for a full disk
-//   (ENOSPC, EDQUOT), kDataLoss for a failed sync or another I/O error (EIO).
+// - open() creates the directory if needed and makes its creation durable (the parent
+//   directories are synced), so a member's first acknowledgement cannot vanish with
+//   its directory (etcd #6368).
+// - Errors: kFailedPrecondition for a missing file and for what the operator must fix
+//   (permissions, a read-only file system, a path that is not a directory),
+//   kResourceExhausted for a full disk (ENOSPC, EDQUOT) or too many open files, and
+//   kDataLoss for a failed sync or another I/O error (EIO).
 //
-// Thread safety: as the seam's (one caller at a time, on `executor`). Destroy the disk
-// after its files, on the executor's thread; a sync still running then finishes on the
-// sync thread, and its coroutine is not resumed.
+// Thread safety: as the seam's (one caller at a time, on `executor`). Lifetime: a frame
+// waiting in sync() must be destroyed before its file and the disk (an owner destroys
+// its loops first); it is then never resumed, and the sync still running finishes on
+// the sync thread. Destroy files and the disk on the executor's thread.
 #ifndef DISTKIT_TRANSPORT_POSIX_DISK_H_
 #define DISTKIT_TRANSPORT_POSIX_DISK_H_
 

@@ -58,6 +58,7 @@ struct Outbound {
   std::string in_flight;           // what the write in progress carries
   std::array<char, 64> discard{};  // a read that only notices the stream end
   Duration backoff{0};
+  std::chrono::steady_clock::time_point up_since;  // when the current stream came up
 };
 
 // A stream a peer dialled: its bytes go through a StreamDecoder into the inbox.
@@ -77,6 +78,7 @@ struct TcpPeers::State {
         io(r.io()),
         options(std::move(o)),
         acceptor(io),
+        accept_timer(io),
         inbox(r, options.max_inbox_messages),
         rng(seed_or_entropy(0)) {}
 
@@ -84,6 +86,7 @@ struct TcpPeers::State {
   asio::io_context& io;
   TcpPeersOptions options;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_timer;
   Mailbox<PeerMessage> inbox;
   std::map<NodeId, std::shared_ptr<Outbound>> out;
   std::set<std::shared_ptr<Inbound>> in;
@@ -108,7 +111,13 @@ void close_socket(tcp::socket& socket) {
 // The stream is gone: what it held is dropped (Raft sends again), and it is dialled
 // again after a jittered, growing pause once there is something to send.
 void fail(const std::shared_ptr<State>& s, const std::shared_ptr<Outbound>& o) {
-  ++o->generation;
+  // A stream that stayed up a while was healthy: dial again soon. One that dies at once
+  // (a peer that accepts and closes: another cluster, another service on the port)
+  // keeps growing the pause.
+  if (o->phase == Outbound::Phase::kUp &&
+      std::chrono::steady_clock::now() - o->up_since >= s->options.reconnect_max)
+    o->backoff = Duration{0};
+  const std::uint64_t generation = ++o->generation;
   close_socket(o->socket);
   o->resolver.cancel();
   s->counters.dropped_sends += o->queue.size();
@@ -122,8 +131,10 @@ void fail(const std::shared_ptr<State>& s, const std::shared_ptr<Outbound>& o) {
   const auto pause = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       base * (0.5 + s->rng.next_unit()));
   o->timer.expires_after(pause);
-  o->timer.async_wait([s, o](const boost::system::error_code& ec) {
-    if (ec || s->closed) return;
+  o->timer.async_wait([s, o, generation](const boost::system::error_code& ec) {
+    // (A timer that had expired when a later fail() re-armed it still runs: it is stale.)
+    if (ec || s->closed || o->generation != generation || o->phase != Outbound::Phase::kBackingOff)
+      return;
     o->phase = Outbound::Phase::kIdle;
     if (!o->queue.empty()) connect(s, o);
   });
@@ -144,6 +155,7 @@ void watch_for_end(const std::shared_ptr<State>& s, const std::shared_ptr<Outbou
 void connect(const std::shared_ptr<State>& s, const std::shared_ptr<Outbound>& o) {
   o->phase = Outbound::Phase::kConnecting;
   const std::uint64_t generation = ++o->generation;
+  o->writing = false;  // a write on an earlier stream is abandoned
   o->socket = tcp::socket(s->io);
   o->resolver.async_resolve(
       o->address.host, o->address.port,
@@ -164,7 +176,7 @@ void connect(const std::shared_ptr<State>& s, const std::shared_ptr<Outbound>& o
               boost::system::error_code ignored;
               o->socket.set_option(tcp::no_delay(true), ignored);
               o->phase = Outbound::Phase::kUp;
-              o->backoff = Duration{0};
+              o->up_since = std::chrono::steady_clock::now();
               ++s->counters.connects;
               o->queue.push_front(
                   peer::encode_hello({.cluster = s->options.cluster, .node = s->options.self}));
@@ -228,7 +240,15 @@ void read(const std::shared_ptr<State>& s, const std::shared_ptr<Inbound>& in) {
 void accept(const std::shared_ptr<State>& s) {
   s->acceptor.async_accept([s](const boost::system::error_code& ec, tcp::socket socket) {
     if (s->closed) return;
-    if (!ec) {
+    if (ec) {
+      // Out of descriptors, say: try again shortly rather than spin on the error.
+      s->accept_timer.expires_after(std::chrono::milliseconds(100));
+      s->accept_timer.async_wait([s](const boost::system::error_code& timer_ec) {
+        if (!timer_ec && !s->closed) accept(s);
+      });
+      return;
+    }
+    {
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       auto in = std::make_shared<Inbound>(std::move(socket), s->options.cluster,
@@ -273,6 +293,7 @@ TcpPeers::~TcpPeers() {
   s.closed = true;
   boost::system::error_code ignored;
   s.acceptor.close(ignored);
+  s.accept_timer.cancel();
   for (auto& [id, o] : s.out) {
     close_socket(o->socket);
     o->resolver.cancel();

@@ -8,8 +8,12 @@
 //   queued past max_queued_bytes, to an unknown node, or on a stream that fails are
 //   dropped, never resent (Raft sends again): the seam's "best effort".
 // - receive() completes with the next message from any peer. An accepted stream whose
-//   hello names another cluster or an unknown node, or that carries a damaged or
-//   oversized frame, is closed (and counted); the others are unaffected.
+//   hello names another cluster, node 0 or this node, or that carries a damaged or
+//   oversized frame, is closed (and counted); the others are unaffected. A node not in
+//   `peers` may send (a member joining by a membership change dials before it is
+//   known); replying to it needs set_peer().
+// - A stream that dies soon after it came up (a peer that accepts and closes) keeps
+//   the backoff growing; one that stayed up for reconnect_max resets it.
 // - The hello is trusted: anyone who can reach the port can speak as a member. Bind to
 //   a private network (loopback in the tests).
 //

@@ -1007,7 +1007,11 @@ bool RaftMachine::send_append(NodeId to, bool send_if_empty) {
   const bool paused = p.state == Progress::State::kProbe ? p.probe_sent : window_full(p);
   if (paused) return false;
   const Index previous = p.next - 1;
-  std::vector<Entry> entries = log_.slice(p.next, log_.last_index(), config_.max_append_bytes);
+  // Within the byte window too (at least one entry: it may be larger than the window).
+  std::size_t budget = config_.max_append_bytes;
+  if (p.state == Progress::State::kReplicate && config_.max_inflight_bytes > 0)
+    budget = std::min(budget, config_.max_inflight_bytes - p.inflight_bytes);
+  std::vector<Entry> entries = log_.slice(p.next, log_.last_index(), budget);
   if (entries.empty() && !send_if_empty) return false;
   const Index last_sent = entries.empty() ? previous : entries.back().index;
   if (p.state == Progress::State::kReplicate) {

@@ -754,6 +754,21 @@ TEST(RaftReplication, TheWindowInBytesBoundsWhatIsInFlight) {
   EXPECT_EQ(g[1].progress(2)->inflight_bytes, 0u);
 }
 
+// An append is cut to what is left of the window (at least one entry), so the window
+// is passed by at most one entry even when appends may carry many.
+TEST(RaftReplication, AnAppendIsCutToTheWindowInBytes) {
+  Group g(3, {.max_inflight_bytes = 100});
+  g.elect(1);
+  g.set_filter([](const Message& m) { return m.to == 2 && m.type == MessageType::kAppend; });
+  ASSERT_TRUE(g.propose(1, "warm").ok());  // 2 reaches replicate before the cut
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(g[1].propose(std::string(60, static_cast<char>('a' + i))).ok());
+  g.stabilize();
+  const Progress* p = g[1].progress(2);
+  EXPECT_LE(p->inflight_bytes, 100u + 60u);
+  EXPECT_LT(p->next, g[1].log().last_index() + 1) << "not everything was sent";
+}
+
 // An unreachable follower stops being sent pipelined appends (back to probe: one at a
 // time until it answers); an unknown member or a non-leader ignores the report.
 TEST(RaftReplication, AnUnreachableFollowerIsProbedAgain) {
