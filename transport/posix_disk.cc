@@ -168,6 +168,20 @@ class SyncAwaiter {
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
+// A file's or the directory's sync (`what` names it in errors), fail-stop.
+Task<Status> sync_fd(Executor& executor, SyncThread& syncs, int fd, bool directory,
+                     std::string what) {
+  if (syncs.failed.load())
+    co_return data_loss_error("disk: an earlier sync failed: reopen the log");
+  const SyncOutcome out = co_await SyncAwaiter(executor, syncs, fd, directory);
+  if (!out.attempted)
+    co_return resource_exhausted_error("disk: cannot sync " + what + ": " + errno_text(out.error));
+  if (out.error != 0)
+    co_return data_loss_error("disk: " + std::string(directory ? "fsync of " : "fdatasync of ") +
+                              what + ": " + errno_text(out.error));
+  co_return Status();
+}
+
 class PosixFile final : public File {
  public:
   PosixFile(Executor& executor, std::shared_ptr<SyncThread> syncs, int fd, std::string path)
@@ -210,17 +224,7 @@ class PosixFile final : public File {
     return Status();
   }
 
-  Task<Status> sync() override {
-    if (syncs_->failed.load())
-      co_return data_loss_error("disk: an earlier sync failed: reopen the log");
-    const SyncOutcome out = co_await SyncAwaiter(executor_, *syncs_, fd_, false);
-    if (!out.attempted)
-      co_return resource_exhausted_error("disk: cannot sync " + path_ + ": " +
-                                         errno_text(out.error));
-    if (out.error != 0)
-      co_return data_loss_error("disk: fdatasync " + path_ + ": " + errno_text(out.error));
-    co_return Status();
-  }
+  Task<Status> sync() override { return sync_fd(executor_, *syncs_, fd_, false, path_); }
 
  private:
   Executor& executor_;
@@ -316,16 +320,7 @@ Status PosixDisk::rename(const std::string& from, const std::string& to) {
 }
 
 Task<Status> PosixDisk::sync_directory() {
-  if (syncs_->failed.load())
-    co_return data_loss_error("disk: an earlier sync failed: reopen the log");
-  const SyncOutcome out = co_await SyncAwaiter(executor_, *syncs_, directory_fd_, true);
-  if (!out.attempted)
-    co_return resource_exhausted_error("disk: cannot sync directory " + directory_ + ": " +
-                                       errno_text(out.error));
-  if (out.error != 0)
-    co_return data_loss_error("disk: fsync of directory " + directory_ + ": " +
-                              errno_text(out.error));
-  co_return Status();
+  return sync_fd(executor_, *syncs_, directory_fd_, true, "directory " + directory_);
 }
 
 }  // namespace distkit::transport
